@@ -1,0 +1,84 @@
+//! Hot path of the variable types against a bare `AtomicU64::fetch_add(1, Relaxed)`,
+//! single-threaded and with two threads on the same variable, in one run.
+//!
+//! `cargo bench --bench counter`. Each thread-scaling group reports throughput in
+//! increments per second: the 2-thread row counts both threads' increments, so the
+//! ratio of the two rows is the scaling factor.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use expvar::{Counter, Gauge, Histogram};
+
+static BARE: AtomicU64 = AtomicU64::new(0);
+static COUNTER: Counter = Counter::new();
+static GAUGE: Gauge = Gauge::new();
+static HISTOGRAM: Histogram = Histogram::new();
+
+/// Runs `op` `iters` times on each of `threads` threads started together, and returns
+/// the wall time of the slowest.
+fn run_on_threads(threads: usize, iters: u64, op: fn()) -> Duration {
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    op(); // first use outside the timed loop (slot registration)
+                    barrier.wait();
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        op();
+                    }
+                    start.elapsed()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap()
+    })
+}
+
+fn single_thread(c: &mut Criterion) {
+    let mut group = c.benchmark_group("single_thread");
+    group.bench_function("bare_atomic_fetch_add", |b| {
+        b.iter(|| black_box(&BARE).fetch_add(1, Relaxed))
+    });
+    group.bench_function("expvar_counter_inc", |b| {
+        b.iter(|| black_box(&COUNTER).inc())
+    });
+    group.bench_function("expvar_gauge_add", |b| b.iter(|| black_box(&GAUGE).add(1)));
+    group.bench_function("expvar_histogram_record", |b| {
+        b.iter(|| black_box(&HISTOGRAM).record(black_box(0.000_250)))
+    });
+    group.finish();
+}
+
+fn thread_scaling(c: &mut Criterion) {
+    let ops: [(&str, fn()); 2] = [
+        ("bare_atomic_fetch_add", || {
+            BARE.fetch_add(1, Relaxed);
+        }),
+        ("expvar_counter_inc", || COUNTER.inc()),
+    ];
+    for (name, op) in ops {
+        let mut group = c.benchmark_group(format!("threads/{name}"));
+        for threads in [1_usize, 2] {
+            group.throughput(Throughput::Elements(threads as u64));
+            group.bench_with_input(
+                BenchmarkId::from_parameter(threads),
+                &threads,
+                |b, &threads| b.iter_custom(|iters| run_on_threads(threads, iters, op)),
+            );
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, single_thread, thread_scaling);
+criterion_main!(benches);

@@ -1,0 +1,32 @@
+//! Variables every process publishes, as Go's expvar does: `cmdline` and `memstats`.
+
+use crate::memstats::MemStats;
+use crate::var::{Var, Writer};
+
+/// The process's command line as an array of strings (Go's `cmdline`).
+struct Cmdline;
+
+impl Var for Cmdline {
+    fn write(&self, out: Writer<'_>) {
+        let args = std::env::args_os()
+            .map(|arg| serde_json::Value::String(arg.to_string_lossy().into_owned()))
+            .collect();
+        out.json(&serde_json::Value::Array(args));
+    }
+}
+
+fn cmdline() -> &'static dyn Var {
+    &Cmdline
+}
+
+fn memstats() -> &'static dyn Var {
+    &MemStats
+}
+
+inventory::submit! {
+    crate::registry::Entry::new("cmdline", cmdline, file!(), line!())
+}
+
+inventory::submit! {
+    crate::registry::Entry::new("memstats", memstats, file!(), line!())
+}

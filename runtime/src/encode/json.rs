@@ -1,0 +1,280 @@
+//! The `/debug/vars` document: Go's expvar layout, but always valid JSON.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use super::Encode;
+use crate::histogram::Histogram;
+use crate::registry::{self, VarRef};
+use crate::var::{Var, Writer};
+
+/// Renders the whole registry exactly as `/debug/vars` serves it.
+///
+/// Like Go: one object, keys sorted byte-wise, one variable per line. Unlike Go the
+/// output is always valid JSON: NaN and infinities are `null`, and a variable whose
+/// [`Var::write`] panics (a [`Func`](crate::Func) whose closure panics, say) is `null`
+/// while every other variable is intact.
+///
+/// ```
+/// static HITS: expvar::Counter = expvar::Counter::new();
+/// expvar::publish("doc_to_json_hits", &HITS).unwrap();
+/// HITS.add(2);
+///
+/// let json = expvar::to_json();
+/// assert!(json.starts_with("{\n"));
+/// assert!(json.contains("\n\"doc_to_json_hits\": 2"));
+/// let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+/// assert_eq!(parsed["doc_to_json_hits"], 2);
+/// ```
+pub fn to_json() -> String {
+    let mut vars = Vec::new();
+    registry::for_each(|name, var| vars.push((name.to_owned(), var.clone())));
+    render_document(&vars)
+}
+
+pub(crate) fn render_document(vars: &[(String, VarRef)]) -> String {
+    let mut encoder = JsonEncoder::with_capacity(64 + vars.len() * 32);
+    encoder.out.extend_from_slice(b"{\n");
+    for (index, (name, var)) in vars.iter().enumerate() {
+        if index > 0 {
+            encoder.out.extend_from_slice(b",\n");
+        }
+        write_escaped(&mut encoder.out, name);
+        encoder.out.extend_from_slice(b": ");
+        encoder.write_isolated(name, &**var);
+    }
+    encoder.out.extend_from_slice(b"\n}\n");
+    encoder.into_string()
+}
+
+/// Renders one variable as compact JSON, in the same style as `/debug/vars`.
+///
+/// Useful in tests and for logging a variable's value.
+///
+/// ```
+/// let hits = expvar::Map::<expvar::Counter>::new();
+/// hits.add("success", 5);
+/// hits.add("fail", 2);
+/// assert_eq!(expvar::render_json(&hits), r#"{"fail": 2, "success": 5}"#);
+/// ```
+pub fn render_json(var: &dyn Var) -> String {
+    let mut encoder = JsonEncoder::with_capacity(64);
+    encoder.write_isolated("", var);
+    encoder.into_string()
+}
+
+struct JsonEncoder {
+    out: Vec<u8>,
+    /// One entry per open object or map: whether it has no member yet.
+    first_member: Vec<bool>,
+    /// The top-level name being written, for failure reports.
+    current: String,
+}
+
+impl JsonEncoder {
+    fn with_capacity(capacity: usize) -> Self {
+        JsonEncoder {
+            out: Vec::with_capacity(capacity),
+            first_member: Vec::new(),
+            current: String::new(),
+        }
+    }
+
+    /// Writes `var`; if it panics, its partial output is replaced by `null`.
+    fn write_isolated(&mut self, name: &str, var: &dyn Var) {
+        let start = self.out.len();
+        name.clone_into(&mut self.current);
+        let result = catch_unwind(AssertUnwindSafe(|| var.write(Writer::new(self))));
+        if let Err(panic) = result {
+            self.out.truncate(start);
+            self.first_member.clear();
+            let message = panic_message(&*panic);
+            self.fail(&format_args!("panicked: {message}"));
+        }
+    }
+
+    fn into_string(self) -> String {
+        // Only UTF-8 is ever written: escaped strings and ASCII numbers and punctuation.
+        String::from_utf8(self.out).expect("JSON output is UTF-8")
+    }
+
+    fn begin_member(&mut self) {
+        if let Some(first) = self.first_member.last_mut() {
+            if !std::mem::replace(first, false) {
+                self.out.extend_from_slice(b", ");
+            }
+        }
+    }
+}
+
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(message) = panic.downcast_ref::<&str>() {
+        message
+    } else if let Some(message) = panic.downcast_ref::<String>() {
+        message
+    } else {
+        "non-string panic payload"
+    }
+}
+
+impl Encode for JsonEncoder {
+    fn counter(&mut self, value: u64) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    fn gauge(&mut self, value: i64) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    fn float(&mut self, value: f64) {
+        write_float(&mut self.out, value);
+    }
+
+    fn str(&mut self, value: &str) {
+        write_escaped(&mut self.out, value);
+    }
+
+    fn bool(&mut self, value: bool) {
+        self.out
+            .extend_from_slice(if value { b"true" } else { b"false" });
+    }
+
+    fn null(&mut self) {
+        self.out.extend_from_slice(b"null");
+    }
+
+    fn histogram(&mut self, histogram: &Histogram) {
+        let summary = histogram.summary();
+        self.begin_object();
+        self.field("count", None);
+        self.counter(summary.count);
+        for (name, value) in [
+            ("sum", summary.sum),
+            ("min", summary.min),
+            ("max", summary.max),
+            ("mean", summary.mean),
+            ("p50", summary.p50),
+            ("p90", summary.p90),
+            ("p99", summary.p99),
+            ("p999", summary.p999),
+        ] {
+            self.field(name, None);
+            self.float(value);
+        }
+        self.end_object();
+    }
+
+    fn json(&mut self, value: &serde_json::Value) {
+        // A `Value` holds no NaN and has string keys, so this cannot fail.
+        serde_json::to_writer(&mut self.out, value).expect("serializing a JSON value");
+    }
+
+    fn fail(&mut self, reason: &dyn std::fmt::Display) {
+        crate::registry::record_failure(&self.current, reason);
+        self.null();
+    }
+
+    fn begin_object(&mut self) {
+        self.out.push(b'{');
+        self.first_member.push(true);
+    }
+
+    fn field(&mut self, name: &str, _help: Option<&str>) {
+        self.begin_member();
+        write_escaped(&mut self.out, name);
+        self.out.extend_from_slice(b": ");
+    }
+
+    fn end_object(&mut self) {
+        self.first_member.pop();
+        self.out.push(b'}');
+    }
+
+    fn begin_map(&mut self, _label: &str) {
+        self.begin_object();
+    }
+
+    fn entry(&mut self, key: &str) {
+        self.field(key, None);
+    }
+
+    fn end_map(&mut self) {
+        self.end_object();
+    }
+}
+
+/// Writes a JSON number, or `null` for NaN and infinities, which JSON cannot express.
+fn write_float(out: &mut Vec<u8>, value: f64) {
+    if value.is_finite() {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(value).as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// Writes `value` as a JSON string: quotes, backslashes and control characters escaped,
+/// everything else (non-ASCII included) as UTF-8.
+pub(crate) fn write_escaped(out: &mut Vec<u8>, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = value.as_bytes();
+    let mut clean_from = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
+        let escape: &[u8] = match byte {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(byte >> 4) as usize],
+                HEX[(byte & 0xf) as usize],
+            ],
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[clean_from..index]);
+        out.extend_from_slice(escape);
+        clean_from = index + 1;
+    }
+    out.extend_from_slice(&bytes[clean_from..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn escaped(value: &str) -> String {
+        let mut out = Vec::new();
+        write_escaped(&mut out, value);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn escapes_quotes_backslashes_and_controls() {
+        assert_eq!(escaped("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(escaped("\n\r\t\u{8}\u{c}"), r#""\n\r\t\b\f""#);
+        assert_eq!(escaped("\u{0}\u{1f}"), r#""\u0000\u001f""#);
+        assert_eq!(escaped("héllo ✓"), "\"héllo ✓\"");
+        let round_trip: String = serde_json::from_str(&escaped("x\u{1}\"\\y\u{7f}é")).unwrap();
+        assert_eq!(round_trip, "x\u{1}\"\\y\u{7f}é");
+    }
+
+    #[test]
+    fn non_finite_floats_are_null() {
+        let mut out = Vec::new();
+        write_float(&mut out, f64::NAN);
+        out.push(b' ');
+        write_float(&mut out, f64::NEG_INFINITY);
+        out.push(b' ');
+        write_float(&mut out, 0.25);
+        assert_eq!(out, b"null null 0.25");
+    }
+}

@@ -1,0 +1,377 @@
+//! [`Histogram`]: a lock-free distribution of durations or sizes.
+
+use std::fmt;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
+use std::time::Duration;
+
+use crate::var::{Var, Writer};
+
+/// Sub-buckets per power of two: 2^4 = 16, for a relative error of at most 1/32.
+const SUB_BUCKET_BITS: u32 = 4;
+/// The smallest power of two resolved: 2^-30 ≈ 0.93e-9 (about a nanosecond in seconds).
+const MIN_EXPONENT: i32 = -30;
+/// The largest power of two resolved: 2^40 ≈ 1.1e12 (a terabyte in bytes).
+const MAX_EXPONENT: i32 = 40;
+const BUCKET_COUNT: usize = ((MAX_EXPONENT - MIN_EXPONENT + 1) as usize) << SUB_BUCKET_BITS;
+/// A bucket key is the top bits of an `f64`: its biased exponent and the first
+/// [`SUB_BUCKET_BITS`] bits of its mantissa. Keys grow with the value.
+const KEY_SHIFT: u32 = 52 - SUB_BUCKET_BITS;
+const FIRST_KEY: u64 = ((1023 + MIN_EXPONENT) as u64) << SUB_BUCKET_BITS;
+/// `f64::INFINITY.to_bits()`, spelled out for use in a `const fn` on older compilers.
+const INFINITY_BITS: u64 = 0x7ff0_0000_0000_0000;
+
+/// The relative error bound of the quantiles a [`Histogram`] reports: 1/32 = 3.125%.
+pub const QUANTILE_RELATIVE_ERROR: f64 = 1.0 / 32.0;
+
+type Buckets = [AtomicU64; BUCKET_COUNT];
+
+/// A distribution of non-negative values such as durations in seconds or sizes in bytes.
+///
+/// Values are counted in log-linear buckets: every power of two from 2^-30 (about a
+/// nanosecond) to 2^40 (about a terabyte) is split into 16 equal buckets. A value's
+/// bucket comes straight from the bits of its `f64`, so [`record`](Histogram::record)
+/// is O(1) with no lock, no search and no allocation: one atomic add on the bucket,
+/// one on the sum, and a min/max update only when a new extreme arrives.
+///
+/// Count, sum, min and max are exact. Quantiles (p50, p90, p99, p999) are the middle of
+/// the bucket holding the requested rank, clamped to `[min, max]`, so they are within
+/// [`QUANTILE_RELATIVE_ERROR`] (3.125%) of a value actually recorded at that rank, for
+/// values inside the resolved range. Smaller values (zero included) share the first
+/// bucket and report as `0`; larger ones share the last.
+///
+/// # Cost
+/// 32 bytes inline. The 1,136 buckets (9 KiB) are allocated on the first `record`, so a
+/// histogram that never records costs 32 bytes.
+///
+/// Negative values are recorded as `0`; NaN is ignored.
+///
+/// ```
+/// use std::time::Duration;
+/// use expvar::Histogram;
+///
+/// static LATENCY: Histogram = Histogram::new();
+///
+/// for ms in 1..=100 {
+///     LATENCY.record_duration(Duration::from_millis(ms));
+/// }
+/// let summary = LATENCY.summary();
+/// assert_eq!(summary.count, 100);
+/// assert_eq!(summary.min, 0.001);
+/// assert_eq!(summary.max, 0.1);
+/// assert!((summary.p50 - 0.050).abs() <= 0.050 * expvar::QUANTILE_RELATIVE_ERROR);
+/// ```
+pub struct Histogram {
+    /// Null until the first record.
+    buckets: AtomicPtr<Buckets>,
+    sum: AtomicU64,
+    min: AtomicU64,
+    max: AtomicU64,
+}
+
+/// A point-in-time reading of a [`Histogram`].
+///
+/// All fields are `0` when nothing has been recorded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistogramSummary {
+    /// Number of recorded values.
+    pub count: u64,
+    /// Sum of recorded values.
+    pub sum: f64,
+    /// Smallest recorded value.
+    pub min: f64,
+    /// Largest recorded value.
+    pub max: f64,
+    /// `sum / count`.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+}
+
+impl Histogram {
+    /// An empty histogram. `const`, so it can initialize a `static`.
+    pub const fn new() -> Self {
+        Histogram {
+            buckets: AtomicPtr::new(ptr::null_mut()),
+            sum: AtomicU64::new(0),
+            min: AtomicU64::new(INFINITY_BITS),
+            max: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one value.
+    #[inline]
+    pub fn record(&self, value: f64) {
+        let value = if value >= 0.0 {
+            value
+        } else if value.is_nan() {
+            return;
+        } else {
+            0.0
+        };
+        self.buckets()[bucket_index(value)].fetch_add(1, Relaxed);
+        let _ = self.sum.fetch_update(Relaxed, Relaxed, |sum| {
+            Some((f64::from_bits(sum) + value).to_bits())
+        });
+        // For non-negative floats the bit patterns order like the values, so integer
+        // min/max work; the plain load skips the atomic when nothing changes.
+        let bits = value.to_bits();
+        if bits < self.min.load(Relaxed) {
+            self.min.fetch_min(bits, Relaxed);
+        }
+        if bits > self.max.load(Relaxed) {
+            self.max.fetch_max(bits, Relaxed);
+        }
+    }
+
+    /// Records a duration in seconds.
+    #[inline]
+    pub fn record_duration(&self, duration: Duration) {
+        self.record(duration.as_secs_f64());
+    }
+
+    #[inline]
+    fn buckets(&self) -> &Buckets {
+        let buckets = self.buckets.load(Acquire);
+        if buckets.is_null() {
+            return self.allocate_buckets();
+        }
+        // SAFETY: once set, the pointer stays valid until `self` is dropped.
+        unsafe { &*buckets }
+    }
+
+    #[cold]
+    fn allocate_buckets(&self) -> &Buckets {
+        let fresh = Box::into_raw(Box::new([const { AtomicU64::new(0) }; BUCKET_COUNT]));
+        match self
+            .buckets
+            .compare_exchange(ptr::null_mut(), fresh, AcqRel, Acquire)
+        {
+            // SAFETY: just installed; lives as long as `self`.
+            Ok(_) => unsafe { &*fresh },
+            Err(winner) => {
+                // SAFETY: `fresh` was never shared; `winner` lives as long as `self`.
+                unsafe {
+                    drop(Box::from_raw(fresh));
+                    &*winner
+                }
+            }
+        }
+    }
+
+    fn bucket_counts(&self) -> Option<&Buckets> {
+        // SAFETY: as in `buckets`.
+        unsafe { self.buckets.load(Acquire).as_ref() }
+    }
+
+    /// Number of recorded values.
+    pub fn count(&self) -> u64 {
+        self.bucket_counts()
+            .map_or(0, |buckets| buckets.iter().map(|b| b.load(Relaxed)).sum())
+    }
+
+    /// Sum of recorded values.
+    pub fn sum(&self) -> f64 {
+        f64::from_bits(self.sum.load(Relaxed))
+    }
+
+    /// The value at quantile `q` (from 0.0 to 1.0), or `0.0` if nothing was recorded.
+    pub fn quantile(&self, q: f64) -> f64 {
+        self.reading().quantile(q)
+    }
+
+    /// Count, sum, min, max, mean and the p50/p90/p99/p999 quantiles, read together.
+    pub fn summary(&self) -> HistogramSummary {
+        let reading = self.reading();
+        let count = reading.count;
+        if count == 0 {
+            return HistogramSummary {
+                count: 0,
+                sum: 0.0,
+                min: 0.0,
+                max: 0.0,
+                mean: 0.0,
+                p50: 0.0,
+                p90: 0.0,
+                p99: 0.0,
+                p999: 0.0,
+            };
+        }
+        let sum = self.sum();
+        HistogramSummary {
+            count,
+            sum,
+            min: reading.min,
+            max: reading.max,
+            mean: sum / count as f64,
+            p50: reading.quantile(0.5),
+            p90: reading.quantile(0.9),
+            p99: reading.quantile(0.99),
+            p999: reading.quantile(0.999),
+        }
+    }
+
+    fn reading(&self) -> Reading {
+        let counts: Vec<u64> = self
+            .bucket_counts()
+            .map_or_else(Vec::new, |b| b.iter().map(|c| c.load(Relaxed)).collect());
+        Reading {
+            count: counts.iter().sum(),
+            counts,
+            min: f64::from_bits(self.min.load(Relaxed)),
+            max: f64::from_bits(self.max.load(Relaxed)),
+        }
+    }
+}
+
+/// Bucket counts read once, so that several quantiles agree with each other.
+struct Reading {
+    counts: Vec<u64>,
+    count: u64,
+    min: f64,
+    max: f64,
+}
+
+impl Reading {
+    fn quantile(&self, q: f64) -> f64 {
+        if self.count == 0 {
+            return 0.0;
+        }
+        // The 1-based rank of the value at quantile q.
+        let rank = ((q.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (index, &count) in self.counts.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                return bucket_midpoint(index).clamp(self.min, self.max);
+            }
+        }
+        // Buckets were read after `count` moved on: the rank is at the top.
+        self.max
+    }
+}
+
+#[inline]
+fn bucket_index(value: f64) -> usize {
+    let key = value.to_bits() >> KEY_SHIFT;
+    (key.saturating_sub(FIRST_KEY) as usize).min(BUCKET_COUNT - 1)
+}
+
+fn bucket_lower_bound(index: usize) -> f64 {
+    f64::from_bits((FIRST_KEY + index as u64) << KEY_SHIFT)
+}
+
+fn bucket_upper_bound(index: usize) -> f64 {
+    if index + 1 == BUCKET_COUNT {
+        f64::INFINITY
+    } else {
+        bucket_lower_bound(index + 1)
+    }
+}
+
+fn bucket_midpoint(index: usize) -> f64 {
+    match index {
+        // Everything below the resolved range, zero included.
+        0 => 0.0,
+        // Everything above it: the bound is the best estimate; `max` clamps it.
+        _ if index + 1 == BUCKET_COUNT => bucket_lower_bound(index),
+        _ => (bucket_lower_bound(index) + bucket_upper_bound(index)) / 2.0,
+    }
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram::new()
+    }
+}
+
+impl Drop for Histogram {
+    fn drop(&mut self) {
+        let buckets = *self.buckets.get_mut();
+        if !buckets.is_null() {
+            // SAFETY: allocated by `allocate_buckets`; `&mut self` means no other user.
+            drop(unsafe { Box::from_raw(buckets) });
+        }
+    }
+}
+
+impl fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Histogram").field(&self.summary()).finish()
+    }
+}
+
+impl Var for Histogram {
+    fn write(&self, out: Writer<'_>) {
+        out.histogram(self);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_log_linear_and_ordered() {
+        assert_eq!(bucket_index(0.0), 0);
+        assert_eq!(bucket_index(1e-12), 0);
+        assert_eq!(bucket_index(f64::INFINITY), BUCKET_COUNT - 1);
+        assert_eq!(bucket_index(1e300), BUCKET_COUNT - 1);
+        let mut previous = 0;
+        let mut value = 1e-9;
+        while value < 1e12 {
+            let index = bucket_index(value);
+            assert!(index >= previous);
+            assert!(bucket_lower_bound(index) <= value && value < bucket_upper_bound(index));
+            let error = (bucket_midpoint(index) - value).abs() / value;
+            assert!(error <= QUANTILE_RELATIVE_ERROR, "{value}: {error}");
+            previous = index;
+            value *= 1.01;
+        }
+        assert_eq!(bucket_lower_bound(bucket_index(1.0)), 1.0);
+        assert_eq!(bucket_upper_bound(bucket_index(1.0)), 1.0625);
+    }
+
+    #[test]
+    fn exact_count_sum_min_max() {
+        let histogram = Histogram::new();
+        assert_eq!(histogram.summary().count, 0);
+        for value in [3.0, 1.0, 2.0, f64::NAN, -5.0] {
+            histogram.record(value);
+        }
+        let summary = histogram.summary();
+        assert_eq!(summary.count, 4);
+        assert_eq!(summary.sum, 6.0);
+        assert_eq!(summary.min, 0.0);
+        assert_eq!(summary.max, 3.0);
+        assert_eq!(summary.mean, 1.5);
+        assert_eq!(histogram.quantile(1.0), 3.0);
+        assert_eq!(histogram.quantile(0.0), 0.0);
+    }
+
+    #[test]
+    fn quantiles_within_the_documented_error() {
+        let histogram = Histogram::new();
+        for i in 1..=10_000 {
+            histogram.record(f64::from(i) * 1e-6);
+        }
+        for (q, exact) in [
+            (0.5, 5_000e-6),
+            (0.9, 9_000e-6),
+            (0.99, 9_900e-6),
+            (0.999, 9_990e-6),
+        ] {
+            let estimate = histogram.quantile(q);
+            assert!(
+                (estimate - exact).abs() / exact <= QUANTILE_RELATIVE_ERROR,
+                "{q}: {estimate}"
+            );
+        }
+    }
+}

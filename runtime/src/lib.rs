@@ -1,0 +1,42 @@
+//! The runtime of [`expvar`](https://docs.rs/expvar): variable types, the registry, the
+//! encoders and the `/debug/vars` server.
+//!
+//! Use it through the `expvar` crate, which re-exports everything here next to the
+//! macros; `expvar::runtime` names this crate.
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+
+mod builtin;
+mod counter;
+mod encode;
+mod float;
+mod func;
+mod gauge;
+mod histogram;
+mod map;
+mod memstats;
+mod registry;
+mod server;
+mod slots;
+mod str;
+mod var;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use counter::Counter;
+pub use encode::json::{render_json, to_json};
+pub use float::Float;
+pub use func::Func;
+pub use gauge::Gauge;
+pub use histogram::{Histogram, HistogramSummary, QUANTILE_RELATIVE_ERROR};
+pub use map::{Map, DEFAULT_LABEL};
+pub use registry::{
+    conflicts, for_each, get, publish, publish_func, render_failures, unpublish, Conflict,
+    PublishError, Site, VarRef,
+};
+pub use server::{
+    serve, service, Body, ExpvarService, ServeError, ServerBuilder, ServerHandle, ADDR_ENV,
+    DEFAULT_ADDR,
+};
+pub use str::Str;
+pub use var::{MapWriter, ObjectWriter, Var, Writer};

@@ -1,0 +1,385 @@
+//! Serving the debug endpoints: [`serve`], [`ServerBuilder`] and the mountable
+//! [`ExpvarService`].
+
+mod auth;
+mod service;
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, Semaphore};
+
+use service::ServiceConfig;
+pub use service::{Body, ExpvarService};
+
+/// The address [`serve`] uses when `EXPVAR_ADDR` is not set: loopback, Go's pprof port.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:6060";
+/// The environment variable that overrides [`DEFAULT_ADDR`] for [`serve`].
+pub const ADDR_ENV: &str = "EXPVAR_ADDR";
+
+/// How long [`ServerHandle::shutdown`] lets in-flight requests finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Starts serving `/debug/vars` on a background thread (Go's `go http.ListenAndServe`).
+///
+/// Listens on `EXPVAR_ADDR` if set, else [`DEFAULT_ADDR`] (`127.0.0.1:6060`). The server
+/// runs on its own thread with its own small tokio runtime, so a plain synchronous
+/// `main` works; it stops when the returned handle is dropped or shut down. Use
+/// [`ServerBuilder`] for the address, a path prefix, credentials and limits.
+///
+/// ```no_run
+/// let _server = expvar::serve().expect("debug endpoint");
+/// // ... the program's work; `curl 127.0.0.1:6060/debug/vars` meanwhile.
+/// ```
+pub fn serve() -> Result<ServerHandle, ServeError> {
+    ServerBuilder::new().start()
+}
+
+/// Configures and starts a debug server, or builds a mountable [`ExpvarService`].
+///
+/// Defaults keep a debug endpoint safe: loopback only, at most 64 concurrent
+/// connections, 16 KiB of request headers read within 10 seconds (a client that
+/// trickles bytes is dropped), request bodies never read.
+///
+/// ```
+/// let server = expvar::ServerBuilder::new()
+///     .addr("127.0.0.1:0")
+///     .prefix("/admin")
+///     .bearer_token("s3cret")
+///     .start()
+///     .expect("bind");
+/// println!("serving on http://{}/admin/debug/vars", server.local_addr());
+/// server.shutdown();
+/// ```
+#[derive(Debug)]
+pub struct ServerBuilder {
+    addr: String,
+    config: ServiceConfig,
+    max_connections: usize,
+    header_read_timeout: Duration,
+    max_header_bytes: usize,
+}
+
+impl Default for ServerBuilder {
+    fn default() -> Self {
+        ServerBuilder::new()
+    }
+}
+
+impl ServerBuilder {
+    /// A builder with the defaults, listening on `EXPVAR_ADDR` or [`DEFAULT_ADDR`].
+    pub fn new() -> Self {
+        ServerBuilder {
+            addr: std::env::var(ADDR_ENV).unwrap_or_else(|_| DEFAULT_ADDR.to_owned()),
+            config: ServiceConfig::default(),
+            max_connections: 64,
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+        }
+    }
+
+    /// The address to listen on, such as `"127.0.0.1:6060"`; port 0 picks a free port
+    /// (see [`ServerHandle::local_addr`]).
+    pub fn addr(mut self, addr: impl fmt::Display) -> Self {
+        self.addr = addr.to_string();
+        self
+    }
+
+    /// Serves the endpoints under `prefix`: `.prefix("/admin")` serves `/admin/debug/vars`.
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        let trimmed = prefix.trim_end_matches('/');
+        self.config.prefix = if trimmed.is_empty() || trimmed.starts_with('/') {
+            trimmed.to_owned()
+        } else {
+            format!("/{trimmed}")
+        };
+        self
+    }
+
+    /// Requires HTTP Basic credentials.
+    pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
+        self.config.auth = Some(auth::Auth::basic(user, password));
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>`.
+    pub fn bearer_token(mut self, token: &str) -> Self {
+        self.config.auth = Some(auth::Auth::bearer(token));
+        self
+    }
+
+    /// The most connections served at once (default 64); more wait to be accepted.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// How long a client may take to send a request's headers (default 10 s).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// The most bytes of request headers accepted (default 16 KiB; at least 8 KiB).
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes.max(8 * 1024);
+        self
+    }
+
+    /// The endpoints as a service with this builder's prefix and credentials, to mount
+    /// in an existing server.
+    pub fn service(self) -> ExpvarService {
+        ExpvarService::new(self.config)
+    }
+
+    /// Binds and serves on a background thread with its own tokio runtime.
+    ///
+    /// A bind failure is returned with the address in it.
+    pub fn start(self) -> Result<ServerHandle, ServeError> {
+        let listener = self.bind_std()?;
+        let local_addr = listener.local_addr().map_err(ServeError::io(&self.addr))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ServeError::io(&self.addr))?;
+        let (stop, stopped) = oneshot::channel();
+        let addr = self.addr.clone();
+        let thread = thread::Builder::new()
+            .name("expvar-server".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(listener) => self.run(listener, stopped).await,
+                        Err(error) => log::error!("expvar: cannot serve: {error}"),
+                    }
+                });
+            })
+            .map_err(ServeError::io(&addr))?;
+        Ok(ServerHandle {
+            local_addr,
+            stop: Some(stop),
+            thread: Some(thread),
+            task: None,
+        })
+    }
+
+    /// Binds and serves on the current tokio runtime, for programs already inside one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = expvar::ServerBuilder::new().addr("127.0.0.1:0").start_async().await.unwrap();
+    /// assert!(server.local_addr().ip().is_loopback());
+    /// server.shutdown_async().await;
+    /// # }
+    /// ```
+    pub async fn start_async(self) -> Result<ServerHandle, ServeError> {
+        let listener =
+            TcpListener::from_std(self.bind_std()?).map_err(ServeError::io(&self.addr))?;
+        let local_addr = listener.local_addr().map_err(ServeError::io(&self.addr))?;
+        let (stop, stopped) = oneshot::channel();
+        let (done, finished) = oneshot::channel();
+        tokio::spawn(async move {
+            self.run(listener, stopped).await;
+            let _ = done.send(());
+        });
+        Ok(ServerHandle {
+            local_addr,
+            stop: Some(stop),
+            thread: None,
+            task: Some(finished),
+        })
+    }
+
+    fn bind_std(&self) -> Result<std::net::TcpListener, ServeError> {
+        let addrs: Vec<SocketAddr> = self
+            .addr
+            .to_socket_addrs()
+            .map_err(ServeError::io(&self.addr))?
+            .collect();
+        let listener =
+            std::net::TcpListener::bind(&addrs[..]).map_err(|source| ServeError::Bind {
+                addr: self.addr.clone(),
+                source,
+            })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(ServeError::io(&self.addr))?;
+        let local = listener.local_addr().map_err(ServeError::io(&self.addr))?;
+        if !local.ip().is_loopback() && self.config.auth.is_none() {
+            log::warn!("expvar: serving on {local} without credentials: anyone who can reach it can read it");
+        }
+        Ok(listener)
+    }
+
+    /// Accepts connections until `stopped` fires, then drains them for a grace period.
+    async fn run(self, listener: TcpListener, mut stopped: oneshot::Receiver<()>) {
+        let service = ExpvarService::new(self.config);
+        let permits = Arc::new(Semaphore::new(self.max_connections));
+        let graceful = GracefulShutdown::new();
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout)
+            .max_buf_size(self.max_header_bytes)
+            .keep_alive(true);
+        loop {
+            let permit = tokio::select! {
+                permit = Arc::clone(&permits).acquire_owned() => permit.expect("semaphore never closes"),
+                _ = &mut stopped => break,
+            };
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(error) => {
+                        // Out of file descriptors and the like: back off, keep serving.
+                        log::warn!("expvar: accept failed: {error}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                _ = &mut stopped => break,
+            };
+            let connection = http.serve_connection(TokioIo::new(stream), service.clone());
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                // Errors here are the client's (reset, timeout, malformed request).
+                let _ = connection.await;
+                drop(permit);
+            });
+        }
+        drop(listener);
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    }
+}
+
+/// A running debug server. Dropping it stops the server; [`detach`](Self::detach) keeps
+/// it running for the rest of the process.
+#[must_use = "the server stops when its handle is dropped; keep it, or call `.detach()`"]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    /// The server's thread, when started with [`ServerBuilder::start`].
+    thread: Option<thread::JoinHandle<()>>,
+    /// Fires when the server task ends, when started with [`ServerBuilder::start_async`].
+    task: Option<oneshot::Receiver<()>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to 5 seconds) and, for a
+    /// server started with [`ServerBuilder::start`], waits for its thread to end.
+    pub fn shutdown(mut self) {
+        self.signal();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Like [`shutdown`](Self::shutdown), waiting asynchronously (for servers started
+    /// with [`ServerBuilder::start_async`]).
+    pub async fn shutdown_async(mut self) {
+        self.signal();
+        if let Some(finished) = self.task.take() {
+            let _ = finished.await;
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+
+    /// Keeps the server running until the process exits.
+    pub fn detach(mut self) {
+        // Dropping the sender would stop the server; leaking it keeps it open.
+        std::mem::forget(self.stop.take());
+        self.thread.take();
+    }
+
+    fn signal(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.signal();
+    }
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The address could not be bound (in use, not local, no permission).
+    Bind {
+        /// The address as given.
+        addr: String,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// Anything else: the address did not resolve, no thread or runtime could be made.
+    Io {
+        /// The address as given.
+        addr: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+impl ServeError {
+    fn io(addr: &str) -> impl FnOnce(io::Error) -> ServeError + '_ {
+        move |source| ServeError::Io {
+            addr: addr.to_owned(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServeError::Bind { addr, source } => {
+                write!(f, "expvar: cannot listen on {addr}: {source}")
+            }
+            ServeError::Io { addr, source } => {
+                write!(f, "expvar: cannot serve on {addr}: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ServeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServeError::Bind { source, .. } | ServeError::Io { source, .. } => Some(source),
+        }
+    }
+}
+
+/// The mountable service with default settings (no prefix, no credentials).
+///
+/// See [`ExpvarService`]; [`ServerBuilder::service`] configures one.
+pub fn service() -> ExpvarService {
+    ServerBuilder::new().service()
+}
