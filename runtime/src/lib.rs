@@ -32,7 +32,7 @@ pub use histogram::{Histogram, HistogramSummary, QUANTILE_RELATIVE_ERROR};
 pub use map::{Map, DEFAULT_LABEL};
 pub use registry::{
     conflicts, for_each, get, publish, publish_func, render_failures, unpublish, Conflict,
-    PublishError, Site, VarRef,
+    IntoVarRef, PublishError, Site, VarRef,
 };
 pub use server::{
     serve, service, Body, ExpvarService, ServeError, ServerBuilder, ServerHandle, ADDR_ENV,

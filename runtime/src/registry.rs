@@ -67,8 +67,8 @@ inventory::collect!(Entry);
 
 /// A handle to a published variable: a `&'static` variable or a shared `Arc`.
 ///
-/// Dereferences to `dyn Var`. Build one with `From` (usually implicitly, through
-/// [`publish`]).
+/// Dereferences to `dyn Var`. [`get`] returns one; [`publish`] makes one from what it
+/// is given (see [`IntoVarRef`]).
 #[derive(Clone)]
 pub struct VarRef(VarSource);
 
@@ -101,21 +101,39 @@ impl fmt::Debug for VarRef {
     }
 }
 
-impl<V: Var + 'static> From<&'static V> for VarRef {
-    fn from(var: &'static V) -> Self {
-        VarRef(VarSource::Static(var))
+/// What [`publish`] accepts: a `&'static` variable, an `Arc` of one, or a [`VarRef`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be published as an expvar variable",
+    label = "expected `&'static V` or `Arc<V>` where `V: expvar::Var`",
+    note = "publish a variable type such as `expvar::Counter`, `Gauge`, `Map<_>`, a struct with `#[derive(Expvar)]`, or a type implementing `expvar::Var`",
+    note = "a borrowed variable must be `'static` (a `static` item); share run-time instances with `Arc::new(..)`"
+)]
+pub trait IntoVarRef {
+    /// Converts into a registry handle.
+    fn into_var_ref(self) -> VarRef;
+}
+
+impl<V: Var + 'static> IntoVarRef for &'static V {
+    fn into_var_ref(self) -> VarRef {
+        VarRef(VarSource::Static(self))
     }
 }
 
-impl<V: Var + 'static> From<Arc<V>> for VarRef {
-    fn from(var: Arc<V>) -> Self {
-        VarRef(VarSource::Shared(var))
+impl<V: Var + 'static> IntoVarRef for Arc<V> {
+    fn into_var_ref(self) -> VarRef {
+        VarRef(VarSource::Shared(self))
     }
 }
 
-impl From<Arc<dyn Var>> for VarRef {
-    fn from(var: Arc<dyn Var>) -> Self {
-        VarRef(VarSource::Shared(var))
+impl IntoVarRef for Arc<dyn Var> {
+    fn into_var_ref(self) -> VarRef {
+        VarRef(VarSource::Shared(self))
+    }
+}
+
+impl IntoVarRef for VarRef {
+    fn into_var_ref(self) -> VarRef {
+        self
     }
 }
 
@@ -257,7 +275,7 @@ fn vars_read() -> std::sync::RwLockReadGuard<'static, BTreeMap<Arc<str>, Publish
 /// assert!(err.to_string().contains("already published"));
 /// ```
 #[track_caller]
-pub fn publish(name: impl Into<String>, var: impl Into<VarRef>) -> Result<(), PublishError> {
+pub fn publish(name: impl Into<String>, var: impl IntoVarRef) -> Result<(), PublishError> {
     let rejected = Site::from(Location::caller());
     let name = name.into();
     if name.is_empty() {
@@ -275,7 +293,7 @@ pub fn publish(name: impl Into<String>, var: impl Into<VarRef>) -> Result<(), Pu
         });
     }
     let published = Published {
-        var: var.into(),
+        var: var.into_var_ref(),
         site: rejected,
         link_time: false,
     };
