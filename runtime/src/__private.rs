@@ -5,4 +5,6 @@
 
 pub use inventory;
 
-pub use crate::registry::Entry;
+pub use crate::function::{CallGuard, FunctionEntry, FunctionInfo, FunctionStats, Outcome};
+pub use crate::registry::{Entry, Site};
+pub use crate::var::Var;

@@ -10,6 +10,7 @@ mod counter;
 mod encode;
 mod float;
 mod func;
+mod function;
 mod gauge;
 mod histogram;
 mod map;
@@ -27,6 +28,10 @@ pub use counter::Counter;
 pub use encode::json::{render_json, to_json};
 pub use float::Float;
 pub use func::Func;
+pub use function::{
+    for_each_function, function_stats, CallGuard, FunctionInfo, FunctionStats, Outcome,
+    FUNCTIONS_VAR,
+};
 pub use gauge::Gauge;
 pub use histogram::{Histogram, HistogramSummary, QUANTILE_RELATIVE_ERROR};
 pub use map::{Map, DEFAULT_LABEL};

@@ -1,0 +1,266 @@
+//! Statistics of instrumented functions (`#[counted]`, `#[timed]`), grouped under the
+//! top-level `functions` variable.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Instant;
+
+use once_cell::sync::Lazy;
+
+use crate::counter::Counter;
+use crate::histogram::Histogram;
+use crate::registry::Site;
+use crate::var::{Var, Writer};
+
+/// The top-level variable holding every instrumented function.
+pub const FUNCTIONS_VAR: &str = "functions";
+
+/// Calls, errors, in-flight calls and durations of one instrumented function.
+///
+/// The macros create one `static` per annotated function and account each call
+/// through a [`CallGuard`]. In-flight calls are `calls - finished`, two per-thread
+/// [`Counter`]s, so entering and leaving a function never contend across threads.
+pub struct FunctionStats {
+    calls: Counter,
+    finished: Counter,
+    errors: Counter,
+    duration: Histogram,
+}
+
+impl FunctionStats {
+    /// Empty statistics. `const`, for the `static` each annotated function gets.
+    pub const fn new() -> Self {
+        FunctionStats {
+            calls: Counter::new(),
+            finished: Counter::new(),
+            errors: Counter::new(),
+            duration: Histogram::new(),
+        }
+    }
+
+    /// Counts a call and returns the guard that finishes it when dropped.
+    #[inline]
+    pub fn enter(&'static self) -> CallGuard {
+        self.calls.inc();
+        CallGuard {
+            stats: self,
+            started: None,
+            failed: false,
+        }
+    }
+
+    /// Like [`enter`](Self::enter), also timing the call.
+    #[inline]
+    pub fn enter_timed(&'static self) -> CallGuard {
+        let mut guard = self.enter();
+        guard.started = Some(Instant::now());
+        guard
+    }
+
+    /// Calls started, including those still running.
+    pub fn calls(&self) -> u64 {
+        self.calls.get()
+    }
+
+    /// Calls that returned an error (`Err`, or `None` for `Option`) or panicked.
+    pub fn errors(&self) -> u64 {
+        self.errors.get()
+    }
+
+    /// Calls started and not yet finished.
+    pub fn in_flight(&self) -> u64 {
+        // Read `finished` first: a call finishing between the two reads can then only
+        // make the result too high by one for an instant, never wrap below zero.
+        let finished = self.finished.get();
+        self.calls.get().saturating_sub(finished)
+    }
+
+    /// Durations of timed calls, in seconds.
+    pub fn duration(&self) -> &Histogram {
+        &self.duration
+    }
+
+    /// The underlying call counter, publishable on its own (Go's `NewInt`).
+    pub fn calls_counter(&self) -> &Counter {
+        &self.calls
+    }
+}
+
+impl Default for FunctionStats {
+    fn default() -> Self {
+        FunctionStats::new()
+    }
+}
+
+impl fmt::Debug for FunctionStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FunctionStats")
+            .field("calls", &self.calls())
+            .field("errors", &self.errors())
+            .field("in_flight", &self.in_flight())
+            .field("duration", &self.duration)
+            .finish()
+    }
+}
+
+/// Finishes one call when dropped: on return, `?`, panic, or a dropped future alike.
+#[must_use = "the call is finished when the guard is dropped; bind it to a local"]
+pub struct CallGuard {
+    stats: &'static FunctionStats,
+    started: Option<Instant>,
+    failed: bool,
+}
+
+impl CallGuard {
+    /// Marks the call as failed (the function returned an error).
+    #[inline]
+    pub fn fail(&mut self) {
+        self.failed = true;
+    }
+
+    /// Marks the call as failed if `value` is an error; returns `value` unchanged.
+    #[inline]
+    pub fn observe<T: Outcome>(&mut self, value: T) -> T {
+        if value.is_failure() {
+            self.failed = true;
+        }
+        value
+    }
+}
+
+impl Drop for CallGuard {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(started) = self.started {
+            self.stats.duration.record_duration(started.elapsed());
+        }
+        if self.failed || std::thread::panicking() {
+            self.stats.errors.inc();
+        }
+        self.stats.finished.inc();
+    }
+}
+
+/// Return types whose values can be failures: `Result` (`Err`) and `Option` (`None`).
+pub trait Outcome {
+    /// Whether this value is a failure.
+    fn is_failure(&self) -> bool;
+}
+
+impl<T, E> Outcome for Result<T, E> {
+    #[inline]
+    fn is_failure(&self) -> bool {
+        self.is_err()
+    }
+}
+
+impl<T> Outcome for Option<T> {
+    #[inline]
+    fn is_failure(&self) -> bool {
+        self.is_none()
+    }
+}
+
+/// An instrumented function, registered at link time by `#[counted]` / `#[timed]`.
+#[doc(hidden)]
+pub struct FunctionEntry {
+    stats: &'static FunctionStats,
+    info: FunctionInfo,
+}
+
+/// What the macros know about an instrumented function.
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionInfo {
+    /// The entry's key under `functions`: `module::function`, `module::Type::method`,
+    /// or the `name = "..."` given to the macro.
+    pub key: &'static str,
+    /// The module path (`module_path!()`).
+    pub module: &'static str,
+    /// The function's name, `Type::method` for methods.
+    pub function: &'static str,
+    /// Whether calls are timed (`#[timed]`).
+    pub timed: bool,
+    /// Whether the function returns `Result` or `Option`, so errors apply.
+    pub fallible: bool,
+    /// Where the function is defined.
+    pub site: Site,
+}
+
+impl FunctionEntry {
+    /// An entry for `stats`, described by `info`.
+    pub const fn new(stats: &'static FunctionStats, info: FunctionInfo) -> Self {
+        FunctionEntry { stats, info }
+    }
+}
+
+inventory::collect!(FunctionEntry);
+
+/// Every instrumented function by key; the first of two with one key (by site) wins.
+static FUNCTIONS: Lazy<BTreeMap<&'static str, &'static FunctionEntry>> = Lazy::new(|| {
+    let mut entries: Vec<&'static FunctionEntry> =
+        inventory::iter::<FunctionEntry>.into_iter().collect();
+    entries.sort_by_key(|entry| (entry.info.key, entry.info.site));
+    let mut functions = BTreeMap::new();
+    for entry in entries {
+        if let Some(kept) = functions.get(entry.info.key) {
+            let kept: &&FunctionEntry = kept;
+            let message = format!(
+                "expvar function name {:?} is used twice: at {} and at {}; serving the one at {}",
+                entry.info.key, kept.info.site, entry.info.site, kept.info.site
+            );
+            eprintln!("{message}");
+            log::error!("{message}");
+        } else {
+            functions.insert(entry.info.key, entry);
+        }
+    }
+    functions
+});
+
+/// Calls `visit` with every instrumented function, sorted by key.
+///
+/// ```
+/// expvar::for_each_function(|info, stats| {
+///     println!("{} ({}): {} calls", info.key, info.module, stats.calls());
+/// });
+/// ```
+pub fn for_each_function(mut visit: impl FnMut(&FunctionInfo, &FunctionStats)) {
+    for entry in FUNCTIONS.values() {
+        visit(&entry.info, entry.stats);
+    }
+}
+
+/// The statistics of the instrumented function with `key` (see [`FunctionInfo::key`]).
+pub fn function_stats(key: &str) -> Option<&'static FunctionStats> {
+    FUNCTIONS.get(key).map(|entry| entry.stats)
+}
+
+/// The `functions` variable: one object per instrumented function.
+struct Functions;
+
+impl Var for Functions {
+    fn write(&self, out: Writer<'_>) {
+        out.map("function", |functions| {
+            for_each_function(|info, stats| {
+                functions.entry(info.key).object(|fields| {
+                    fields.field("calls").counter(stats.calls());
+                    if info.fallible {
+                        fields.field("errors").counter(stats.errors());
+                    }
+                    fields.field("in_flight").counter(stats.in_flight());
+                    if info.timed {
+                        fields.field("duration").histogram(&stats.duration);
+                    }
+                });
+            });
+        });
+    }
+}
+
+fn functions() -> &'static dyn Var {
+    &Functions
+}
+
+inventory::submit! {
+    crate::registry::Entry::new(FUNCTIONS_VAR, functions, file!(), line!())
+}
