@@ -1,0 +1,13 @@
+//! `expvar::serve()` listens where `EXPVAR_ADDR` says. Its own test binary, because it
+//! sets a process-wide environment variable.
+
+mod support;
+
+#[test]
+fn serve_uses_expvar_addr() {
+    std::env::set_var(expvar::ADDR_ENV, "127.0.0.1:0");
+    let server = expvar::serve().expect("serve");
+    assert!(server.local_addr().ip().is_loopback());
+    assert_ne!(server.local_addr().port(), 0);
+    assert_eq!(support::get(server.local_addr(), "/debug/vars").status, 200);
+}
