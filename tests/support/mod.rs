@@ -72,3 +72,43 @@ fn parse(bytes: &[u8]) -> Response {
         body: body.to_owned(),
     }
 }
+
+/// A child process killed when dropped, so a failing test never leaves one behind.
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The path of a compiled example of this package. `cargo test` builds the examples
+/// before it runs the integration tests; they sit beside the test binaries' `deps/`.
+pub fn example_path(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --example {name}` (cargo test builds it)",
+        path.display()
+    );
+    path
+}
+
+/// Reads lines from `reader` until one starts with `prefix`; returns the rest of it.
+pub fn wait_for_line(reader: &mut impl std::io::BufRead, prefix: &str) -> String {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = reader.read_line(&mut line).expect("read child output");
+        assert!(read > 0, "child exited before printing {prefix:?}");
+        if let Some(rest) = line.trim_end().strip_prefix(prefix) {
+            return rest.to_owned();
+        }
+    }
+}
