@@ -196,14 +196,41 @@ impl<V: fmt::Debug> fmt::Debug for Map<V> {
     }
 }
 
-impl<V: Var> Var for Map<V> {
-    fn write(&self, out: Writer<'_>) {
+impl<V: Var> Map<V> {
+    /// Writes the map as [`Var::write`] does, naming its keys `label` instead of the
+    /// map's own label.
+    ///
+    /// `#[derive(Expvar)]` calls it for a field marked `#[expvar(label = "...")]`, so
+    /// a map created with `Default` still gets its label:
+    ///
+    /// ```
+    /// use expvar::{Counter, Map, Var, Writer};
+    ///
+    /// struct Responses(Map<Counter>);
+    ///
+    /// impl Var for Responses {
+    ///     fn write(&self, out: Writer<'_>) {
+    ///         self.0.write_with_label("status", out);
+    ///     }
+    /// }
+    ///
+    /// let responses = Responses(Map::new());
+    /// responses.0.inc("200");
+    /// assert_eq!(expvar::render_json(&responses), r#"{"200": 1}"#);
+    /// ```
+    pub fn write_with_label(&self, label: &str, out: Writer<'_>) {
         // Snapshot first: a value's `write` must not run under our lock.
         let entries = self.entries();
-        out.map(self.label, |map| {
+        out.map(label, |map| {
             for (key, value) in &entries {
                 map.entry(key).var(&**value);
             }
         });
+    }
+}
+
+impl<V: Var> Var for Map<V> {
+    fn write(&self, out: Writer<'_>) {
+        self.write_with_label(self.label, out);
     }
 }
