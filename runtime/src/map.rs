@@ -234,3 +234,44 @@ impl<V: Var> Var for Map<V> {
         self.write_with_label(self.label, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::Encode;
+    use crate::histogram::Histogram;
+
+    /// Records the labels of the maps written to it.
+    #[derive(Default)]
+    struct Labels(Vec<String>);
+
+    impl Encode for Labels {
+        fn counter(&mut self, _: u64) {}
+        fn gauge(&mut self, _: i64) {}
+        fn float(&mut self, _: f64) {}
+        fn str(&mut self, _: &str) {}
+        fn bool(&mut self, _: bool) {}
+        fn null(&mut self) {}
+        fn histogram(&mut self, _: &Histogram) {}
+        fn json(&mut self, _: &serde_json::Value) {}
+        fn fail(&mut self, _: &dyn fmt::Display) {}
+        fn begin_object(&mut self) {}
+        fn field(&mut self, _: &str, _: Option<&str>) {}
+        fn end_object(&mut self) {}
+        fn begin_map(&mut self, label: &str) {
+            self.0.push(label.to_owned());
+        }
+        fn entry(&mut self, _: &str) {}
+        fn end_map(&mut self) {}
+    }
+
+    #[test]
+    fn write_with_label_overrides_the_label() {
+        let map: Map<Counter> = Map::new();
+        map.inc("a");
+        let mut labels = Labels::default();
+        Var::write(&map, Writer::new(&mut labels));
+        map.write_with_label("status", Writer::new(&mut labels));
+        assert_eq!(labels.0, ["key", "status"]);
+    }
+}
