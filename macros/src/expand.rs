@@ -49,7 +49,6 @@ fn derive_stats(stats: &Stats<'_>) -> TokenStream {
         .iter()
         .filter(|field| field.attrs.skip.is_none())
         .map(|field| {
-            let member = &field.member;
             let name = field.name();
             let writer = match &field.attrs.doc {
                 Some(help) => quote!(#fields.field_with_help(#name, #help)),
@@ -59,12 +58,14 @@ fn derive_stats(stats: &Stats<'_>) -> TokenStream {
             match &field.attrs.label {
                 Some(label) => {
                     let label = &label.value;
+                    let member = respanned(&field.member, label.span());
                     quote_spanned! {label.span()=>
                         #private::Labelled::write_labelled(&self.#member, #label, #writer);
                     }
                 }
                 None => {
                     let ty = &field.original.ty;
+                    let member = respanned(&field.member, ty.span());
                     quote_spanned! {ty.span()=>
                         #private::write_field(&self.#member, #writer);
                     }
@@ -104,6 +105,16 @@ fn derive_stats(stats: &Stats<'_>) -> TokenStream {
             }
         };
     }
+}
+
+/// `member` with `span`, so an error about `&self.member` points at one token.
+fn respanned(member: &syn::Member, span: Span) -> syn::Member {
+    let mut member = member.clone();
+    match &mut member {
+        syn::Member::Named(ident) => ident.set_span(span),
+        syn::Member::Unnamed(index) => index.span = span,
+    }
+    member
 }
 
 /// `#[counted]` and `#[timed]`, on a function or an `impl` block.
