@@ -27,7 +27,10 @@ fn counts_calls_of_a_free_function() {
     for _ in 0..3 {
         plain();
     }
-    assert_eq!(entry("test_counted::plain"), json!({"calls": 3, "in_flight": 0}));
+    assert_eq!(
+        entry("test_counted::plain"),
+        json!({"calls": 3, "in_flight": 0})
+    );
 }
 
 #[derive(Debug)]
@@ -65,7 +68,10 @@ fn option_none_counts_as_an_error() {
     assert_eq!(first_even(&[1, 3]), None);
     assert_eq!(first_even(&[]), None);
     let stats = stats("test_counted::first_even");
-    assert_eq!((stats.calls(), stats.errors(), stats.in_flight()), (3, 2, 0));
+    assert_eq!(
+        (stats.calls(), stats.errors(), stats.in_flight()),
+        (3, 2, 0)
+    );
 }
 
 #[counted]
@@ -79,9 +85,15 @@ fn a_caught_panic_counts_as_an_error_and_leaves_nothing_in_flight() {
     assert_eq!(may_panic(false), 7);
     assert!(std::panic::catch_unwind(|| may_panic(true)).is_err());
     let stats = stats("test_counted::may_panic");
-    assert_eq!((stats.calls(), stats.errors(), stats.in_flight()), (2, 1, 0));
+    assert_eq!(
+        (stats.calls(), stats.errors(), stats.in_flight()),
+        (2, 1, 0)
+    );
     // Not fallible by its return type: the JSON has no `errors` field.
-    assert_eq!(entry("test_counted::may_panic"), json!({"calls": 2, "in_flight": 0}));
+    assert_eq!(
+        entry("test_counted::may_panic"),
+        json!({"calls": 2, "in_flight": 0})
+    );
 }
 
 #[counted]
@@ -143,7 +155,10 @@ impl Repo {
     }
 
     fn find(&self, row: u32) -> Option<u32> {
-        self.rows.iter().copied().find(|&candidate| candidate == row)
+        self.rows
+            .iter()
+            .copied()
+            .find(|&candidate| candidate == row)
     }
 
     fn insert(&mut self, row: u32) {
@@ -241,7 +256,10 @@ async fn async_fns_count_on_a_real_executor() {
         let _ = task.await.unwrap();
     }
     let stats = stats("test_counted::lookup");
-    assert_eq!((stats.calls(), stats.errors(), stats.in_flight()), (10, 5, 0));
+    assert_eq!(
+        (stats.calls(), stats.errors(), stats.in_flight()),
+        (10, 5, 0)
+    );
 }
 
 #[counted]
@@ -268,5 +286,8 @@ fn a_dropped_future_is_counted_and_leaves_nothing_in_flight() {
     // Never polled: not started, so not counted.
     drop(never_finishes());
     let stats = stats("test_counted::never_finishes");
-    assert_eq!((stats.calls(), stats.errors(), stats.in_flight()), (1, 0, 0));
+    assert_eq!(
+        (stats.calls(), stats.errors(), stats.in_flight()),
+        (1, 0, 0)
+    );
 }

@@ -45,7 +45,10 @@ pub(crate) fn stats(cx: &mut Ctxt, stats: &Stats<'_>) {
                 .flatten()
                 .map(|setting| &setting.key)
             {
-                cx.error_spanned_by(key, format!("`{key}` has no effect on a field marked `skip`"));
+                cx.error_spanned_by(
+                    key,
+                    format!("`{key}` has no effect on a field marked `skip`"),
+                );
             }
             continue;
         }

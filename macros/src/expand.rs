@@ -10,7 +10,9 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, ImplItem, Item, StaticMutability};
 
-use crate::ast::{mentions_impl, Function, ImplBlock, Instrument, Kind, Owner, PublishedStatic, Stats};
+use crate::ast::{
+    mentions_impl, Function, ImplBlock, Instrument, Kind, Owner, PublishedStatic, Stats,
+};
 use crate::attr::{self, MacroArgs, EXPVAR};
 use crate::check;
 use crate::ctxt::Ctxt;
@@ -194,6 +196,7 @@ fn impl_block(cx: &mut Ctxt, kind: Kind, args: MacroArgs, mut item: syn::ItemImp
                 name: None,
                 krate: instrument.args.krate.clone(),
             },
+            absorbed: instrument.absorbed.clone(),
         };
         method_instrument.absorb_siblings(cx, &mut method.attrs);
         let function = Function::from_impl_fn(method.clone(), owner.clone(), method_instrument);
@@ -301,7 +304,12 @@ fn function_body(function: &Function) -> TokenStream {
         }
     };
 
+    let absorbed = &function.instrument.absorbed;
     quote! {
+        #(
+            #[allow(unused_imports)]
+            use #absorbed as _;
+        )*
         static __EXPVAR_FUNCTION: #private::FunctionStats = #private::FunctionStats::new();
         const __EXPVAR_INFO: #private::FunctionInfo = #private::FunctionInfo {
             key: #key,
