@@ -291,3 +291,19 @@ fn a_dropped_future_is_counted_and_leaves_nothing_in_flight() {
         (1, 0, 0)
     );
 }
+
+mod reexport {
+    //! A crate that re-exports `expvar` under another path.
+    pub mod metrics {
+        pub use expvar::*;
+    }
+}
+
+#[counted(crate = reexport::metrics)]
+fn via_reexport() {}
+
+#[test]
+fn the_crate_path_can_be_overridden() {
+    via_reexport();
+    assert_eq!(stats("test_counted::via_reexport").calls(), 1);
+}
