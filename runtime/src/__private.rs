@@ -50,6 +50,15 @@ pub const fn no_value<R>() -> Option<R> {
     None
 }
 
+/// Runs the body of a `#[counted]`/`#[timed]` function that returns `Result` or
+/// `Option`, so `return` and `?` inside it come back to the guard. Taking `FnOnce`
+/// makes the closure `FnOnce`, so it can return borrows of what it captured
+/// (`&mut self` -> `Option<&mut T>`) just as the function could.
+#[inline(always)]
+pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
 /// What `#[derive(Expvar)]` needs to create `Type::global()`: `Default`.
 #[diagnostic::on_unimplemented(
     message = "`#[derive(Expvar)]` needs `{Self}: Default` to create `{Self}::global()`",
