@@ -5,6 +5,7 @@
 //! user's scope (`struct Option;`, `mod expvar {}`, a `macro_rules! line`) can change
 //! what the generated code means.
 
+pub use core::marker::{Send, Sync};
 pub use core::option::Option::{self, None, Some};
 pub use core::{concat, file, line, module_path, unreachable};
 
