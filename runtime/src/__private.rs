@@ -1,10 +1,97 @@
 //! Not public API. Used by generated code.
 //!
 //! Everything the macros' expansions name lives here, so user crates need no direct
-//! dependency on `inventory` or on the runtime's module layout.
+//! dependency on `inventory` or on the runtime's module layout, and no name in the
+//! user's scope (`struct Option;`, `mod expvar {}`, a `macro_rules! line`) can change
+//! what the generated code means.
+
+pub use core::marker::{Send, Sync};
+pub use core::option::Option::{self, None, Some};
+pub use core::{concat, file, line, module_path, unreachable};
 
 pub use inventory;
+pub use once_cell::sync::Lazy;
 
 pub use crate::function::{CallGuard, FunctionEntry, FunctionInfo, FunctionStats, Outcome};
+pub use crate::map::Map;
 pub use crate::registry::{Entry, Site};
-pub use crate::var::Var;
+pub use crate::var::{ObjectWriter, Var, Writer};
+
+/// `&'static V` as the `&'static dyn Var` an [`Entry`] hands out, for `#[publish]`. A
+/// function rather than a cast so a type that is not a variable fails with
+/// [`PublishedStatic`]'s diagnostic, at the static's type.
+#[inline]
+pub fn as_var<V: PublishedStatic>(var: &'static V) -> &'static dyn Var {
+    var
+}
+
+/// What the type of a `#[publish]` static must be: a [`Var`].
+#[diagnostic::on_unimplemented(
+    message = "`#[publish]` needs a variable type, and `{Self}` is not an expvar variable",
+    label = "this type does not implement `expvar::Var`",
+    note = "use a variable type such as `expvar::Counter`, `Gauge`, `Float`, `Str`, `Map<_>`, `Histogram`, or a struct with `#[derive(Expvar)]`",
+    note = "or implement `expvar::Var` for `{Self}`"
+)]
+pub trait PublishedStatic: Var + 'static {}
+
+impl<V: Var + 'static> PublishedStatic for V {}
+
+/// Writes a struct field through [`Var::write`]. A function with a `V: Var` bound so
+/// the error for a field that is not a variable points at the field's type.
+#[inline]
+pub fn write_field<V: Var + ?Sized>(field: &V, out: Writer<'_>) {
+    field.write(out);
+}
+
+/// Never returns a value: generated code uses `if let Some(r) = no_value::<R>() {
+/// return r; }` to tell type inference a closure or `async` block returns `R`, as the
+/// function it wraps does, so `?` inside the user's body knows its error type.
+#[inline(always)]
+pub const fn no_value<R>() -> Option<R> {
+    None
+}
+
+/// Runs the body of a `#[counted]`/`#[timed]` function that returns `Result` or
+/// `Option`, so `return` and `?` inside it come back to the guard. Taking `FnOnce`
+/// makes the closure `FnOnce`, so it can return borrows of what it captured
+/// (`&mut self` -> `Option<&mut T>`) just as the function could.
+#[inline(always)]
+pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// What `#[derive(Expvar)]` needs to create `Type::global()`: `Default`.
+#[diagnostic::on_unimplemented(
+    message = "`#[derive(Expvar)]` needs `{Self}: Default` to create `{Self}::global()`",
+    label = "the process-wide instance is created with `Default::default()`",
+    note = "add `#[derive(Default)]` to the struct, or implement `Default` for `{Self}`"
+)]
+pub trait Global: Sized {
+    /// The value `Type::global()` starts with.
+    fn create() -> Self;
+}
+
+impl<T: Default> Global for T {
+    #[inline]
+    fn create() -> Self {
+        T::default()
+    }
+}
+
+/// A field with `#[expvar(label = "...")]`: a [`Map`] written with that label.
+#[diagnostic::on_unimplemented(
+    message = "`#[expvar(label = ...)]` needs an `expvar::Map` field, not `{Self}`",
+    label = "`label` names the keys of a `Map`",
+    note = "remove `label`, or make the field an `expvar::Map<_>`"
+)]
+pub trait Labelled {
+    /// Writes `self` with its keys named `label`.
+    fn write_labelled(&self, label: &str, out: Writer<'_>);
+}
+
+impl<V: Var> Labelled for Map<V> {
+    #[inline]
+    fn write_labelled(&self, label: &str, out: Writer<'_>) {
+        self.write_with_label(label, out);
+    }
+}
