@@ -1,0 +1,906 @@
+//! `/metrics`: the registry in the Prometheus text format 0.0.4 or OpenMetrics 1.0.
+//!
+//! Variables write themselves through the same [`Writer`] as for JSON; this encoder
+//! turns the stream into metric families. A family collects its samples wherever they
+//! come from (one map entry can feed several families), and the document is written
+//! family by family at the end, so each appears once with one `HELP` and one `TYPE`.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Mutex, PoisonError};
+
+use once_cell::sync::Lazy;
+
+use super::names::{label_name, push_f64, push_help, push_label_value, push_name};
+use super::Encode;
+use crate::function::{for_each_function, FUNCTIONS_VAR};
+use crate::histogram::Histogram;
+use crate::registry::{self, VarRef};
+use crate::var::{Var, Writer};
+
+/// The `Content-Type` of the Prometheus text format 0.0.4.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The `Content-Type` of OpenMetrics 1.0.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The label a [`Str`](crate::Str) value becomes on its `_info` series.
+const INFO_LABEL: &str = "value";
+
+/// Top-level variables with standard names (`process_*`, `memstats_*`) that dashboards
+/// rely on: the namespace is not prepended to them.
+const STANDARD_VARS: &[&str] = &["process", "memstats"];
+
+/// The `memstats` fields served at `/metrics`, with Go's Prometheus client names
+/// (`go_memstats_*` without `go_`). The rest are Go's garbage-collector figures, zero
+/// in Rust, and are left out; so is `Alloc`, the same as `HeapAlloc`, whose name
+/// `memstats_alloc_bytes` would collide with the counter `memstats_alloc_bytes_total`
+/// in OpenMetrics.
+const MEMSTATS_FIELDS: &[(&str, &str, Kind)] = &[
+    ("TotalAlloc", "alloc_bytes_total", Kind::Counter),
+    ("Sys", "sys_bytes", Kind::Gauge),
+    ("Mallocs", "mallocs_total", Kind::Counter),
+    ("Frees", "frees_total", Kind::Counter),
+    ("HeapAlloc", "heap_alloc_bytes", Kind::Gauge),
+    ("HeapSys", "heap_sys_bytes", Kind::Gauge),
+    ("HeapIdle", "heap_idle_bytes", Kind::Gauge),
+    ("HeapInuse", "heap_inuse_bytes", Kind::Gauge),
+    ("HeapReleased", "heap_released_bytes", Kind::Gauge),
+    ("HeapObjects", "heap_objects", Kind::Gauge),
+];
+
+/// The two exposition formats served at `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PrometheusFormat {
+    /// The Prometheus text format 0.0.4, what every scraper reads.
+    #[default]
+    Text,
+    /// OpenMetrics 1.0: counters typed without `_total`, strings as `info`, `# EOF` last.
+    OpenMetrics,
+}
+
+impl PrometheusFormat {
+    /// The `Content-Type` of a response in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            PrometheusFormat::Text => TEXT_CONTENT_TYPE,
+            PrometheusFormat::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+        }
+    }
+
+    /// The format an `Accept` header asks for: OpenMetrics when it lists
+    /// `application/openmetrics-text` with a non-zero `q`, as Prometheus does, else text.
+    ///
+    /// ```
+    /// use expvar::PrometheusFormat;
+    ///
+    /// let prometheus = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
+    /// assert_eq!(PrometheusFormat::from_accept(prometheus), PrometheusFormat::OpenMetrics);
+    /// assert_eq!(PrometheusFormat::from_accept("*/*"), PrometheusFormat::Text);
+    /// ```
+    pub fn from_accept(accept: &str) -> Self {
+        let openmetrics = accept.split(',').any(|range| {
+            let mut params = range.split(';').map(str::trim);
+            let media = params.next().unwrap_or("");
+            media.eq_ignore_ascii_case("application/openmetrics-text")
+                && !params.any(|param| {
+                    param
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f64>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                })
+        });
+        if openmetrics {
+            PrometheusFormat::OpenMetrics
+        } else {
+            PrometheusFormat::Text
+        }
+    }
+}
+
+/// How [`to_prometheus_with`] and `/metrics` render the registry.
+///
+/// ```
+/// use expvar::{PrometheusFormat, PrometheusOptions};
+///
+/// static JOBS: expvar::Counter = expvar::Counter::new();
+/// expvar::publish("doc_options_jobs", &JOBS).unwrap();
+///
+/// let options = PrometheusOptions::new()
+///     .namespace("myapp")
+///     .const_label("service", "api")
+///     .format(PrometheusFormat::OpenMetrics);
+/// let text = expvar::to_prometheus_with(&options);
+/// assert!(text.contains("# TYPE myapp_doc_options_jobs counter\n"));
+/// assert!(text.contains("\nmyapp_doc_options_jobs_total{service=\"api\"} 0\n"));
+/// assert!(text.ends_with("# EOF\n"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct PrometheusOptions {
+    format: PrometheusFormat,
+    namespace: String,
+    const_labels: Vec<(String, String)>,
+    version: Option<String>,
+}
+
+impl PrometheusOptions {
+    /// Text format 0.0.4, no namespace, no constant labels.
+    pub fn new() -> Self {
+        PrometheusOptions::default()
+    }
+
+    /// The exposition format.
+    pub fn format(mut self, format: PrometheusFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Prepends `namespace_` to the name of every variable, except the standard
+    /// families dashboards look for by name: `function_calls_*`, `build_info`,
+    /// `process_*` and `memstats_*`.
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        let mut sanitised = String::new();
+        if !namespace.is_empty() {
+            push_name(&mut sanitised, namespace);
+        }
+        self.namespace = sanitised;
+        self
+    }
+
+    /// Adds the label `name="value"` to every series, such as `service` or `instance`.
+    /// A second label with the same name replaces the first.
+    pub fn const_label(mut self, name: &str, value: &str) -> Self {
+        let name = label_name(name);
+        self.const_labels.retain(|(existing, _)| *existing != name);
+        self.const_labels.push((name, value.to_owned()));
+        self
+    }
+
+    /// The `version` label of `build_info`, typically `env!("CARGO_PKG_VERSION")`.
+    pub fn version(mut self, version: &str) -> Self {
+        self.version = Some(version.to_owned());
+        self
+    }
+
+    /// The format chosen with [`format`](Self::format).
+    pub fn get_format(&self) -> PrometheusFormat {
+        self.format
+    }
+}
+
+/// Renders the whole registry in the Prometheus text format 0.0.4, as `/metrics` serves
+/// it to a client that does not ask for OpenMetrics.
+///
+/// ```
+/// static HITS: expvar::Counter = expvar::Counter::new();
+/// static LATENCY: expvar::Histogram = expvar::Histogram::new();
+/// expvar::publish("doc_to_prometheus_hits", &HITS).unwrap();
+/// expvar::publish("doc_to_prometheus_latency_seconds", &LATENCY).unwrap();
+/// HITS.add(2);
+/// LATENCY.record(0.003);
+///
+/// let text = expvar::to_prometheus();
+/// assert!(text.contains("# TYPE doc_to_prometheus_hits_total counter\ndoc_to_prometheus_hits_total 2\n"));
+/// assert!(text.contains("doc_to_prometheus_latency_seconds_bucket{le=\"0.00390625\"} 1\n"));
+/// assert!(text.contains("doc_to_prometheus_latency_seconds_bucket{le=\"+Inf\"} 1\n"));
+/// assert!(text.contains("doc_to_prometheus_latency_seconds_count 1\n"));
+/// ```
+pub fn to_prometheus() -> String {
+    to_prometheus_with(&PrometheusOptions::default())
+}
+
+/// Renders the whole registry as `options` say. See [`PrometheusOptions`].
+pub fn to_prometheus_with(options: &PrometheusOptions) -> String {
+    render_document(&registry::snapshot(), options)
+}
+
+pub(crate) fn render_document<N: AsRef<str>>(
+    vars: &[(N, VarRef)],
+    options: &PrometheusOptions,
+) -> String {
+    let mut encoder = PromEncoder::new(options, vars.len());
+    for (name, var) in vars {
+        let name = name.as_ref();
+        match name {
+            FUNCTIONS_VAR => encoder.isolated(name, PromEncoder::functions),
+            // The command line is a list of strings: no number to serve.
+            "cmdline" => {}
+            _ => encoder.isolated(name, |encoder| encoder.top_level(name, &**var)),
+        }
+    }
+    encoder.isolated("build_info", PromEncoder::build_info);
+    encoder.finish()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+    /// A string value: a series of value 1 whose label holds the string.
+    Info,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+            Kind::Info => "info",
+        }
+    }
+
+    /// The sample-name suffixes a family of this kind uses besides its own name.
+    fn suffixes(self) -> &'static [&'static str] {
+        match self {
+            Kind::Counter => &["_total"],
+            Kind::Gauge => &[],
+            Kind::Histogram => &["_bucket", "_sum", "_count"],
+            Kind::Info => &["_info"],
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Number {
+    U64(u64),
+    I64(i64),
+    F64(f64),
+}
+
+struct Family {
+    /// The family name: for counters without `_total`, for info without `_info`.
+    name: String,
+    kind: Kind,
+    help: String,
+    /// The unsanitised path of the variable that owns the family (`\0`-separated):
+    /// two variables whose names sanitise alike do not share a family.
+    owner: String,
+    /// The sample lines, in the text both formats share.
+    body: Vec<u8>,
+    /// The top-level variable that last wrote to it, for rolling back a panic.
+    epoch: u32,
+}
+
+/// One open object or map.
+struct Frame {
+    path_len: usize,
+    raw_len: usize,
+    labels_len: usize,
+    label_names_len: usize,
+    /// The label of a map's entries; `None` for an object.
+    label: Option<String>,
+}
+
+struct PromEncoder<'o> {
+    options: &'o PrometheusOptions,
+    families: Vec<Family>,
+    /// Every metric name in use, sample suffixes included, to the family using it.
+    claims: HashMap<String, usize>,
+    /// The family written last: map entries hit it without a lookup.
+    last: Option<usize>,
+    /// The sanitised name of the value being written.
+    path: String,
+    /// The unsanitised name of the value being written, `\0`-separated.
+    raw: String,
+    /// Labels of the value being written, rendered `a="x",b="y"`.
+    labels: Vec<u8>,
+    /// Names of the labels in `labels`.
+    label_names: Vec<String>,
+    const_labels_len: usize,
+    help: Option<String>,
+    frames: Vec<Frame>,
+    /// While set, values are ignored until the next field or entry at this depth.
+    skip_depth: Option<usize>,
+    /// The `memstats` field table, while `memstats` is being written.
+    field_table: Option<&'static [(&'static str, &'static str, Kind)]>,
+    kind_override: Option<Kind>,
+    /// The top-level variable being written.
+    current: String,
+    epoch: u32,
+    /// Families that existed before the current variable: their body lengths before it.
+    undo: Vec<(usize, usize)>,
+}
+
+impl<'o> PromEncoder<'o> {
+    fn new(options: &'o PrometheusOptions, vars: usize) -> Self {
+        let mut labels = Vec::new();
+        let mut label_names = Vec::new();
+        for (name, value) in &options.const_labels {
+            push_label(&mut labels, name, value);
+            label_names.push(name.clone());
+        }
+        PromEncoder {
+            options,
+            families: Vec::with_capacity(vars * 2),
+            claims: HashMap::with_capacity(vars * 2),
+            last: None,
+            path: String::new(),
+            raw: String::new(),
+            const_labels_len: labels.len(),
+            labels,
+            label_names,
+            help: None,
+            frames: Vec::new(),
+            skip_depth: None,
+            field_table: None,
+            kind_override: None,
+            current: String::new(),
+            epoch: 0,
+            undo: Vec::new(),
+        }
+    }
+
+    /// Runs `write` for the top-level variable `name`; if it panics, everything it
+    /// wrote is removed and the failure recorded, like a `null` in JSON.
+    fn isolated(&mut self, name: &str, write: impl FnOnce(&mut Self)) {
+        self.epoch += 1;
+        self.undo.clear();
+        let families_before = self.families.len();
+        name.clone_into(&mut self.current);
+        self.reset();
+        let result = catch_unwind(AssertUnwindSafe(|| write(self)));
+        if let Err(panic) = result {
+            for &(index, len) in &self.undo {
+                self.families[index].body.truncate(len);
+            }
+            self.families.truncate(families_before);
+            self.claims.retain(|_, index| *index < families_before);
+            self.last = None;
+            let message = super::json::panic_message(&*panic);
+            registry::record_failure(name, &format_args!("panicked: {message}"));
+        }
+    }
+
+    fn reset(&mut self) {
+        self.path.clear();
+        self.raw.clear();
+        self.labels.truncate(self.const_labels_len);
+        self.label_names.truncate(self.options.const_labels.len());
+        self.help = None;
+        self.frames.clear();
+        self.skip_depth = None;
+        self.field_table = None;
+        self.kind_override = None;
+    }
+
+    fn top_level(&mut self, name: &str, var: &dyn Var) {
+        if !self.options.namespace.is_empty() && !STANDARD_VARS.contains(&name) {
+            self.path.push_str(&self.options.namespace);
+            self.path.push('_');
+        }
+        push_name(&mut self.path, name);
+        self.raw.push_str(name);
+        if name == "memstats" {
+            self.field_table = Some(MEMSTATS_FIELDS);
+        }
+        var.write(Writer::new(self));
+    }
+
+    /// `#[counted]` and `#[timed]` functions, by the names autometrics uses.
+    fn functions(&mut self) {
+        for_each_function(|info, stats| {
+            self.labels.truncate(self.const_labels_len);
+            push_label(&mut self.labels, "function", info.function);
+            push_label(&mut self.labels, "module", info.module);
+            let labels_len = self.labels.len();
+
+            // Errors first: a call counts as an error before it counts as finished, so
+            // `ok` is never more than the calls that really finished well.
+            let errors = stats.errors();
+            let finished = stats.calls().saturating_sub(stats.in_flight());
+            self.set_path(
+                "function_calls_total",
+                "Calls of instrumented functions that finished, by result.",
+            );
+            for (result, count) in [("ok", finished.saturating_sub(errors)), ("error", errors)] {
+                push_label(&mut self.labels, "result", result);
+                self.scalar(Kind::Counter, Number::U64(count));
+                self.labels.truncate(labels_len);
+            }
+            if info.timed {
+                self.set_path(
+                    "function_calls_duration_seconds",
+                    "Durations of calls of timed functions, in seconds.",
+                );
+                self.histogram(stats.duration());
+            }
+            self.set_path(
+                "function_calls_concurrent",
+                "Calls of instrumented functions in progress.",
+            );
+            self.scalar(Kind::Gauge, Number::U64(stats.in_flight()));
+        });
+    }
+
+    fn build_info(&mut self) {
+        if let Some(version) = &self.options.version {
+            push_label(&mut self.labels, "version", version);
+        }
+        push_label(
+            &mut self.labels,
+            "expvar_version",
+            env!("CARGO_PKG_VERSION"),
+        );
+        self.set_path(
+            "build_info",
+            "Build information: always 1, the facts are in the labels.",
+        );
+        self.scalar(Kind::Gauge, Number::U64(1));
+    }
+
+    /// Names the next value with a standard family name and help text.
+    fn set_path(&mut self, name: &str, help: &str) {
+        name.clone_into(&mut self.path);
+        name.clone_into(&mut self.raw);
+        self.help = Some(help.to_owned());
+    }
+
+    /// The family for the current path, created if new; `None` (and logged once) when
+    /// the name is taken by another variable or by another kind.
+    fn family(&mut self, kind: Kind) -> Option<usize> {
+        let base = match kind {
+            Kind::Counter => self.path.strip_suffix("_total"),
+            Kind::Info => self.path.strip_suffix("_info"),
+            Kind::Gauge | Kind::Histogram => None,
+        }
+        .filter(|base| !base.is_empty())
+        .unwrap_or(&self.path);
+        let found = match self.last {
+            Some(index) if self.families[index].name == base => Some(index),
+            _ => self.claims.get(base).copied(),
+        };
+        if let Some(index) = found {
+            let family = &mut self.families[index];
+            if family.name == base && family.kind == kind && family.owner == self.raw {
+                if family.epoch != self.epoch {
+                    self.undo.push((index, family.body.len()));
+                    family.epoch = self.epoch;
+                }
+                self.last = Some(index);
+                return Some(index);
+            }
+            let reason = if family.owner == self.raw {
+                format!("it is a {} and a {}", family.kind.as_str(), kind.as_str())
+            } else {
+                format!(
+                    "the name `{base}` is taken by `{}`",
+                    family.owner.replace('\0', ".")
+                )
+            };
+            self.skipped(&reason);
+            return None;
+        }
+        for suffix in kind.suffixes() {
+            let name = format!("{base}{suffix}");
+            if let Some(&index) = self.claims.get(&name) {
+                let owner = self.families[index].owner.replace('\0', ".");
+                self.skipped(&format_args!("the name `{name}` is taken by `{owner}`"));
+                return None;
+            }
+        }
+        let index = self.families.len();
+        let base = base.to_owned();
+        for suffix in kind.suffixes() {
+            self.claims.insert(format!("{base}{suffix}"), index);
+        }
+        self.claims.insert(base.clone(), index);
+        let help = match &self.help {
+            Some(help) => help.clone(),
+            None => format!("expvar variable {}", self.raw.replace('\0', ".")),
+        };
+        self.families.push(Family {
+            name: base,
+            kind,
+            help,
+            owner: self.raw.clone(),
+            body: Vec::with_capacity(64),
+            epoch: self.epoch,
+        });
+        self.last = Some(index);
+        Some(index)
+    }
+
+    /// Logs once per variable and reason that a value has no place in the output.
+    fn skipped(&self, reason: &dyn fmt::Display) {
+        static LOGGED: Lazy<Mutex<HashSet<String>>> = Lazy::new(Mutex::default);
+        let what = format!("{}: {reason}", self.raw.replace('\0', "."));
+        let mut logged = LOGGED.lock().unwrap_or_else(PoisonError::into_inner);
+        if logged.insert(what.clone()) {
+            log::warn!("expvar: /metrics leaves out {what}");
+        }
+    }
+
+    fn skip_value(&mut self, reason: &dyn fmt::Display) {
+        self.skipped(reason);
+        self.skip_depth = Some(self.frames.len());
+    }
+
+    /// Writes one sample line of family `index`: its name, `suffix`, the current labels
+    /// plus `extra`, and `value`.
+    fn sample(&mut self, index: usize, suffix: &str, extra: Option<(&str, &[u8])>, value: Number) {
+        let family = &mut self.families[index];
+        let body = &mut family.body;
+        body.extend_from_slice(family.name.as_bytes());
+        body.extend_from_slice(suffix.as_bytes());
+        if !self.labels.is_empty() || extra.is_some() {
+            body.push(b'{');
+            body.extend_from_slice(&self.labels);
+            if let Some((name, value)) = extra {
+                if !self.labels.is_empty() {
+                    body.push(b',');
+                }
+                body.extend_from_slice(name.as_bytes());
+                body.extend_from_slice(b"=\"");
+                body.extend_from_slice(value);
+                body.push(b'"');
+            }
+            body.push(b'}');
+        }
+        body.push(b' ');
+        match value {
+            Number::U64(value) => {
+                body.extend_from_slice(itoa::Buffer::new().format(value).as_bytes())
+            }
+            Number::I64(value) => {
+                body.extend_from_slice(itoa::Buffer::new().format(value).as_bytes())
+            }
+            Number::F64(value) => push_f64(body, value),
+        }
+        body.push(b'\n');
+    }
+
+    fn scalar(&mut self, kind: Kind, value: Number) {
+        if self.skip_depth.is_some() {
+            return;
+        }
+        let kind = self.kind_override.unwrap_or(kind);
+        if let Some(index) = self.family(kind) {
+            self.sample(
+                index,
+                if kind == Kind::Counter { "_total" } else { "" },
+                None,
+                value,
+            );
+        }
+    }
+
+    fn string(&mut self, value: &str) {
+        if self.skip_depth.is_some() {
+            return;
+        }
+        if self.label_names.iter().any(|name| name == INFO_LABEL) {
+            self.skipped(&format_args!(
+                "its map label is `{INFO_LABEL}`, the label of a string's value"
+            ));
+            return;
+        }
+        if let Some(index) = self.family(Kind::Info) {
+            let mut escaped = Vec::with_capacity(value.len());
+            push_label_value(&mut escaped, value);
+            self.sample(index, "_info", Some((INFO_LABEL, &escaped)), Number::U64(1));
+        }
+    }
+
+    fn json_value(&mut self, value: &serde_json::Value) {
+        use serde_json::Value;
+        match value {
+            Value::Null => {}
+            Value::Bool(value) => self.scalar(Kind::Gauge, Number::U64(u64::from(*value))),
+            Value::Number(number) => {
+                let number = if let Some(value) = number.as_u64() {
+                    Number::U64(value)
+                } else if let Some(value) = number.as_i64() {
+                    Number::I64(value)
+                } else {
+                    Number::F64(number.as_f64().unwrap_or(f64::NAN))
+                };
+                self.scalar(Kind::Gauge, number);
+            }
+            Value::String(value) => self.string(value),
+            Value::Array(_) => {
+                if self.skip_depth.is_none() {
+                    self.skipped(&"a list has no Prometheus form");
+                }
+            }
+            Value::Object(fields) => {
+                let (path_len, raw_len) = (self.path.len(), self.raw.len());
+                for (name, value) in fields {
+                    self.path.truncate(path_len);
+                    self.raw.truncate(raw_len);
+                    self.push_segment(name);
+                    self.help = None;
+                    self.json_value(value);
+                }
+                self.path.truncate(path_len);
+                self.raw.truncate(raw_len);
+            }
+        }
+    }
+
+    fn push_segment(&mut self, name: &str) {
+        if !self.path.is_empty() {
+            self.path.push('_');
+        }
+        push_name(&mut self.path, name);
+        self.raw.push('\0');
+        self.raw.push_str(name);
+    }
+
+    fn push_frame(&mut self, label: Option<String>) {
+        self.frames.push(Frame {
+            path_len: self.path.len(),
+            raw_len: self.raw.len(),
+            labels_len: self.labels.len(),
+            label_names_len: self.label_names.len(),
+            label,
+        });
+    }
+
+    fn pop_frame(&mut self) {
+        if let Some(frame) = self.frames.pop() {
+            self.path.truncate(frame.path_len);
+            self.raw.truncate(frame.raw_len);
+            self.labels.truncate(frame.labels_len);
+            self.label_names.truncate(frame.label_names_len);
+        }
+        if self
+            .skip_depth
+            .is_some_and(|depth| self.frames.len() < depth)
+        {
+            self.skip_depth = None;
+        }
+    }
+
+    /// Starts a field or an entry: ends a skip at this depth; `false` while skipping.
+    fn next_member(&mut self) -> bool {
+        match self.skip_depth {
+            Some(depth) if depth == self.frames.len() => {
+                self.skip_depth = None;
+                true
+            }
+            Some(_) => false,
+            None => true,
+        }
+    }
+
+    fn finish(self) -> String {
+        let openmetrics = self.options.format == PrometheusFormat::OpenMetrics;
+        let size = self
+            .families
+            .iter()
+            .map(|family| family.body.len() + 2 * family.name.len() + family.help.len() + 32)
+            .sum::<usize>();
+        let mut out = Vec::with_capacity(size + 8);
+        for family in &self.families {
+            if family.body.is_empty() {
+                continue;
+            }
+            let (suffix, kind) = match (family.kind, openmetrics) {
+                (Kind::Counter, false) => ("_total", "counter"),
+                (Kind::Info, false) => ("_info", "gauge"),
+                (kind, _) => ("", kind.as_str()),
+            };
+            out.extend_from_slice(b"# HELP ");
+            out.extend_from_slice(family.name.as_bytes());
+            out.extend_from_slice(suffix.as_bytes());
+            out.push(b' ');
+            push_help(&mut out, &family.help, openmetrics);
+            out.extend_from_slice(b"\n# TYPE ");
+            out.extend_from_slice(family.name.as_bytes());
+            out.extend_from_slice(suffix.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(kind.as_bytes());
+            out.push(b'\n');
+            out.extend_from_slice(&family.body);
+        }
+        if openmetrics {
+            out.extend_from_slice(b"# EOF\n");
+        }
+        // Only `&str` contents and ASCII are ever written.
+        String::from_utf8(out).expect("Prometheus output is UTF-8")
+    }
+}
+
+/// Appends `name="value"` (escaped) to rendered labels.
+fn push_label(labels: &mut Vec<u8>, name: &str, value: &str) {
+    if !labels.is_empty() {
+        labels.push(b',');
+    }
+    labels.extend_from_slice(name.as_bytes());
+    labels.extend_from_slice(b"=\"");
+    push_label_value(labels, value);
+    labels.push(b'"');
+}
+
+/// `bounds` if increasing and finite, else the increasing finite subsequence of it.
+fn valid_bounds(bounds: &'static [f64]) -> std::borrow::Cow<'static, [f64]> {
+    let valid = |pair: &[f64]| pair[0] < pair[1];
+    if bounds.iter().all(|bound| bound.is_finite()) && bounds.windows(2).all(valid) {
+        return std::borrow::Cow::Borrowed(bounds);
+    }
+    let mut kept: Vec<f64> = Vec::with_capacity(bounds.len());
+    for &bound in bounds {
+        if bound.is_finite() && kept.last().map_or(true, |&last| last < bound) {
+            kept.push(bound);
+        }
+    }
+    std::borrow::Cow::Owned(kept)
+}
+
+impl Encode for PromEncoder<'_> {
+    fn counter(&mut self, value: u64) {
+        self.scalar(Kind::Counter, Number::U64(value));
+    }
+
+    fn counter_f64(&mut self, value: f64) {
+        self.scalar(Kind::Counter, Number::F64(value));
+    }
+
+    fn gauge(&mut self, value: i64) {
+        self.scalar(Kind::Gauge, Number::I64(value));
+    }
+
+    fn float(&mut self, value: f64) {
+        self.scalar(Kind::Gauge, Number::F64(value));
+    }
+
+    fn str(&mut self, value: &str) {
+        self.string(value);
+    }
+
+    fn bool(&mut self, value: bool) {
+        self.scalar(Kind::Gauge, Number::U64(u64::from(value)));
+    }
+
+    fn null(&mut self) {}
+
+    fn histogram(&mut self, histogram: &Histogram) {
+        if self.skip_depth.is_some() {
+            return;
+        }
+        if self.label_names.iter().any(|name| name == "le") {
+            self.skipped(&"its map label is `le`, the label of histogram buckets");
+            return;
+        }
+        let Some(index) = self.family(Kind::Histogram) else {
+            return;
+        };
+        let bounds = valid_bounds(histogram.buckets());
+        if bounds.len() != histogram.buckets().len() {
+            self.skipped(&"some bucket bounds are not finite and increasing; they are left out");
+        }
+        let counts = histogram.le_counts(&bounds);
+        let mut le = Vec::with_capacity(24);
+        for (&bound, &count) in bounds.iter().zip(&counts.cumulative) {
+            le.clear();
+            push_f64(&mut le, bound);
+            self.sample(index, "_bucket", Some(("le", &le)), Number::U64(count));
+        }
+        self.sample(
+            index,
+            "_bucket",
+            Some(("le", b"+Inf")),
+            Number::U64(counts.count),
+        );
+        self.sample(index, "_sum", None, Number::F64(histogram.sum()));
+        self.sample(index, "_count", None, Number::U64(counts.count));
+    }
+
+    fn json(&mut self, value: &serde_json::Value) {
+        self.json_value(value);
+    }
+
+    fn fail(&mut self, reason: &dyn fmt::Display) {
+        registry::record_failure(&self.current, reason);
+    }
+
+    fn begin_object(&mut self) {
+        self.push_frame(None);
+    }
+
+    fn field(&mut self, name: &str, help: Option<&str>) {
+        if !self.next_member() {
+            return;
+        }
+        if let Some(frame) = self.frames.last() {
+            self.path.truncate(frame.path_len);
+            self.raw.truncate(frame.raw_len);
+        }
+        self.help = help.map(str::to_owned);
+        self.kind_override = None;
+        match self.field_table {
+            Some(table) if self.frames.len() == 1 => {
+                match table.iter().find(|(field, _, _)| *field == name) {
+                    Some(&(_, renamed, kind)) => {
+                        self.push_segment(renamed);
+                        self.kind_override = Some(kind);
+                    }
+                    // Left out by design (see `MEMSTATS_FIELDS`): nothing to log.
+                    None => self.skip_depth = Some(self.frames.len()),
+                }
+            }
+            _ => self.push_segment(name),
+        }
+    }
+
+    fn end_object(&mut self) {
+        self.pop_frame();
+    }
+
+    fn begin_map(&mut self, label: &str) {
+        if self.skip_depth.is_some() {
+            self.push_frame(None);
+            return;
+        }
+        let label = label_name(label);
+        if self.label_names.contains(&label) {
+            self.skip_value(&format_args!("its label `{label}` is already used"));
+            self.push_frame(None);
+            return;
+        }
+        self.push_frame(Some(label.clone()));
+        self.label_names.push(label);
+    }
+
+    fn entry(&mut self, key: &str) {
+        if !self.next_member() {
+            return;
+        }
+        let Some(frame) = self.frames.last() else {
+            return;
+        };
+        self.path.truncate(frame.path_len);
+        self.raw.truncate(frame.raw_len);
+        self.labels.truncate(frame.labels_len);
+        if let Some(label) = &frame.label {
+            push_label(&mut self.labels, label, key);
+        }
+    }
+
+    fn end_map(&mut self) {
+        self.pop_frame();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_negotiation() {
+        use PrometheusFormat::*;
+        assert_eq!(PrometheusFormat::from_accept(""), Text);
+        assert_eq!(
+            PrometheusFormat::from_accept("text/plain;version=0.0.4"),
+            Text
+        );
+        assert_eq!(
+            PrometheusFormat::from_accept("application/openmetrics-text; version=1.0.0"),
+            OpenMetrics
+        );
+        assert_eq!(
+            PrometheusFormat::from_accept("text/plain, application/openmetrics-text;q=0"),
+            Text
+        );
+        assert_eq!(
+            PrometheusFormat::from_accept(
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+            ),
+            OpenMetrics
+        );
+    }
+
+    #[test]
+    fn bounds_are_filtered() {
+        static BAD: [f64; 5] = [1.0, 0.5, 2.0, f64::NAN, 3.0];
+        assert_eq!(&*valid_bounds(&BAD), [1.0, 2.0, 3.0]);
+        assert!(matches!(
+            valid_bounds(crate::histogram::DEFAULT_BUCKETS),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+}

@@ -1,0 +1,5 @@
+//! Code shared by the integration tests.
+// Each test binary uses only part of it.
+#![allow(dead_code)]
+
+pub mod exposition;
