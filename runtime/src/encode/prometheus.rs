@@ -868,7 +868,157 @@ impl Encode for PromEncoder<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::function::{FunctionEntry, FunctionInfo, FunctionStats};
+    use crate::registry::{IntoVarRef, Site};
+
+    static FETCH: FunctionStats = FunctionStats::new();
+
+    inventory::submit! {
+        FunctionEntry::new(&FETCH, FunctionInfo {
+            key: "prom_unit_fetch",
+            module: "app::db",
+            function: "fetch",
+            timed: true,
+            fallible: true,
+            site: Site { file: file!(), line: line!() },
+        })
+    }
+
+    fn render(vars: &[(&str, VarRef)], options: &PrometheusOptions) -> String {
+        render_document(vars, options)
+    }
+
+    fn lines_of(text: &str, prefix: &str) -> Vec<String> {
+        text.lines()
+            .filter(|line| line.starts_with(prefix))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn functions_use_the_autometrics_names() {
+        for fails in [false, true, false] {
+            let mut guard = FETCH.enter_timed();
+            if fails {
+                guard.fail();
+            }
+        }
+        let _running = FETCH.enter();
+        let vars = [(FUNCTIONS_VAR, crate::registry::get(FUNCTIONS_VAR).unwrap())];
+        let text = render(&vars, &PrometheusOptions::new().namespace("ns"));
+        let labels = r#"function="fetch",module="app::db""#;
+        assert_eq!(
+            lines_of(&text, "function_calls_total"),
+            [
+                format!(r#"function_calls_total{{{labels},result="ok"}} 2"#),
+                format!(r#"function_calls_total{{{labels},result="error"}} 1"#),
+            ]
+        );
+        assert_eq!(
+            lines_of(&text, "function_calls_concurrent"),
+            [format!("function_calls_concurrent{{{labels}}} 1")]
+        );
+        assert!(text.contains("# TYPE function_calls_total counter\n"));
+        assert!(text.contains("# TYPE function_calls_duration_seconds histogram\n"));
+        assert!(text.contains(&format!(
+            "function_calls_duration_seconds_bucket{{{labels},le=\"+Inf\"}} 3\n"
+        )));
+        assert!(text.contains(&format!(
+            "function_calls_duration_seconds_count{{{labels}}} 3\n"
+        )));
+    }
+
+    /// The `process` variable (issue 5's shape) gets the standard `process_*` names,
+    /// without the namespace.
+    struct Process;
+
+    impl Var for Process {
+        fn write(&self, out: Writer<'_>) {
+            out.object(|fields| {
+                fields.field("resident_memory_bytes").gauge(1 << 20);
+                fields.field("cpu_seconds").counter_f64(0.5);
+                fields.field("open_fds").gauge(7);
+                fields.field("start_time_seconds").float(1.7e9);
+            });
+        }
+    }
+
+    #[test]
+    fn process_gets_standard_names() {
+        let vars = [("process", Arc::new(Process).into_var_ref())];
+        let text = render(&vars, &PrometheusOptions::new().namespace("ns"));
+        assert_eq!(
+            text,
+            "# HELP process_resident_memory_bytes expvar variable process.resident_memory_bytes\n\
+             # TYPE process_resident_memory_bytes gauge\n\
+             process_resident_memory_bytes 1048576\n\
+             # HELP process_cpu_seconds_total expvar variable process.cpu_seconds\n\
+             # TYPE process_cpu_seconds_total counter\n\
+             process_cpu_seconds_total 0.5\n\
+             # HELP process_open_fds expvar variable process.open_fds\n\
+             # TYPE process_open_fds gauge\n\
+             process_open_fds 7\n\
+             # HELP process_start_time_seconds expvar variable process.start_time_seconds\n\
+             # TYPE process_start_time_seconds gauge\n\
+             process_start_time_seconds 1700000000.0\n\
+             # HELP build_info Build information: always 1, the facts are in the labels.\n\
+             # TYPE build_info gauge\n\
+             build_info{expvar_version=\"0.1.0\"} 1\n"
+        );
+    }
+
+    /// A variable that panics after writing to a family it shares with no one still
+    /// leaves no partial family behind, and one written before it stays intact.
+    struct HalfWritten;
+
+    impl Var for HalfWritten {
+        fn write(&self, out: Writer<'_>) {
+            out.object(|fields| {
+                fields.field("a").gauge(1);
+                panic!("half written");
+            });
+        }
+    }
+
+    #[test]
+    fn a_panic_rolls_back_its_families() {
+        let gauge = Arc::new(crate::Gauge::new());
+        gauge.set(5);
+        let vars = [
+            ("a", gauge.into_var_ref()),
+            ("b", Arc::new(HalfWritten).into_var_ref()),
+        ];
+        let text = render(&vars, &PrometheusOptions::new());
+        assert!(
+            text.starts_with("# HELP a expvar variable a\n# TYPE a gauge\na 5\n# HELP build_info")
+        );
+        assert!(!text.contains("b_a"));
+    }
+
+    #[test]
+    fn kinds_and_names_never_collide() {
+        let histogram = Arc::new(Histogram::new());
+        histogram.record(1.0);
+        let counter = Arc::new(crate::Counter::new());
+        let vars = [
+            ("x", histogram.into_var_ref()),
+            ("x_count", counter.clone().into_var_ref()),
+            ("y_total", counter.clone().into_var_ref()),
+            ("y", Arc::new(crate::Gauge::new()).into_var_ref()),
+        ];
+        let text = render(&vars, &PrometheusOptions::new());
+        assert_eq!(
+            lines_of(&text, "# TYPE"),
+            [
+                "# TYPE x histogram",
+                "# TYPE y_total counter",
+                "# TYPE build_info gauge",
+            ]
+        );
+    }
 
     #[test]
     fn accept_negotiation() {

@@ -168,3 +168,63 @@ impl<B> tower_service::Service<Request<B>> for ExpvarService {
         ready(Ok(self.respond(&request)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ServerBuilder;
+
+    fn get(service: &ExpvarService, path: &str, accept: Option<&str>) -> Response<Body> {
+        let mut request = Request::get(path);
+        if let Some(accept) = accept {
+            request = request.header(ACCEPT, accept);
+        }
+        service.respond(&request.body(()).unwrap())
+    }
+
+    fn body(response: Response<Body>) -> String {
+        use http_body_util::BodyExt as _;
+        let collected = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(response.into_body().collect())
+            .unwrap();
+        String::from_utf8(collected.to_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn metrics_negotiates_the_format() {
+        let service = ServerBuilder::new()
+            .prefix("/admin")
+            .const_label("service", "api")
+            .service();
+        let text = get(&service, "/admin/metrics", None);
+        assert_eq!(text.status(), StatusCode::OK);
+        assert_eq!(
+            text.headers()[CONTENT_TYPE],
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        assert_eq!(text.headers()[VARY], "Accept");
+        let text = body(text);
+        assert!(text.contains("build_info{service=\"api\",expvar_version="));
+        assert!(!text.contains("# EOF"));
+
+        let openmetrics = get(
+            &service,
+            "/admin/metrics",
+            Some("application/openmetrics-text;version=1.0.0,text/plain;q=0.5"),
+        );
+        assert_eq!(
+            openmetrics.headers()[CONTENT_TYPE],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        );
+        assert!(body(openmetrics).ends_with("# EOF\n"));
+
+        assert_eq!(
+            get(&service, "/metrics", None).status(),
+            StatusCode::NOT_FOUND
+        );
+        let post = service.respond(&Request::post("/admin/metrics").body(()).unwrap());
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+}
