@@ -1,20 +1,24 @@
 //! `/metrics`: the registry in the Prometheus text format 0.0.4 or OpenMetrics 1.0.
 //!
 //! Variables write themselves through the same [`Writer`] as for JSON; this encoder
-//! turns the stream into metric families. A family collects its samples wherever they
-//! come from (one map entry can feed several families), and the document is written
-//! family by family at the end, so each appears once with one `HELP` and one `TYPE`.
+//! turns the stream into metric families. Samples are written straight into the
+//! output, a family's `HELP` and `TYPE` just before its first sample. A family whose
+//! samples arrive apart (a map of structs feeds one family per field, entry by entry)
+//! records each run of its samples, and the document is then put together family by
+//! family, so each appears once with one `HELP`, one `TYPE` and its samples together.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};
 
 use once_cell::sync::Lazy;
 
 use super::names::{label_name, push_f64, push_help, push_label_value, push_name};
 use super::Encode;
-use crate::function::{for_each_function, FUNCTIONS_VAR};
+use crate::function::{for_each_function, FunctionInfo, FUNCTIONS_VAR};
 use crate::histogram::Histogram;
 use crate::registry::{self, VarRef};
 use crate::var::{Var, Writer};
@@ -255,14 +259,19 @@ struct Family {
     /// The family name: for counters without `_total`, for info without `_info`.
     name: String,
     kind: Kind,
-    help: String,
     /// The unsanitised path of the variable that owns the family (`\0`-separated):
     /// two variables whose names sanitise alike do not share a family.
     owner: String,
-    /// The sample lines, in the text both formats share.
-    body: Vec<u8>,
-    /// The top-level variable that last wrote to it, for rolling back a panic.
-    epoch: u32,
+    /// Where the header and the first run of samples are in the output.
+    first: Range<usize>,
+    /// Later runs of samples, written after other families' samples.
+    more: Vec<Range<usize>>,
+}
+
+impl Family {
+    fn last_run(&mut self) -> &mut Range<usize> {
+        self.more.last_mut().unwrap_or(&mut self.first)
+    }
 }
 
 /// One open object or map.
@@ -300,10 +309,12 @@ struct PromEncoder<'o> {
     kind_override: Option<Kind>,
     /// The top-level variable being written.
     current: String,
-    epoch: u32,
-    /// Families that existed before the current variable: their body lengths before it.
-    undo: Vec<(usize, usize)>,
+    /// The document: headers and samples, in the order they were written.
+    out: Vec<u8>,
 }
+
+/// The size of the last document, to allocate the next one at once.
+static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
 
 impl<'o> PromEncoder<'o> {
     fn new(options: &'o PrometheusOptions, vars: usize) -> Self {
@@ -329,25 +340,27 @@ impl<'o> PromEncoder<'o> {
             field_table: None,
             kind_override: None,
             current: String::new(),
-            epoch: 0,
-            undo: Vec::new(),
+            out: Vec::with_capacity(LAST_SIZE.load(Relaxed) + LAST_SIZE.load(Relaxed) / 8),
         }
     }
 
     /// Runs `write` for the top-level variable `name`; if it panics, everything it
     /// wrote is removed and the failure recorded, like a `null` in JSON.
     fn isolated(&mut self, name: &str, write: impl FnOnce(&mut Self)) {
-        self.epoch += 1;
-        self.undo.clear();
         let families_before = self.families.len();
+        let start = self.out.len();
         name.clone_into(&mut self.current);
         self.reset();
         let result = catch_unwind(AssertUnwindSafe(|| write(self)));
         if let Err(panic) = result {
-            for &(index, len) in &self.undo {
-                self.families[index].body.truncate(len);
-            }
+            // Everything the variable wrote is at the end of the output.
+            self.out.truncate(start);
             self.families.truncate(families_before);
+            for family in &mut self.families {
+                family.more.retain(|run| run.start < start);
+                let run = family.last_run();
+                run.end = run.end.min(start);
+            }
             self.claims.retain(|_, index| *index < families_before);
             self.last = None;
             let message = super::json::panic_message(&*panic);
@@ -380,40 +393,52 @@ impl<'o> PromEncoder<'o> {
         var.write(Writer::new(self));
     }
 
-    /// `#[counted]` and `#[timed]` functions, by the names autometrics uses.
+    /// `#[counted]` and `#[timed]` functions, by the names autometrics uses. One pass
+    /// per family, so each family's samples are written together.
     fn functions(&mut self) {
+        self.set_path(
+            "function_calls_total",
+            "Calls of instrumented functions that finished, by result.",
+        );
         for_each_function(|info, stats| {
-            self.labels.truncate(self.const_labels_len);
-            push_label(&mut self.labels, "function", info.function);
-            push_label(&mut self.labels, "module", info.module);
-            let labels_len = self.labels.len();
-
+            let labels_len = self.function_labels(info);
             // Errors first: a call counts as an error before it counts as finished, so
             // `ok` is never more than the calls that really finished well.
             let errors = stats.errors();
             let finished = stats.calls().saturating_sub(stats.in_flight());
-            self.set_path(
-                "function_calls_total",
-                "Calls of instrumented functions that finished, by result.",
-            );
             for (result, count) in [("ok", finished.saturating_sub(errors)), ("error", errors)] {
                 push_label(&mut self.labels, "result", result);
                 self.scalar(Kind::Counter, Number::U64(count));
                 self.labels.truncate(labels_len);
             }
+        });
+        self.set_path(
+            "function_calls_duration_seconds",
+            "Durations of calls of timed functions, in seconds.",
+        );
+        for_each_function(|info, stats| {
             if info.timed {
-                self.set_path(
-                    "function_calls_duration_seconds",
-                    "Durations of calls of timed functions, in seconds.",
-                );
+                self.function_labels(info);
                 self.histogram(stats.duration());
             }
-            self.set_path(
-                "function_calls_concurrent",
-                "Calls of instrumented functions in progress.",
-            );
+        });
+        self.set_path(
+            "function_calls_concurrent",
+            "Calls of instrumented functions in progress.",
+        );
+        for_each_function(|info, stats| {
+            self.function_labels(info);
             self.scalar(Kind::Gauge, Number::U64(stats.in_flight()));
         });
+    }
+
+    /// Sets the labels to the constant labels plus `function` and `module`; returns
+    /// their length.
+    fn function_labels(&mut self, info: &FunctionInfo) -> usize {
+        self.labels.truncate(self.const_labels_len);
+        push_label(&mut self.labels, "function", info.function);
+        push_label(&mut self.labels, "module", info.module);
+        self.labels.len()
     }
 
     fn build_info(&mut self) {
@@ -456,10 +481,6 @@ impl<'o> PromEncoder<'o> {
         if let Some(index) = found {
             let family = &mut self.families[index];
             if family.name == base && family.kind == kind && family.owner == self.raw {
-                if family.epoch != self.epoch {
-                    self.undo.push((index, family.body.len()));
-                    family.epoch = self.epoch;
-                }
                 self.last = Some(index);
                 return Some(index);
             }
@@ -488,20 +509,45 @@ impl<'o> PromEncoder<'o> {
             self.claims.insert(format!("{base}{suffix}"), index);
         }
         self.claims.insert(base.clone(), index);
-        let help = match &self.help {
-            Some(help) => help.clone(),
-            None => format!("expvar variable {}", self.raw.replace('\0', ".")),
-        };
+        let start = self.out.len();
+        self.write_header(&base, kind);
         self.families.push(Family {
             name: base,
             kind,
-            help,
             owner: self.raw.clone(),
-            body: Vec::with_capacity(64),
-            epoch: self.epoch,
+            first: start..self.out.len(),
+            more: Vec::new(),
         });
         self.last = Some(index);
         Some(index)
+    }
+
+    /// Writes the `HELP` and `TYPE` lines of a new family.
+    fn write_header(&mut self, name: &str, kind: Kind) {
+        let openmetrics = self.options.format == PrometheusFormat::OpenMetrics;
+        let (suffix, kind) = match (kind, openmetrics) {
+            (Kind::Counter, false) => ("_total", "counter"),
+            (Kind::Info, false) => ("_info", "gauge"),
+            (kind, _) => ("", kind.as_str()),
+        };
+        let out = &mut self.out;
+        out.extend_from_slice(b"# HELP ");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+        out.push(b' ');
+        match &self.help {
+            Some(help) => push_help(out, help, openmetrics),
+            None => {
+                out.extend_from_slice(b"expvar variable ");
+                push_help(out, &self.raw.replace('\0', "."), openmetrics);
+            }
+        }
+        out.extend_from_slice(b"\n# TYPE ");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(kind.as_bytes());
+        out.push(b'\n');
     }
 
     /// Logs once per variable and reason that a value has no place in the output.
@@ -523,7 +569,8 @@ impl<'o> PromEncoder<'o> {
     /// plus `extra`, and `value`.
     fn sample(&mut self, index: usize, suffix: &str, extra: Option<(&str, &[u8])>, value: Number) {
         let family = &mut self.families[index];
-        let body = &mut family.body;
+        let body = &mut self.out;
+        let start = body.len();
         body.extend_from_slice(family.name.as_bytes());
         body.extend_from_slice(suffix.as_bytes());
         if !self.labels.is_empty() || extra.is_some() {
@@ -551,6 +598,12 @@ impl<'o> PromEncoder<'o> {
             Number::F64(value) => push_f64(body, value),
         }
         body.push(b'\n');
+        let run = family.last_run();
+        if run.end == start {
+            run.end = body.len();
+        } else {
+            family.more.push(start..body.len());
+        }
     }
 
     fn scalar(&mut self, kind: Kind, value: Number) {
@@ -667,39 +720,27 @@ impl<'o> PromEncoder<'o> {
         }
     }
 
-    fn finish(self) -> String {
-        let openmetrics = self.options.format == PrometheusFormat::OpenMetrics;
-        let size = self
-            .families
-            .iter()
-            .map(|family| family.body.len() + 2 * family.name.len() + family.help.len() + 32)
-            .sum::<usize>();
-        let mut out = Vec::with_capacity(size + 8);
-        for family in &self.families {
-            if family.body.is_empty() {
-                continue;
+    fn finish(mut self) -> String {
+        if self.options.format == PrometheusFormat::OpenMetrics {
+            self.out.extend_from_slice(b"# EOF\n");
+        }
+        // Families come in the order they were created; only a family whose samples
+        // came in several runs makes the output need putting together.
+        let out = if self.families.iter().all(|family| family.more.is_empty()) {
+            self.out
+        } else {
+            let mut out = Vec::with_capacity(self.out.len());
+            for family in &self.families {
+                for run in std::iter::once(&family.first).chain(&family.more) {
+                    out.extend_from_slice(&self.out[run.clone()]);
+                }
             }
-            let (suffix, kind) = match (family.kind, openmetrics) {
-                (Kind::Counter, false) => ("_total", "counter"),
-                (Kind::Info, false) => ("_info", "gauge"),
-                (kind, _) => ("", kind.as_str()),
-            };
-            out.extend_from_slice(b"# HELP ");
-            out.extend_from_slice(family.name.as_bytes());
-            out.extend_from_slice(suffix.as_bytes());
-            out.push(b' ');
-            push_help(&mut out, &family.help, openmetrics);
-            out.extend_from_slice(b"\n# TYPE ");
-            out.extend_from_slice(family.name.as_bytes());
-            out.extend_from_slice(suffix.as_bytes());
-            out.push(b' ');
-            out.extend_from_slice(kind.as_bytes());
-            out.push(b'\n');
-            out.extend_from_slice(&family.body);
-        }
-        if openmetrics {
-            out.extend_from_slice(b"# EOF\n");
-        }
+            if self.options.format == PrometheusFormat::OpenMetrics {
+                out.extend_from_slice(b"# EOF\n");
+            }
+            out
+        };
+        LAST_SIZE.store(out.len(), Relaxed);
         // Only `&str` contents and ASCII are ever written.
         String::from_utf8(out).expect("Prometheus output is UTF-8")
     }
@@ -996,6 +1037,50 @@ mod tests {
             text.starts_with("# HELP a expvar variable a\n# TYPE a gauge\na 5\n# HELP build_info")
         );
         assert!(!text.contains("b_a"));
+    }
+
+    /// A map of structs: each entry writes to two families, so their samples arrive
+    /// interleaved and are put together per family.
+    struct Pool;
+
+    impl Var for Pool {
+        fn write(&self, out: Writer<'_>) {
+            out.map("pool", |pools| {
+                for (name, size) in [("a", 1), ("b", 2)] {
+                    pools.entry(name).object(|fields| {
+                        fields.field("size").gauge(size);
+                        fields.field("hits").counter(size as u64 * 10);
+                    });
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn interleaved_samples_are_grouped_by_family() {
+        let vars = [
+            ("pools", Arc::new(Pool).into_var_ref()),
+            ("z", Arc::new(HalfWritten).into_var_ref()),
+        ];
+        let text = render(
+            &vars,
+            &PrometheusOptions::new().format(PrometheusFormat::OpenMetrics),
+        );
+        assert_eq!(
+            text,
+            "# HELP pools_size expvar variable pools.size\n\
+             # TYPE pools_size gauge\n\
+             pools_size{pool=\"a\"} 1\n\
+             pools_size{pool=\"b\"} 2\n\
+             # HELP pools_hits expvar variable pools.hits\n\
+             # TYPE pools_hits counter\n\
+             pools_hits_total{pool=\"a\"} 10\n\
+             pools_hits_total{pool=\"b\"} 20\n\
+             # HELP build_info Build information: always 1, the facts are in the labels.\n\
+             # TYPE build_info gauge\n\
+             build_info{expvar_version=\"0.1.0\"} 1\n\
+             # EOF\n"
+        );
     }
 
     #[test]
