@@ -26,6 +26,10 @@ pub mod __private;
 
 pub use counter::Counter;
 pub use encode::json::{render_json, to_json};
+pub use encode::prometheus::{
+    to_prometheus, to_prometheus_with, PrometheusFormat, PrometheusOptions,
+    OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE,
+};
 pub use float::Float;
 pub use func::Func;
 pub use function::{
@@ -33,7 +37,7 @@ pub use function::{
     FUNCTIONS_VAR,
 };
 pub use gauge::Gauge;
-pub use histogram::{Histogram, HistogramSummary, QUANTILE_RELATIVE_ERROR};
+pub use histogram::{Histogram, HistogramSummary, DEFAULT_BUCKETS, QUANTILE_RELATIVE_ERROR};
 pub use map::{Map, DEFAULT_LABEL};
 pub use registry::{
     conflicts, for_each, get, publish, publish_func, render_failures, unpublish, Conflict,

@@ -104,6 +104,27 @@ impl ServerBuilder {
         self
     }
 
+    /// Prepends `namespace_` to the names of variables at `/metrics` (see
+    /// [`PrometheusOptions::namespace`](crate::PrometheusOptions::namespace)).
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.config.prometheus = self.config.prometheus.namespace(namespace);
+        self
+    }
+
+    /// Adds the label `name="value"` to every series at `/metrics`, such as
+    /// `.const_label("service", "api")`.
+    pub fn const_label(mut self, name: &str, value: &str) -> Self {
+        self.config.prometheus = self.config.prometheus.const_label(name, value);
+        self
+    }
+
+    /// The `version` label of `build_info` at `/metrics`:
+    /// `.version(env!("CARGO_PKG_VERSION"))`.
+    pub fn version(mut self, version: &str) -> Self {
+        self.config.prometheus = self.config.prometheus.version(version);
+        self
+    }
+
     /// Requires HTTP Basic credentials.
     pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
         self.config.auth = Some(auth::Auth::basic(user, password));
