@@ -44,13 +44,13 @@ type Buckets = [AtomicU64; BUCKET_COUNT];
 /// `/metrics` serves a histogram as cumulative `le` buckets: [`DEFAULT_BUCKETS`] unless
 /// it was created with [`with_buckets`](Histogram::with_buckets). A count at a bound
 /// that is a bucket boundary here (a power of two, or `2^e * (1 + m/16)`) is exact for
-/// every value not equal to the bound: buckets are half-open, `[lower, upper)`, so a
-/// value exactly equal to a bound is counted in the next `le` bucket. Another bound is
-/// rounded down to the boundary below it, within 1/16 of the bound.
+/// every value: buckets are `(lower, upper]`, so a value equal to a bound counts in that
+/// bound's `le` bucket, as Prometheus defines it. Another bound is rounded down to the
+/// boundary below it, within 1/16 of the bound.
 ///
 /// # Cost
 /// 48 bytes inline. The 1,136 buckets (9 KiB) are allocated on the first `record`, so a
-/// histogram that never records costs 32 bytes.
+/// histogram that never records costs 48 bytes.
 ///
 /// Negative values are recorded as `0`; NaN is ignored.
 ///
@@ -340,6 +340,13 @@ impl Reading {
         }
         // The 1-based rank of the value at quantile q.
         let rank = ((q.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
+        // The extremes are tracked exactly.
+        if rank == 1 {
+            return self.min;
+        }
+        if rank >= self.count {
+            return self.max;
+        }
         let mut seen = 0;
         for (index, &count) in self.counts.iter().enumerate() {
             seen += count;
@@ -354,7 +361,10 @@ impl Reading {
 
 #[inline]
 fn bucket_index(value: f64) -> usize {
-    let key = value.to_bits() >> KEY_SHIFT;
+    // `bits - 1`: a value exactly on a boundary belongs to the bucket below it, so
+    // buckets are `(lower, upper]` and a count "at or below" a boundary (Prometheus's
+    // `le`) is exact.
+    let key = value.to_bits().saturating_sub(1) >> KEY_SHIFT;
     (key.saturating_sub(FIRST_KEY) as usize).min(BUCKET_COUNT - 1)
 }
 
@@ -423,14 +433,15 @@ mod tests {
         while value < 1e12 {
             let index = bucket_index(value);
             assert!(index >= previous);
-            assert!(bucket_lower_bound(index) <= value && value < bucket_upper_bound(index));
+            assert!(bucket_lower_bound(index) < value && value <= bucket_upper_bound(index));
             let error = (bucket_midpoint(index) - value).abs() / value;
             assert!(error <= QUANTILE_RELATIVE_ERROR, "{value}: {error}");
             previous = index;
             value *= 1.01;
         }
-        assert_eq!(bucket_lower_bound(bucket_index(1.0)), 1.0);
-        assert_eq!(bucket_upper_bound(bucket_index(1.0)), 1.0625);
+        assert_eq!(bucket_lower_bound(bucket_index(1.0)), 0.968_75);
+        assert_eq!(bucket_upper_bound(bucket_index(1.0)), 1.0);
+        assert_eq!(bucket_lower_bound(bucket_index(1.01)), 1.0);
     }
 
     #[test]
@@ -441,14 +452,14 @@ mod tests {
             histogram.record(value);
         }
         let counts = histogram.le_counts(&[0.25, 0.5, 1.0, 2.0, 1e6]);
-        // `[lower, upper)` buckets: a value equal to a bound counts in the next one.
-        assert_eq!(counts.cumulative, [1, 2, 4, 7, 8]);
+        // `(lower, upper]` buckets: a value equal to a bound counts at that bound.
+        assert_eq!(counts.cumulative, [1, 3, 5, 7, 8]);
         assert_eq!(counts.count, 9);
         // 1.03 is not a boundary: rounded down to 1.0.
-        assert_eq!(histogram.le_counts(&[1.03]).cumulative, [4]);
+        assert_eq!(histogram.le_counts(&[1.03]).cumulative, [5]);
         assert_eq!(Histogram::new().buckets(), DEFAULT_BUCKETS);
         for bound in DEFAULT_BUCKETS {
-            assert_eq!(bucket_lower_bound(bucket_index(*bound)), *bound);
+            assert_eq!(bucket_upper_bound(bucket_index(*bound)), *bound);
         }
     }
 
