@@ -5,6 +5,7 @@
 //! macros; `expvar::runtime` names this crate.
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
+mod alloc;
 mod builtin;
 mod counter;
 mod encode;
@@ -14,6 +15,7 @@ mod gauge;
 mod histogram;
 mod map;
 mod memstats;
+mod process;
 mod registry;
 mod server;
 mod slots;
@@ -23,6 +25,7 @@ mod var;
 #[doc(hidden)]
 pub mod __private;
 
+pub use alloc::{AllocStats, CountingAlloc, SizeClassStats};
 pub use counter::Counter;
 pub use encode::json::{render_json, to_json};
 pub use float::Float;
@@ -30,6 +33,7 @@ pub use func::Func;
 pub use gauge::Gauge;
 pub use histogram::{Histogram, HistogramSummary, QUANTILE_RELATIVE_ERROR};
 pub use map::{Map, DEFAULT_LABEL};
+pub use process::ProcessStats;
 pub use registry::{
     conflicts, for_each, get, publish, publish_func, render_failures, unpublish, Conflict,
     IntoVarRef, PublishError, Site, VarRef,
