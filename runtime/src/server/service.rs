@@ -11,6 +11,7 @@ use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENT
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::auth::Auth;
+use crate::hardware::{self, Hardware, HardwareConfig};
 
 /// The response body type of [`ExpvarService`].
 pub type Body = Full<Bytes>;
@@ -21,8 +22,16 @@ const TEXT: &str = "text/plain; charset=utf-8";
 /// The debug endpoints as a hyper (and, with the `tower` feature, tower) service, for
 /// mounting in an application's own server (Go's `http.Handle("/debug/vars", expvar.Handler())`).
 ///
-/// Serves `GET`/`HEAD` `{prefix}/debug/vars`; other methods get 405 with `Allow`, other
-/// paths 404. With credentials configured, requests without them get 401.
+/// Serves `GET`/`HEAD`:
+/// - `{prefix}/debug/vars`: every published variable as JSON;
+/// - `{prefix}/status/health`: `200 OK`, or `503` with the reasons of the failing
+///   [readiness checks](crate::add_readiness_check). Never asks for credentials, so
+///   load balancers can poll it;
+/// - `{prefix}/status/hardware/{disk,ram,cpu}`: use of the resource as JSON, with a
+///   status code set by its [`Thresholds`](crate::Thresholds).
+///
+/// Other methods get 405 with `Allow`, other paths 404. With credentials configured,
+/// requests without them get 401 (except for the health endpoint).
 ///
 /// ```
 /// use hyper::service::Service as _;
@@ -45,12 +54,15 @@ pub(crate) struct ServiceConfig {
     /// Prepended to every endpoint path; empty or `/`-led without a trailing `/`.
     pub(crate) prefix: String,
     pub(crate) auth: Option<Auth>,
+    pub(crate) hardware: HardwareConfig,
 }
 
 /// What a path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
     Vars,
+    Health,
+    Hardware(Hardware),
 }
 
 impl ExpvarService {
@@ -65,7 +77,8 @@ impl ExpvarService {
         let Some(endpoint) = self.route(request.uri().path()) else {
             return plain(StatusCode::NOT_FOUND, "404 page not found\n");
         };
-        if let Some(auth) = &self.config.auth {
+        let needs_auth = endpoint != Endpoint::Health;
+        if let Some(auth) = self.config.auth.as_ref().filter(|_| needs_auth) {
             if !auth.allows(request.headers()) {
                 let mut response = plain(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
                 response
@@ -83,13 +96,33 @@ impl ExpvarService {
         }
         match endpoint {
             Endpoint::Vars => with_type(StatusCode::OK, JSON, crate::to_json()),
+            Endpoint::Health => match crate::check_readiness() {
+                Ok(()) => plain(StatusCode::OK, "OK"),
+                Err(failures) => {
+                    let mut body = String::from("503 service unavailable\n");
+                    for (name, reason) in failures {
+                        body.push_str(&format!("{name}: {reason}\n"));
+                    }
+                    with_type(StatusCode::SERVICE_UNAVAILABLE, TEXT, body)
+                }
+            },
+            Endpoint::Hardware(resource) => {
+                let report = hardware::report(resource, &self.config.hardware);
+                let status = StatusCode::from_u16(report.status)
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                with_type(status, JSON, report.body.to_string())
+            }
         }
     }
 
     fn route(&self, path: &str) -> Option<Endpoint> {
         match path.strip_prefix(self.config.prefix.as_str())? {
             "/debug/vars" => Some(Endpoint::Vars),
-            _ => None,
+            "/status/health" => Some(Endpoint::Health),
+            path => path
+                .strip_prefix("/status/hardware/")
+                .and_then(Hardware::from_path)
+                .map(Endpoint::Hardware),
         }
     }
 }
