@@ -22,6 +22,8 @@ mod registry;
 mod server;
 mod slots;
 mod str;
+#[cfg(feature = "tokio-stats")]
+mod tokio_stats;
 mod var;
 
 #[doc(hidden)]
@@ -47,4 +49,6 @@ pub use server::{
     DEFAULT_ADDR,
 };
 pub use str::Str;
+#[cfg(feature = "tokio-stats")]
+pub use tokio_stats::TokioRuntime;
 pub use var::{MapWriter, ObjectWriter, Var, Writer};
