@@ -17,6 +17,8 @@ mod health;
 mod histogram;
 mod map;
 mod memstats;
+#[cfg(feature = "pprof")]
+mod pprof;
 mod process;
 mod registry;
 mod server;
@@ -45,8 +47,8 @@ pub use registry::{
     IntoVarRef, PublishError, Site, VarRef,
 };
 pub use server::{
-    serve, service, Body, ExpvarService, ServeError, ServerBuilder, ServerHandle, ADDR_ENV,
-    DEFAULT_ADDR,
+    serve, service, Body, ExpvarService, ResponseFuture, ServeError, ServerBuilder, ServerHandle,
+    ADDR_ENV, DEFAULT_ADDR,
 };
 pub use str::Str;
 #[cfg(feature = "tokio-stats")]

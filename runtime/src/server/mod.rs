@@ -20,7 +20,7 @@ use tokio::sync::{oneshot, Semaphore};
 
 use crate::hardware::{Hardware, Thresholds};
 use service::ServiceConfig;
-pub use service::{Body, ExpvarService};
+pub use service::{Body, ExpvarService, ResponseFuture};
 
 /// The address [`serve`] uses when `EXPVAR_ADDR` is not set: loopback, Go's pprof port.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:6060";
