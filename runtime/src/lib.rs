@@ -15,6 +15,8 @@ mod gauge;
 mod hardware;
 mod health;
 mod histogram;
+#[cfg(feature = "jemalloc")]
+mod jemalloc;
 mod map;
 mod memstats;
 #[cfg(feature = "pprof")]
@@ -40,6 +42,8 @@ pub use gauge::Gauge;
 pub use hardware::{Hardware, Thresholds};
 pub use health::{add_readiness_check, check_readiness, remove_readiness_check};
 pub use histogram::{Histogram, HistogramSummary, QUANTILE_RELATIVE_ERROR};
+#[cfg(feature = "jemalloc")]
+pub use jemalloc::JemallocStats;
 pub use map::{Map, DEFAULT_LABEL};
 pub use process::ProcessStats;
 pub use registry::{
