@@ -229,8 +229,8 @@ fn record(size: usize, freed: bool) {
 /// words of a cache line that only the current thread writes. No locks, no atomic
 /// read-modify-write, no allocation. 64 threads can own a shard at once; further
 /// threads share one shard with atomic adds (still exact, slower under contention).
-/// The counts live in one 65-shard table (about 70 KiB of zeroed static memory) shared
-/// by every `CountingAlloc` in the process.
+/// The counts live in one table of 65 shards of 1 KiB (zeroed static memory) shared by
+/// every `CountingAlloc` in the process.
 ///
 /// # What is counted
 /// Each successful `alloc` and `alloc_zeroed` is one malloc of `layout.size()` bytes; each
