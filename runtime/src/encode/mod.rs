@@ -4,6 +4,7 @@
 //! [`Encode`] interface that [`Writer`](crate::Writer) drives.
 
 pub(crate) mod json;
+pub(crate) mod sample;
 
 use crate::histogram::Histogram;
 

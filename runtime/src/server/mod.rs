@@ -2,6 +2,8 @@
 //! [`ExpvarService`].
 
 mod auth;
+mod dashboard;
+mod sampler;
 mod service;
 
 use std::fmt;
@@ -119,6 +121,24 @@ impl ServerBuilder {
     /// The most connections served at once (default 64); more wait to be accepted.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max.max(1);
+        self
+    }
+
+    /// The most live dashboards served at once (default 8); more get `503`.
+    ///
+    /// Every open dashboard holds one connection and one event stream; they all share
+    /// one sampler, so the cap bounds memory and bandwidth, not registry reads.
+    ///
+    /// ```
+    /// let server = expvar::ServerBuilder::new()
+    ///     .addr("127.0.0.1:0")
+    ///     .max_dashboard_clients(2)
+    ///     .start()
+    ///     .expect("bind");
+    /// println!("dashboard at http://{}/debug/dashboard", server.local_addr());
+    /// ```
+    pub fn max_dashboard_clients(mut self, max: usize) -> Self {
+        self.config.dashboard.max_clients = max;
         self
     }
 

@@ -6,23 +6,42 @@ use std::future::{ready, Ready};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt as _, Empty, Full};
+use hyper::header::{
+    HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::auth::Auth;
+use super::dashboard::{EventStream, PAGE};
+use super::sampler::{Hub, Refusal};
 
-/// The response body type of [`ExpvarService`].
-pub type Body = Full<Bytes>;
+/// The response body type of [`ExpvarService`]: a whole document, or the dashboard's
+/// endless stream of samples.
+pub type Body = BoxBody<Bytes, Infallible>;
 
 const JSON: &str = "application/json; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
+const EVENT_STREAM: &str = "text/event-stream";
+
+/// Concurrent dashboard clients allowed by default.
+pub(crate) const DEFAULT_MAX_DASHBOARD_CLIENTS: usize = 8;
 
 /// The debug endpoints as a hyper (and, with the `tower` feature, tower) service, for
 /// mounting in an application's own server (Go's `http.Handle("/debug/vars", expvar.Handler())`).
 ///
-/// Serves `GET`/`HEAD` `{prefix}/debug/vars`; other methods get 405 with `Allow`, other
-/// paths 404. With credentials configured, requests without them get 401.
+/// Serves `GET`/`HEAD`:
+/// - `{prefix}/debug/vars`: every published variable as JSON;
+/// - `{prefix}/debug/dashboard`: the live dashboard page, self-contained;
+/// - `{prefix}/debug/dashboard/events`: the samples the page charts, as Server-Sent
+///   Events, one per second from one sampler shared by every open page. At most
+///   [`max_dashboard_clients`](crate::ServerBuilder::max_dashboard_clients) streams are
+///   served at once; more get `503`.
+///
+/// Other methods get 405 with `Allow`, other paths 404. With credentials configured,
+/// requests without them get 401.
 ///
 /// ```
 /// use hyper::service::Service as _;
@@ -38,6 +57,8 @@ const TEXT: &str = "text/plain; charset=utf-8";
 #[derive(Clone, Debug)]
 pub struct ExpvarService {
     config: Arc<ServiceConfig>,
+    /// Shared by every clone, so all connections of a server share one sampler.
+    dashboard: Arc<Hub>,
 }
 
 #[derive(Debug, Default)]
@@ -45,17 +66,34 @@ pub(crate) struct ServiceConfig {
     /// Prepended to every endpoint path; empty or `/`-led without a trailing `/`.
     pub(crate) prefix: String,
     pub(crate) auth: Option<Auth>,
+    pub(crate) dashboard: DashboardConfig,
+}
+
+#[derive(Debug)]
+pub(crate) struct DashboardConfig {
+    pub(crate) max_clients: usize,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        DashboardConfig {
+            max_clients: DEFAULT_MAX_DASHBOARD_CLIENTS,
+        }
+    }
 }
 
 /// What a path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
     Vars,
+    Dashboard,
+    DashboardEvents,
 }
 
 impl ExpvarService {
     pub(crate) fn new(config: ServiceConfig) -> Self {
         ExpvarService {
+            dashboard: Arc::new(Hub::new(config.dashboard.max_clients)),
             config: Arc::new(config),
         }
     }
@@ -83,14 +121,47 @@ impl ExpvarService {
         }
         match endpoint {
             Endpoint::Vars => with_type(StatusCode::OK, JSON, crate::to_json()),
+            Endpoint::Dashboard => with_type(StatusCode::OK, HTML, PAGE.clone()),
+            Endpoint::DashboardEvents => self.events(request.method() == Method::HEAD),
         }
     }
 
     fn route(&self, path: &str) -> Option<Endpoint> {
         match path.strip_prefix(self.config.prefix.as_str())? {
             "/debug/vars" => Some(Endpoint::Vars),
+            "/debug/dashboard" | "/debug/dashboard/" => Some(Endpoint::Dashboard),
+            "/debug/dashboard/events" => Some(Endpoint::DashboardEvents),
             _ => None,
         }
+    }
+
+    /// Opens a dashboard client's event stream, or refuses it with 503.
+    fn events(&self, head: bool) -> Response<Body> {
+        let body = if head {
+            Empty::new().boxed()
+        } else {
+            match self.dashboard.subscribe() {
+                Ok(subscription) => EventStream::new(subscription).boxed(),
+                Err(refusal) => {
+                    let reason = match refusal {
+                        Refusal::Full => "503 too many dashboard clients\n",
+                        Refusal::NoRuntime => "503 the dashboard stream needs a tokio runtime\n",
+                    };
+                    let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, reason);
+                    response
+                        .headers_mut()
+                        .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+                    return response;
+                }
+            }
+        };
+        let mut response = Response::new(body);
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(EVENT_STREAM));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // Tells buffering proxies (nginx) to pass each event on at once.
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        response
     }
 }
 
@@ -103,7 +174,7 @@ fn with_type(
     content_type: &'static str,
     body: impl Into<Bytes>,
 ) -> Response<Body> {
-    let mut response = Response::new(Full::new(body.into()));
+    let mut response = Response::new(Full::new(body.into()).boxed());
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
