@@ -1,6 +1,7 @@
-//! Variables every process publishes, as Go's expvar does: `cmdline` and `memstats`.
+//! Variables every process publishes: Go's `cmdline` and `memstats`, and `process`.
 
 use crate::memstats::MemStats;
+use crate::process::Process;
 use crate::var::{Var, Writer};
 
 /// The process's command line as an array of strings (Go's `cmdline`).
@@ -23,10 +24,18 @@ fn memstats() -> &'static dyn Var {
     &MemStats
 }
 
+fn process() -> &'static dyn Var {
+    &Process
+}
+
 inventory::submit! {
     crate::registry::Entry::new("cmdline", cmdline, file!(), line!())
 }
 
 inventory::submit! {
     crate::registry::Entry::new("memstats", memstats, file!(), line!())
+}
+
+inventory::submit! {
+    crate::registry::Entry::new("process", process, file!(), line!())
 }

@@ -5,6 +5,7 @@
 //! macros; `expvar::runtime` names this crate.
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
+mod alloc;
 mod builtin;
 mod counter;
 mod encode;
@@ -12,18 +13,24 @@ mod float;
 mod func;
 mod function;
 mod gauge;
+mod hardware;
+mod health;
 mod histogram;
 mod map;
 mod memstats;
+mod process;
 mod registry;
 mod server;
 mod slots;
 mod str;
+#[cfg(feature = "tokio-stats")]
+mod tokio_stats;
 mod var;
 
 #[doc(hidden)]
 pub mod __private;
 
+pub use alloc::{AllocStats, CountingAlloc, SizeClassStats};
 pub use counter::Counter;
 pub use encode::json::{render_json, to_json};
 pub use float::Float;
@@ -33,8 +40,11 @@ pub use function::{
     FUNCTIONS_VAR,
 };
 pub use gauge::Gauge;
+pub use hardware::{Hardware, Thresholds};
+pub use health::{add_readiness_check, check_readiness, remove_readiness_check};
 pub use histogram::{Histogram, HistogramSummary, QUANTILE_RELATIVE_ERROR};
 pub use map::{Map, DEFAULT_LABEL};
+pub use process::ProcessStats;
 pub use registry::{
     conflicts, for_each, get, publish, publish_func, render_failures, unpublish, Conflict,
     IntoVarRef, PublishError, Site, VarRef,
@@ -44,4 +54,6 @@ pub use server::{
     DEFAULT_ADDR,
 };
 pub use str::Str;
+#[cfg(feature = "tokio-stats")]
+pub use tokio_stats::TokioRuntime;
 pub use var::{MapWriter, ObjectWriter, Var, Writer};

@@ -9,6 +9,7 @@ mod service;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
 
+use crate::hardware::{Hardware, Thresholds};
 use service::ServiceConfig;
 pub use service::{Body, ExpvarService};
 
@@ -115,6 +117,19 @@ impl ServerBuilder {
     /// Requires `Authorization: Bearer <token>`.
     pub fn bearer_token(mut self, token: &str) -> Self {
         self.config.auth = Some(auth::Auth::bearer(token));
+        self
+    }
+
+    /// Sets the percentages of use at which `/status/hardware/{disk,ram,cpu}` answers
+    /// `429` (warning) and `500` (critical). The default is 90 and 95 for each.
+    pub fn hardware_thresholds(mut self, resource: Hardware, thresholds: Thresholds) -> Self {
+        *self.config.hardware.thresholds_mut(resource) = thresholds;
+        self
+    }
+
+    /// The path whose file system `/status/hardware/disk` reports (default `/`).
+    pub fn disk_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.hardware.disk_path = path.into();
         self
     }
 

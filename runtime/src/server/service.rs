@@ -16,6 +16,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use super::auth::Auth;
 use super::dashboard::{EventStream, PAGE};
 use super::sampler::{Hub, Refusal};
+use crate::hardware::{self, Hardware, HardwareConfig};
 
 /// The response body type of [`ExpvarService`]: a whole document, or the dashboard's
 /// endless stream of samples.
@@ -39,9 +40,14 @@ pub(crate) const DEFAULT_MAX_DASHBOARD_CLIENTS: usize = 8;
 ///   Events, one per second from one sampler shared by every open page. At most
 ///   [`max_dashboard_clients`](crate::ServerBuilder::max_dashboard_clients) streams are
 ///   served at once; more get `503`.
+/// - `{prefix}/status/health`: `200 OK`, or `503` with the reasons of the failing
+///   [readiness checks](crate::add_readiness_check). Never asks for credentials, so
+///   load balancers can poll it;
+/// - `{prefix}/status/hardware/{disk,ram,cpu}`: use of the resource as JSON, with a
+///   status code set by its [`Thresholds`](crate::Thresholds).
 ///
 /// Other methods get 405 with `Allow`, other paths 404. With credentials configured,
-/// requests without them get 401.
+/// requests without them get 401 (except for the health endpoint).
 ///
 /// ```
 /// use hyper::service::Service as _;
@@ -66,6 +72,7 @@ pub(crate) struct ServiceConfig {
     /// Prepended to every endpoint path; empty or `/`-led without a trailing `/`.
     pub(crate) prefix: String,
     pub(crate) auth: Option<Auth>,
+    pub(crate) hardware: HardwareConfig,
     pub(crate) dashboard: DashboardConfig,
 }
 
@@ -88,6 +95,8 @@ enum Endpoint {
     Vars,
     Dashboard,
     DashboardEvents,
+    Health,
+    Hardware(Hardware),
 }
 
 impl ExpvarService {
@@ -103,7 +112,8 @@ impl ExpvarService {
         let Some(endpoint) = self.route(request.uri().path()) else {
             return plain(StatusCode::NOT_FOUND, "404 page not found\n");
         };
-        if let Some(auth) = &self.config.auth {
+        let needs_auth = endpoint != Endpoint::Health;
+        if let Some(auth) = self.config.auth.as_ref().filter(|_| needs_auth) {
             if !auth.allows(request.headers()) {
                 let mut response = plain(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
                 response
@@ -123,6 +133,22 @@ impl ExpvarService {
             Endpoint::Vars => with_type(StatusCode::OK, JSON, crate::to_json()),
             Endpoint::Dashboard => with_type(StatusCode::OK, HTML, PAGE.clone()),
             Endpoint::DashboardEvents => self.events(request.method() == Method::HEAD),
+            Endpoint::Health => match crate::check_readiness() {
+                Ok(()) => plain(StatusCode::OK, "OK"),
+                Err(failures) => {
+                    let mut body = String::from("503 service unavailable\n");
+                    for (name, reason) in failures {
+                        body.push_str(&format!("{name}: {reason}\n"));
+                    }
+                    with_type(StatusCode::SERVICE_UNAVAILABLE, TEXT, body)
+                }
+            },
+            Endpoint::Hardware(resource) => {
+                let report = hardware::report(resource, &self.config.hardware);
+                let status = StatusCode::from_u16(report.status)
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                with_type(status, JSON, report.body.to_string())
+            }
         }
     }
 
@@ -131,7 +157,11 @@ impl ExpvarService {
             "/debug/vars" => Some(Endpoint::Vars),
             "/debug/dashboard" | "/debug/dashboard/" => Some(Endpoint::Dashboard),
             "/debug/dashboard/events" => Some(Endpoint::DashboardEvents),
-            _ => None,
+            "/status/health" => Some(Endpoint::Health),
+            path => path
+                .strip_prefix("/status/hardware/")
+                .and_then(Hardware::from_path)
+                .map(Endpoint::Hardware),
         }
     }
 
