@@ -5,7 +5,7 @@
 (() => {
   const KEEP_SECONDS = 610; // the longest window (10 min) and a little more
   const MAX_SERIES = 12; // per chart; a huge map shows its first keys
-  const BUILTIN = new Set(["cmdline", "memstats", "process", "functions", "tokio"]);
+  const BUILTIN = new Set(["cmdline", "memstats", "process", "functions"]);
   const COLORS = ["#2e6fd8", "#e8590c", "#12805c", "#ae3ec9", "#d6336c", "#0c8599", "#f59f00", "#5c7cfa",
     "#66a80f", "#c92a2a", "#868e96", "#1098ad"];
 
@@ -136,6 +136,7 @@
 
   function chartSpecs(leaves) {
     const byKey = new Map(leaves.map((leaf) => [leaf.key, leaf]));
+    const runtimeRoots = leaves.filter((leaf) => leaf.path.length === 2 && leaf.path[1] === "alive_tasks").map((leaf) => leaf.path[0]);
     const has = (key) => byKey.has(key);
     const specs = [];
     const series = (label, path, mode, scale) => ({ label, path, mode, scale: scale || 1 });
@@ -166,14 +167,21 @@
         series: [], classes: classes.map((leaf) => leaf.path.slice(0, 3).join(".")),
       });
     }
-    const tokio = leaves.filter((leaf) => leaf.path[0] === "tokio" && !leaf.mask).map((leaf) =>
-      series(leaf.path.slice(1).join(".") + (leaf.kind === "c" ? "/s" : ""), leaf.key, leaf.kind === "c" ? "rate" : "value"));
-    add(P, "threads", has("process.threads") ? "Threads and tokio tasks" : "Tokio runtime", "count",
-      "process.threads: OS threads of the process. tokio.*: the tokio runtime's workers, alive tasks and queue depth, when published.",
-      [series("threads", "process.threads", "value"), ...tokio]);
+    // A published expvar::TokioRuntime, under whatever name: it has `alive_tasks`.
+    const tokioTasks = [];
+    const tokioBusy = [];
+    for (const root of runtimeRoots) {
+      for (const field of ["alive_tasks", "global_queue_depth", "workers"]) {
+        tokioTasks.push(series(root + " " + field.replace(/_/g, " "), root + "." + field, "value"));
+      }
+      tokioBusy.push(series(root + " busy", root + ".busy_seconds", "rate", 100));
+    }
+    add(P, "threads", runtimeRoots.length ? "Threads and tokio tasks" : "Threads", "count",
+      "process.threads: OS threads of the process. Then, for each published expvar::TokioRuntime: its alive tasks (like Go's goroutines), tasks waiting in the global queue, and workers.",
+      [series("threads", "process.threads", "value"), ...tokioTasks]);
     add(P, "cpu", "CPU", "% of one core",
-      "process.cpu_seconds per second, as a percentage of one core (200% is two cores busy).",
-      [series("cpu", "process.cpu_seconds", "rate", 100)]);
+      "process.cpu_seconds per second, as a percentage of one core (200% is two cores busy); for a tokio runtime, the time its workers spent running tasks.",
+      [series("process", "process.cpu_seconds", "rate", 100), ...tokioBusy]);
     add(P, "fds", "Open file descriptors", "count",
       "process.open_fds: file descriptors (files, sockets, pipes) the process has open.",
       [series("open", "process.open_fds", "value")]);
@@ -183,7 +191,7 @@
     const functionKeys = [...new Set(leaves.filter((leaf) => leaf.path[0] === "functions" && leaf.path.length > 2).map((leaf) => leaf.path[1]))];
     for (const name of functionKeys) {
       const base = "functions." + name;
-      add(F, base + ".calls", name + ": calls and errors", "/s",
+      add(F, base + ".calls", name + (has(base + ".errors") ? ": calls and errors" : ": calls"), "/s",
         "Calls per second of " + name + " (#[counted] or #[timed]); errors per second for functions that return Result or Option.",
         [series("calls", base + ".calls", "rate"), series("errors", base + ".errors", "rate")]);
       add(F, base + ".latency", name + ": latency", "s",
@@ -196,7 +204,7 @@
     const histogramParents = new Set(leaves.filter((leaf) => leaf.kind === "q").map((leaf) => leaf.path.slice(0, -1).join(".")));
     const groups = new Map();
     for (const leaf of leaves) {
-      if (BUILTIN.has(leaf.path[0])) continue;
+      if (BUILTIN.has(leaf.path[0]) || runtimeRoots.includes(leaf.path[0])) continue;
       const parent = leaf.path.slice(0, -1);
       const last = leaf.path[leaf.path.length - 1];
       let id;
@@ -334,7 +342,7 @@
     for (const series of chart.spec.series) {
       const list = points(series, end - windowSeconds, end).filter((point) => point[1] !== null);
       const latest = list.length ? list[list.length - 1][1] : null;
-      entry.series[series.label] = { path: series.path, mode: series.mode, points: list.length, latest };
+      entry.series[series.label] = { path: series.path, mode: series.mode, points: list.length, latest, raw: lastValue(series.path) };
       if (entry.latest === null) {
         entry.latest = latest;
         entry.points = list.length;
@@ -375,23 +383,26 @@
     if (low === Infinity) { low = 0; high = 1; }
     if (low > 0) low = 0;
     if (high === low) high = low + 1;
-    high += (high - low) * 0.08;
-    const left = 58, right = 8, top = 6, bottom = 18;
+    const grid = ticks(low, high + (high - low) * 0.05, chart.spec.unit);
+    low = grid[0];
+    high = grid[grid.length - 1];
+    context.font = "11px system-ui, sans-serif";
+    const labels = grid.map((value) => format(value, chart.spec.unit));
+    const left = Math.ceil(Math.max(...labels.map((label) => context.measureText(label).width))) + 10;
+    const right = 8, top = 6, bottom = 18;
     const plotWidth = width - left - right, plotHeight = height - top - bottom;
     const x = (t) => left + ((t - start) / windowSeconds) * plotWidth;
     const y = (value) => top + plotHeight - ((value - low) / (high - low)) * plotHeight;
     context.clearRect(0, 0, width, height);
-    context.font = "11px system-ui, sans-serif";
     context.lineWidth = 1;
     context.textBaseline = "middle";
-    for (let i = 0; i <= 3; i++) {
-      const value = low + ((high - low) * i) / 3;
+    for (const [i, value] of grid.entries()) {
       const lineY = Math.round(y(value)) + 0.5;
       context.strokeStyle = palette.grid;
       context.beginPath(); context.moveTo(left, lineY); context.lineTo(width - right, lineY); context.stroke();
       context.fillStyle = palette.muted;
       context.textAlign = "right";
-      context.fillText(format(value, chart.spec.unit), left - 6, lineY);
+      context.fillText(labels[i], left - 6, lineY);
     }
     context.textAlign = "left";
     context.textBaseline = "alphabetic";
@@ -424,6 +435,22 @@
       item.append(series.label + " ", Object.assign(document.createElement("b"), { textContent: line.length ? format(line[line.length - 1][1], chart.spec.unit) : "–" }));
       return item;
     }));
+  }
+
+  // Round grid values covering [low, high]: steps of 1, 2, 2.5 or 5 times a power of ten
+  // (of the display unit for bytes, so lines fall on whole KiB or MiB).
+  function ticks(low, high, unit) {
+    let scale = 1;
+    if (unit === "bytes" || unit === "bytes/s") while (Math.max(Math.abs(low), Math.abs(high)) / scale >= 1024) scale *= 1024;
+    const rough = (high - low) / scale / 4;
+    const magnitude = 10 ** Math.floor(Math.log10(rough));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((candidate) => candidate >= rough) * scale;
+    const out = [];
+    for (let value = Math.floor(low / step) * step; out.length < 12; value += step) {
+      out.push(Math.round(value / step) * step);
+      if (value >= high) break;
+    }
+    return out;
   }
 
   function sizeClasses(spec) {
@@ -498,7 +525,7 @@
   function format(value, unit) {
     if (value === null || value === undefined || !isFinite(value)) return "–";
     const abs = Math.abs(value);
-    const short = (number) => (Math.abs(number) >= 100 || Number.isInteger(number) ? number.toFixed(0) : Math.abs(number) >= 10 ? number.toFixed(1) : number.toFixed(2));
+    const short = (number) => String(Number(number.toFixed(Math.abs(number) >= 100 ? 0 : Math.abs(number) >= 10 ? 1 : 2)));
     if (unit === "bytes" || unit === "bytes/s") {
       const steps = ["B", "KiB", "MiB", "GiB", "TiB"];
       let index = 0;
