@@ -5,6 +5,7 @@ mod auth;
 mod dashboard;
 mod sampler;
 mod service;
+mod write_timeout;
 
 use std::fmt;
 use std::io;
@@ -23,6 +24,7 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::hardware::{Hardware, Thresholds};
 use service::ServiceConfig;
 pub use service::{Body, ExpvarService};
+use write_timeout::WriteTimeout;
 
 /// The address [`serve`] uses when `EXPVAR_ADDR` is not set: loopback, Go's pprof port.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:6060";
@@ -51,7 +53,8 @@ pub fn serve() -> Result<ServerHandle, ServeError> {
 ///
 /// Defaults keep a debug endpoint safe: loopback only, at most 64 concurrent
 /// connections, 16 KiB of request headers read within 10 seconds (a client that
-/// trickles bytes is dropped), request bodies never read.
+/// trickles bytes is dropped), request bodies never read, a client that stops reading
+/// for 30 seconds disconnected, at most 8 live dashboards.
 ///
 /// ```
 /// let server = expvar::ServerBuilder::new()
@@ -69,6 +72,7 @@ pub struct ServerBuilder {
     config: ServiceConfig,
     max_connections: usize,
     header_read_timeout: Duration,
+    write_timeout: Duration,
     max_header_bytes: usize,
 }
 
@@ -86,6 +90,7 @@ impl ServerBuilder {
             config: ServiceConfig::default(),
             max_connections: 64,
             header_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
             max_header_bytes: 16 * 1024,
         }
     }
@@ -160,6 +165,14 @@ impl ServerBuilder {
     /// How long a client may take to send a request's headers (default 10 s).
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a response may wait for the client to read (default 30 s). A client
+    /// that stops reading for longer (a frozen dashboard tab, say) is disconnected,
+    /// which frees its connection and its dashboard place.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
         self
     }
 
@@ -282,6 +295,7 @@ impl ServerBuilder {
                 },
                 _ = &mut stopped => break,
             };
+            let stream = WriteTimeout::new(stream, self.write_timeout);
             let connection = http.serve_connection(TokioIo::new(stream), service.clone());
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
