@@ -317,3 +317,30 @@ fn head_opens_no_stream() {
     let (stream, _events) = open(addr, "/debug/dashboard/events", &[]);
     assert_eq!(stream.status, 200);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_mounted_service_streams_samples_too() {
+    use http_body_util::BodyExt as _;
+    use hyper::service::Service as _;
+
+    let service = expvar::service();
+    let request = hyper::Request::get("/debug/dashboard/events")
+        .body(())
+        .unwrap();
+    let response = service.call(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let mut text = String::new();
+    while text.matches("event: sample\n").count() < 2 {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("a sample within 5 s")
+            .expect("the stream goes on")
+            .unwrap();
+        text.push_str(std::str::from_utf8(frame.data_ref().unwrap()).unwrap());
+    }
+    assert!(
+        text.starts_with("retry: 1000\n\nevent: schema\n"),
+        "{text:.80}"
+    );
+}

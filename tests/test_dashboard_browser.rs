@@ -49,17 +49,16 @@ fn dashboard_charts_agree_with_debug_vars() {
     let mut page = browser.open_page();
     let url = format!("http://{debug}/debug/dashboard");
     page.call("Page.navigate", json!({ "url": url }));
-    page.wait_for("the page to load", |state| state.is_object());
+    page.wait_for_samples(0, STEP_TIMEOUT);
     // The shortest window, so the seconds of this test fill more of each chart.
     page.evaluate(
         "const w = document.getElementById('window'); w.value = '60'; \
          w.dispatchEvent(new Event('change')); true",
     );
 
-    // Several seconds of live updates.
-    let state = page.wait_for("at least 8 samples", |state| {
-        state["samples"].as_u64().unwrap_or(0) >= 8
-    });
+    // Several seconds of live updates; for the README's picture, most of a minute.
+    let samples = if update_screenshot() { 45 } else { 8 };
+    let state = page.wait_for_samples(samples, Duration::from_secs(samples + 30));
     let charts = &state["charts"];
     for id in [
         "memory",
@@ -116,9 +115,7 @@ fn dashboard_charts_agree_with_debug_vars() {
     let paused = page.state();
     let paused_points = &paused["charts"]["var:web.requests"]["points"];
     let from = paused["samples"].as_u64().unwrap();
-    let still = page.wait_for("two samples while paused", |state| {
-        state["samples"].as_u64().unwrap_or(0) >= from + 2
-    });
+    let still = page.wait_for_samples(from + 2, STEP_TIMEOUT);
     assert_eq!(
         &still["charts"]["var:web.requests"]["points"],
         paused_points
@@ -132,9 +129,7 @@ fn dashboard_charts_agree_with_debug_vars() {
     // Quiet the app, let two more samples arrive, then compare with /debug/vars.
     traffic.stop();
     let quiet_from = page.state()["samples"].as_u64().unwrap();
-    let state = page.wait_for("two samples after the traffic stopped", |state| {
-        state["samples"].as_u64().unwrap_or(0) >= quiet_from + 2
-    });
+    let state = page.wait_for_samples(quiet_from + 2, STEP_TIMEOUT);
     let vars: Value = serde_json::from_str(&get(debug, "/debug/vars").body).unwrap();
     let charts = &state["charts"];
     let series = |chart: &str, label: &str| &charts[chart]["series"][label];
@@ -207,10 +202,14 @@ fn save_screenshot(page: &mut Page) {
     let target = target_dir().join("dashboard-screenshot.png");
     std::fs::write(&target, &screenshot).unwrap();
     eprintln!("screenshot: {}", target.display());
-    if std::env::var("EXPVAR_UPDATE_SCREENSHOT").as_deref() == Ok("1") {
+    if update_screenshot() {
         let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dashboard.png");
         std::fs::write(&docs, &screenshot).unwrap();
     }
+}
+
+fn update_screenshot() -> bool {
+    std::env::var("EXPVAR_UPDATE_SCREENSHOT").as_deref() == Ok("1")
 }
 
 /// `chromium` (Debian), or another Chromium-based browser on `PATH`.
@@ -398,15 +397,22 @@ impl Page {
         serde_json::from_str(text.as_str().unwrap_or("null")).unwrap()
     }
 
-    /// Polls the page's state until `done` holds; fails after [`STEP_TIMEOUT`].
-    fn wait_for(&mut self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + STEP_TIMEOUT;
+    /// Polls the page's state until it has received `samples` samples; fails after
+    /// `timeout`.
+    fn wait_for_samples(&mut self, samples: u64, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
         loop {
             let state = self.state();
-            if done(&state) {
+            if state["samples"]
+                .as_u64()
+                .is_some_and(|seen| seen >= samples)
+            {
                 return state;
             }
-            assert!(Instant::now() < deadline, "waited for {what}: {state:#}");
+            assert!(
+                Instant::now() < deadline,
+                "waited for {samples} samples: {state:#}"
+            );
             thread::sleep(Duration::from_millis(250));
         }
     }

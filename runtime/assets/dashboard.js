@@ -411,14 +411,15 @@
     context.fillText(paused ? "paused" : "now", width - right, height - 4);
     context.lineWidth = 1.6;
     lines.forEach((line, index) => {
-      context.strokeStyle = COLORS[index % COLORS.length];
+      context.strokeStyle = context.fillStyle = COLORS[index % COLORS.length];
       context.beginPath();
-      let drawing = false;
-      for (const [t, value] of line) {
-        if (value === null) { drawing = false; continue; }
-        if (drawing) context.lineTo(x(t), y(value)); else context.moveTo(x(t), y(value));
-        drawing = true;
-      }
+      line.forEach(([t, value], i) => {
+        if (value === null) return;
+        const joined = i > 0 && line[i - 1][1] !== null;
+        if (joined) context.lineTo(x(t), y(value)); else context.moveTo(x(t), y(value));
+        // A point with no neighbour (the first sample, or after a gap) is a dot.
+        if (!joined && (i === line.length - 1 || line[i + 1][1] === null)) context.fillRect(x(t) - 1.5, y(value) - 1.5, 3, 3);
+      });
       context.stroke();
     });
     if (chart.hoverX !== null && chart.hoverX >= left) {
@@ -444,7 +445,9 @@
     if (unit === "bytes" || unit === "bytes/s") while (Math.max(Math.abs(low), Math.abs(high)) / scale >= 1024) scale *= 1024;
     const rough = (high - low) / scale / 4;
     const magnitude = 10 ** Math.floor(Math.log10(rough));
-    const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((candidate) => candidate >= rough) * scale;
+    let step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((candidate) => candidate >= rough) * scale;
+    // Bytes and counts are whole numbers: no grid line at half a byte.
+    if (unit === "bytes" || unit === "bytes/s" || unit === "count" || unit === "objects") step = Math.max(step, 1);
     const out = [];
     for (let value = Math.floor(low / step) * step; out.length < 12; value += step) {
       out.push(Math.round(value / step) * step);
