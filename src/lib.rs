@@ -3,7 +3,8 @@
 //!
 //! Variables are cheap to update (a [`Counter`] increment is a plain per-thread add)
 //! and are published by name, either at run time with [`publish`] or at link time by
-//! the macros. [`serve`] starts the endpoint on a background thread.
+//! the macros. [`serve`] starts the endpoint on a background thread; the same server
+//! shows a live dashboard of every variable at `/debug/dashboard`.
 //!
 //! ```no_run
 //! use expvar::{Counter, Map};
