@@ -291,3 +291,50 @@ fn a_dropped_future_is_counted_and_leaves_nothing_in_flight() {
         (1, 0, 0)
     );
 }
+
+mod reexport {
+    //! A crate that re-exports `expvar` under another path.
+    pub mod metrics {
+        pub use expvar::*;
+    }
+}
+
+#[counted(crate = reexport::metrics)]
+fn via_reexport() {}
+
+#[test]
+fn the_crate_path_can_be_overridden() {
+    via_reexport();
+    assert_eq!(stats("test_counted::via_reexport").calls(), 1);
+}
+
+struct Bag {
+    items: Vec<u32>,
+}
+
+#[counted]
+impl Bag {
+    fn get_mut(&mut self, index: Option<usize>) -> Option<&mut u32> {
+        let index = index?;
+        self.items.get_mut(index)
+    }
+
+    async fn get_mut_later(&mut self, index: usize) -> Option<&mut u32> {
+        tokio::task::yield_now().await;
+        self.items.get_mut(index)
+    }
+}
+
+#[tokio::test]
+async fn fallible_methods_can_return_borrows_of_self() {
+    let mut bag = Bag { items: vec![1, 2] };
+    *bag.get_mut(Some(0)).unwrap() += 10;
+    assert!(bag.get_mut(None).is_none());
+    *bag.get_mut_later(1).await.unwrap() += 20;
+    assert!(bag.get_mut_later(5).await.is_none());
+    assert_eq!(bag.items, [11, 22]);
+    let sync = stats("test_counted::Bag::get_mut");
+    assert_eq!((sync.calls(), sync.errors()), (2, 1));
+    let later = stats("test_counted::Bag::get_mut_later");
+    assert_eq!((later.calls(), later.errors()), (2, 1));
+}

@@ -1,6 +1,13 @@
-//! The generated code is warning-free under strict lints and means the same with
+//! The generated code is warning-free under strict lints (including `unsafe_code`:
+//! the link-time registration stays inside `inventory`) and means the same with
 //! shadowing names in scope: every path it uses starts with `::expvar::__private`.
-#![deny(warnings, missing_docs, clippy::pedantic, rust_2018_idioms)]
+#![deny(
+    warnings,
+    missing_docs,
+    clippy::pedantic,
+    rust_2018_idioms,
+    unsafe_code
+)]
 #![allow(dead_code)] // Some items exist only to be expanded.
 
 // Names a careless expansion would pick up instead of the real ones.

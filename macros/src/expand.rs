@@ -293,12 +293,9 @@ fn function_body(function: &Function) -> TokenStream {
                     #guard.observe(async move { #hint #block }.await)
                 }
             } else {
-                let result = Ident::new("__expvar_result", Span::mixed_site());
                 quote! {
                     let mut #guard = __EXPVAR_FUNCTION.#enter();
-                    #[allow(clippy::redundant_closure_call)]
-                    let #result = (move || { #hint #block })();
-                    #guard.observe(#result)
+                    #guard.observe(#private::call_once(move || { #hint #block }))
                 }
             }
         }
