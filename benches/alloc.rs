@@ -3,7 +3,9 @@
 //!
 //! `cargo bench --bench alloc`. The workload allocates 64 blocks of mixed sizes
 //! (8 to 1,000 bytes), touches each, and frees them: 128 allocator calls per iteration,
-//! reported as allocations per second. The 2-thread group runs the workload on two
+//! reported as allocations per second. This is the worst case for counting: nothing but
+//! allocator calls. The "filled" group also writes every byte of each block, as a program
+//! does with memory it allocates. The 2-thread group runs the bare workload on two
 //! threads at once, where shared counters would fight over cache lines.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -34,6 +36,16 @@ fn sizes() -> [usize; BLOCKS] {
 
 #[inline(never)]
 fn churn<A: GlobalAlloc>(alloc: &A, sizes: &[usize; BLOCKS]) {
+    churn_with(alloc, sizes, false);
+}
+
+#[inline(never)]
+fn churn_filled<A: GlobalAlloc>(alloc: &A, sizes: &[usize; BLOCKS]) {
+    churn_with(alloc, sizes, true);
+}
+
+#[inline(always)]
+fn churn_with<A: GlobalAlloc>(alloc: &A, sizes: &[usize; BLOCKS], fill: bool) {
     let mut blocks = [std::ptr::null_mut::<u8>(); BLOCKS];
     for (block, &size) in blocks.iter_mut().zip(sizes) {
         let layout = Layout::from_size_align(size, 8).unwrap();
@@ -41,7 +53,11 @@ fn churn<A: GlobalAlloc>(alloc: &A, sizes: &[usize; BLOCKS]) {
         unsafe {
             *block = alloc.alloc(layout);
             assert!(!block.is_null());
-            block.write(size as u8);
+            if fill {
+                block.write_bytes(size as u8, size);
+            } else {
+                block.write(size as u8);
+            }
         }
     }
     black_box(&mut blocks);
@@ -90,6 +106,22 @@ fn single_thread(c: &mut Criterion) {
     group.finish();
 }
 
+fn filled(c: &mut Criterion) {
+    let sizes = sizes();
+    let mut group = c.benchmark_group("alloc/1 thread, blocks filled");
+    group.throughput(Throughput::Elements(BLOCKS as u64));
+    group.bench_function("System (baseline)", |b| {
+        b.iter(|| churn_filled(&SYSTEM, &sizes))
+    });
+    group.bench_function("expvar::CountingAlloc", |b| {
+        b.iter(|| churn_filled(&COUNTING, &sizes))
+    });
+    group.bench_function("stats_alloc::StatsAlloc", |b| {
+        b.iter(|| churn_filled(&STATS_ALLOC, &sizes))
+    });
+    group.finish();
+}
+
 fn two_threads(c: &mut Criterion) {
     let mut group = c.benchmark_group("alloc/2 threads");
     group.throughput(Throughput::Elements(2 * BLOCKS as u64));
@@ -106,5 +138,5 @@ fn two_threads(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, single_thread, two_threads);
+criterion_group!(benches, single_thread, filled, two_threads);
 criterion_main!(benches);

@@ -142,7 +142,6 @@ impl Drop for ReleaseOnExit {
     }
 }
 
-#[cold]
 fn claim() -> usize {
     TABLE.installed.store(true, Relaxed);
     let free = TABLE.shards.iter().position(|shard| {
@@ -169,28 +168,43 @@ fn claim() -> usize {
 
 #[inline]
 fn record(size: usize, freed: bool) {
+    // One branch on the hot path: the markers are past the end of `shards`.
+    match TABLE.shards.get(SHARD.with(Cell::get)) {
+        Some(shard) => record_owned(shard, size, freed),
+        None => record_unowned(size, freed),
+    }
+}
+
+#[inline]
+fn record_owned(shard: &Shard, size: usize, freed: bool) {
+    let bucket = bucket(size);
+    if freed {
+        bump_owned(&shard.bytes_freed, size as u64);
+        bump_owned(&shard.frees[bucket], 1);
+    } else {
+        bump_owned(&shard.bytes_allocated, size as u64);
+        bump_owned(&shard.mallocs[bucket], 1);
+    }
+}
+
+/// A thread's first allocation, or one of a thread without a shard of its own.
+#[cold]
+#[inline(never)]
+fn record_unowned(size: usize, freed: bool) {
     let mut index = SHARD.with(Cell::get);
     if index == UNCLAIMED {
         index = claim();
     }
-    let bucket = bucket(size);
     if let Some(shard) = TABLE.shards.get(index) {
-        if freed {
-            bump_owned(&shard.bytes_freed, size as u64);
-            bump_owned(&shard.frees[bucket], 1);
-        } else {
-            bump_owned(&shard.bytes_allocated, size as u64);
-            bump_owned(&shard.mallocs[bucket], 1);
-        }
+        return record_owned(shard, size, freed);
+    }
+    let (shard, bucket) = (&TABLE.shared, bucket(size));
+    if freed {
+        shard.bytes_freed.fetch_add(size as u64, Relaxed);
+        shard.frees[bucket].fetch_add(1, Relaxed);
     } else {
-        let shard = &TABLE.shared;
-        if freed {
-            shard.bytes_freed.fetch_add(size as u64, Relaxed);
-            shard.frees[bucket].fetch_add(1, Relaxed);
-        } else {
-            shard.bytes_allocated.fetch_add(size as u64, Relaxed);
-            shard.mallocs[bucket].fetch_add(1, Relaxed);
-        }
+        shard.bytes_allocated.fetch_add(size as u64, Relaxed);
+        shard.mallocs[bucket].fetch_add(1, Relaxed);
     }
 }
 
@@ -229,8 +243,8 @@ fn record(size: usize, freed: bool) {
 /// words of a cache line that only the current thread writes. No locks, no atomic
 /// read-modify-write, no allocation. 64 threads can own a shard at once; further
 /// threads share one shard with atomic adds (still exact, slower under contention).
-/// The counts live in one 65-shard table (about 70 KiB of zeroed static memory) shared
-/// by every `CountingAlloc` in the process.
+/// The counts live in one table of 65 shards of 1 KiB (zeroed static memory) shared by
+/// every `CountingAlloc` in the process.
 ///
 /// # What is counted
 /// Each successful `alloc` and `alloc_zeroed` is one malloc of `layout.size()` bytes; each

@@ -1,4 +1,5 @@
-//! Variables every process publishes: Go's `cmdline` and `memstats`, and `process`.
+//! Variables every process publishes: Go's `cmdline` and `memstats`, and `process`
+//! (and `jemalloc` with that feature).
 
 use crate::memstats::MemStats;
 use crate::process::Process;
@@ -38,4 +39,14 @@ inventory::submit! {
 
 inventory::submit! {
     crate::registry::Entry::new("process", process, file!(), line!())
+}
+
+#[cfg(feature = "jemalloc")]
+fn jemalloc() -> &'static dyn Var {
+    &crate::jemalloc::Jemalloc
+}
+
+#[cfg(feature = "jemalloc")]
+inventory::submit! {
+    crate::registry::Entry::new("jemalloc", jemalloc, file!(), line!())
 }

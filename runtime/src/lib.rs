@@ -16,8 +16,12 @@ mod gauge;
 mod hardware;
 mod health;
 mod histogram;
+#[cfg(feature = "jemalloc")]
+mod jemalloc;
 mod map;
 mod memstats;
+#[cfg(feature = "pprof")]
+mod pprof;
 mod process;
 mod registry;
 mod server;
@@ -43,6 +47,8 @@ pub use gauge::Gauge;
 pub use hardware::{Hardware, Thresholds};
 pub use health::{add_readiness_check, check_readiness, remove_readiness_check};
 pub use histogram::{Histogram, HistogramSummary, QUANTILE_RELATIVE_ERROR};
+#[cfg(feature = "jemalloc")]
+pub use jemalloc::JemallocStats;
 pub use map::{Map, DEFAULT_LABEL};
 pub use process::ProcessStats;
 pub use registry::{
@@ -50,8 +56,8 @@ pub use registry::{
     IntoVarRef, PublishError, Site, VarRef,
 };
 pub use server::{
-    serve, service, Body, ExpvarService, ServeError, ServerBuilder, ServerHandle, ADDR_ENV,
-    DEFAULT_ADDR,
+    serve, service, Body, ExpvarService, ResponseFuture, ServeError, ServerBuilder, ServerHandle,
+    ADDR_ENV, DEFAULT_ADDR,
 };
 pub use str::Str;
 #[cfg(feature = "tokio-stats")]

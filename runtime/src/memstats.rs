@@ -16,6 +16,16 @@ const PAUSE_RING_LEN: usize = 256;
 /// The `memstats` variable.
 pub(crate) struct MemStats;
 
+/// How an integer field is written.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A total that never decreases.
+    Counter,
+    /// A size that goes up and down.
+    Gauge,
+}
+use Kind::{Counter, Gauge};
+
 /// The values behind the integer fields, computed once per read.
 struct Figures {
     /// Live heap bytes: counted when `CountingAlloc` is installed, else resident memory.
@@ -47,36 +57,41 @@ impl Var for MemStats {
         let figures = Figures::read();
         let live = figures.live_bytes;
         // Go's `runtime.MemStats` integer fields, in Go's declaration order, before the
-        // pause rings.
-        let head: [(&str, u64); 24] = [
-            ("Alloc", live),
-            ("TotalAlloc", figures.counted(|a| a.total_bytes)),
-            ("Sys", figures.virtual_size),
-            ("Lookups", 0),
-            ("Mallocs", figures.counted(|a| a.mallocs)),
-            ("Frees", figures.counted(|a| a.frees)),
-            ("HeapAlloc", live),
-            ("HeapSys", figures.resident),
-            ("HeapIdle", figures.resident.saturating_sub(live)),
-            ("HeapInuse", live),
-            ("HeapReleased", 0),
-            ("HeapObjects", figures.counted(|a| a.live_objects)),
-            ("StackInuse", 0),
-            ("StackSys", 0),
-            ("MSpanInuse", 0),
-            ("MSpanSys", 0),
-            ("MCacheInuse", 0),
-            ("MCacheSys", 0),
-            ("BuckHashSys", 0),
-            ("GCSys", 0),
-            ("OtherSys", 0),
-            ("NextGC", 0),
-            ("LastGC", 0),
-            ("PauseTotalNs", 0),
+        // pause rings. Totals are counters; sizes that go up and down are gauges (both
+        // are JSON integers, as Go writes them).
+        let head: [(&str, Kind, u64); 24] = [
+            ("Alloc", Gauge, live),
+            ("TotalAlloc", Counter, figures.counted(|a| a.total_bytes)),
+            ("Sys", Gauge, figures.virtual_size),
+            ("Lookups", Counter, 0),
+            ("Mallocs", Counter, figures.counted(|a| a.mallocs)),
+            ("Frees", Counter, figures.counted(|a| a.frees)),
+            ("HeapAlloc", Gauge, live),
+            ("HeapSys", Gauge, figures.resident),
+            ("HeapIdle", Gauge, figures.resident.saturating_sub(live)),
+            ("HeapInuse", Gauge, live),
+            ("HeapReleased", Gauge, 0),
+            ("HeapObjects", Gauge, figures.counted(|a| a.live_objects)),
+            ("StackInuse", Gauge, 0),
+            ("StackSys", Gauge, 0),
+            ("MSpanInuse", Gauge, 0),
+            ("MSpanSys", Gauge, 0),
+            ("MCacheInuse", Gauge, 0),
+            ("MCacheSys", Gauge, 0),
+            ("BuckHashSys", Gauge, 0),
+            ("GCSys", Gauge, 0),
+            ("OtherSys", Gauge, 0),
+            ("NextGC", Gauge, 0),
+            ("LastGC", Gauge, 0),
+            ("PauseTotalNs", Counter, 0),
         ];
         out.object(|fields| {
-            for (name, value) in head {
-                fields.field(name).counter(value);
+            for (name, kind, value) in head {
+                let field = fields.field(name);
+                match kind {
+                    Counter => field.counter(value),
+                    Gauge => field.gauge(i64::try_from(value).unwrap_or(i64::MAX)),
+                }
             }
             write_zeros(fields, "PauseNs", PAUSE_RING_LEN);
             write_zeros(fields, "PauseEnd", PAUSE_RING_LEN);

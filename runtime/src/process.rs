@@ -132,7 +132,7 @@ impl Var for Process {
                     "start_time_seconds",
                     "Start time of the process since the Unix epoch in seconds.",
                 )
-                .counter(stats.start_time_seconds);
+                .gauge(i64::try_from(stats.start_time_seconds).unwrap_or(i64::MAX));
             fields
                 .field_with_help("uptime_seconds", "Seconds since the process started.")
                 .float(stats.uptime_seconds);

@@ -23,7 +23,7 @@ use tokio::sync::{oneshot, Semaphore};
 
 use crate::hardware::{Hardware, Thresholds};
 use service::ServiceConfig;
-pub use service::{Body, ExpvarService};
+pub use service::{Body, ExpvarService, ResponseFuture};
 use write_timeout::WriteTimeout;
 
 /// The address [`serve`] uses when `EXPVAR_ADDR` is not set: loopback, Go's pprof port.

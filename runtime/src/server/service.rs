@@ -2,8 +2,10 @@
 //! connections are accepted, so the same service runs in our server or in a user's app.
 
 use std::convert::Infallible;
-use std::future::{ready, Ready};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -45,6 +47,11 @@ pub(crate) const DEFAULT_MAX_DASHBOARD_CLIENTS: usize = 8;
 ///   load balancers can poll it;
 /// - `{prefix}/status/hardware/{disk,ram,cpu}`: use of the resource as JSON, with a
 ///   status code set by its [`Thresholds`](crate::Thresholds).
+///
+/// With the `pprof` feature, also `{prefix}/debug/pprof/profile?seconds=N`: a CPU
+/// profile of `N` seconds (default 30, at most 300) in pprof's protobuf format, for
+/// `go tool pprof`, or an SVG flame graph with `&format=svg`. A bad `seconds` or
+/// `format` gets 400 with the reason, a request while another profile runs 409.
 ///
 /// Other methods get 405 with `Allow`, other paths 404. With credentials configured,
 /// requests without them get 401 (except for the health endpoint).
@@ -97,6 +104,15 @@ enum Endpoint {
     DashboardEvents,
     Health,
     Hardware(Hardware),
+    #[cfg(feature = "pprof")]
+    Profile,
+}
+
+/// A response, or work that produces one later.
+enum Reply {
+    Now(Response<Body>),
+    #[cfg(feature = "pprof")]
+    Profile(crate::pprof::Job),
 }
 
 impl ExpvarService {
@@ -108,9 +124,21 @@ impl ExpvarService {
     }
 
     /// Answers one request. The request body is never read.
+    ///
+    /// A profile request (feature `pprof`) blocks the calling thread for the length of
+    /// the profile; the [`Service`](hyper::service::Service) impl runs it on its own
+    /// thread instead.
     pub fn respond<B>(&self, request: &Request<B>) -> Response<Body> {
+        match self.dispatch(request) {
+            Reply::Now(response) => response,
+            #[cfg(feature = "pprof")]
+            Reply::Profile(job) => job.run(),
+        }
+    }
+
+    fn dispatch<B>(&self, request: &Request<B>) -> Reply {
         let Some(endpoint) = self.route(request.uri().path()) else {
-            return plain(StatusCode::NOT_FOUND, "404 page not found\n");
+            return Reply::Now(plain(StatusCode::NOT_FOUND, "404 page not found\n"));
         };
         let needs_auth = endpoint != Endpoint::Health;
         if let Some(auth) = self.config.auth.as_ref().filter(|_| needs_auth) {
@@ -119,7 +147,7 @@ impl ExpvarService {
                 response
                     .headers_mut()
                     .insert(WWW_AUTHENTICATE, auth.challenge());
-                return response;
+                return Reply::Now(response);
             }
         }
         if request.method() != Method::GET && request.method() != Method::HEAD {
@@ -127,9 +155,9 @@ impl ExpvarService {
             response
                 .headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return response;
+            return Reply::Now(response);
         }
-        match endpoint {
+        Reply::Now(match endpoint {
             Endpoint::Vars => with_type(StatusCode::OK, JSON, crate::to_json()),
             Endpoint::Dashboard => with_type(StatusCode::OK, HTML, PAGE.clone()),
             Endpoint::DashboardEvents => self.events(request.method() == Method::HEAD),
@@ -149,6 +177,41 @@ impl ExpvarService {
                     .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 with_type(status, JSON, report.body.to_string())
             }
+            #[cfg(feature = "pprof")]
+            Endpoint::Profile => match crate::pprof::prepare(request.uri().query()) {
+                Ok(job) => return Reply::Profile(job),
+                Err(crate::pprof::Refusal::BadRequest(message)) => {
+                    with_type(StatusCode::BAD_REQUEST, TEXT, message)
+                }
+                Err(crate::pprof::Refusal::Busy) => plain(
+                    StatusCode::CONFLICT,
+                    "409 conflict: a profile is already running\n",
+                ),
+            },
+        })
+    }
+
+    /// The reply as a future: a profile runs on a thread of its own.
+    fn reply_future<B>(&self, request: &Request<B>) -> ResponseFuture {
+        match self.dispatch(request) {
+            Reply::Now(response) => ResponseFuture(Pending::Ready(Some(response))),
+            #[cfg(feature = "pprof")]
+            Reply::Profile(job) => {
+                let (done, waiting) = tokio::sync::oneshot::channel();
+                let spawned = std::thread::Builder::new()
+                    .name("expvar-pprof".into())
+                    .spawn(move || {
+                        let _ = done.send(job.run());
+                    });
+                match spawned {
+                    Ok(_) => ResponseFuture(Pending::Profile(waiting)),
+                    Err(error) => ResponseFuture(Pending::Ready(Some(with_type(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        TEXT,
+                        format!("cannot start profiling: {error}\n"),
+                    )))),
+                }
+            }
         }
     }
 
@@ -158,6 +221,8 @@ impl ExpvarService {
             "/debug/dashboard" | "/debug/dashboard/" => Some(Endpoint::Dashboard),
             "/debug/dashboard/events" => Some(Endpoint::DashboardEvents),
             "/status/health" => Some(Endpoint::Health),
+            #[cfg(feature = "pprof")]
+            "/debug/pprof/profile" => Some(Endpoint::Profile),
             path => path
                 .strip_prefix("/status/hardware/")
                 .and_then(Hardware::from_path)
@@ -213,13 +278,50 @@ fn with_type(
     response
 }
 
+/// The future of an [`ExpvarService`] response: ready at once, except for a profile,
+/// which resolves when the profile is done.
+#[must_use = "futures do nothing unless polled"]
+pub struct ResponseFuture(Pending);
+
+enum Pending {
+    Ready(Option<Response<Body>>),
+    #[cfg(feature = "pprof")]
+    Profile(tokio::sync::oneshot::Receiver<Response<Body>>),
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<Body>, Infallible>;
+
+    // Only a profile waits for a wake-up; without the feature `cx` is unused.
+    #[cfg_attr(not(feature = "pprof"), allow(unused_variables))]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.0 {
+            Pending::Ready(response) => Poll::Ready(Ok(response
+                .take()
+                .expect("ResponseFuture polled after completion"))),
+            #[cfg(feature = "pprof")]
+            Pending::Profile(waiting) => Pin::new(waiting).poll(cx).map(|done| {
+                Ok(done.unwrap_or_else(|_| {
+                    plain(StatusCode::INTERNAL_SERVER_ERROR, "profiling failed\n")
+                }))
+            }),
+        }
+    }
+}
+
+impl std::fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseFuture")
+    }
+}
+
 impl<B> hyper::service::Service<Request<B>> for ExpvarService {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = Ready<Result<Response<Body>, Infallible>>;
+    type Future = ResponseFuture;
 
     fn call(&self, request: Request<B>) -> Self::Future {
-        ready(Ok(self.respond(&request)))
+        self.reply_future(&request)
     }
 }
 
@@ -227,7 +329,7 @@ impl<B> hyper::service::Service<Request<B>> for ExpvarService {
 impl<B> tower_service::Service<Request<B>> for ExpvarService {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = Ready<Result<Response<Body>, Infallible>>;
+    type Future = ResponseFuture;
 
     fn poll_ready(
         &mut self,
@@ -237,6 +339,6 @@ impl<B> tower_service::Service<Request<B>> for ExpvarService {
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        ready(Ok(self.respond(&request)))
+        self.reply_future(&request)
     }
 }
