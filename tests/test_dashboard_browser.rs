@@ -37,7 +37,7 @@ fn dashboard_charts_agree_with_debug_vars() {
         return;
     };
 
-    let (_web, app, debug) = start_web_example();
+    let (web, app, debug) = start_web_example("127.0.0.1:0");
     // Some traffic: found and missing users (a timed fallible function), and `/`.
     for id in 0..20 {
         get(app, &format!("/users/{id}"));
@@ -186,6 +186,25 @@ fn dashboard_charts_agree_with_debug_vars() {
         "resident: chart {resident}, /debug/vars {expected_resident}"
     );
 
+    // Hovering a chart shows the values under the mouse.
+    let canvas = page.evaluate(
+        "const r = document.querySelector('[data-id=\"var:web.requests\"] canvas') \
+         .getBoundingClientRect(); [r.right - 10, r.top + r.height / 2]",
+    );
+    page.call(
+        "Input.dispatchMouseEvent",
+        json!({ "type": "mouseMoved", "x": canvas[0], "y": canvas[1] }),
+    );
+    let readout = page.evaluate(
+        "const tip = document.getElementById('tip'); tip.hidden ? null : tip.textContent",
+    );
+    assert!(
+        readout
+            .as_str()
+            .is_some_and(|text| text.contains("requests: ")),
+        "hover readout: {readout}"
+    );
+
     // No script error, as the page saw them and as the browser reported them.
     assert_eq!(state["errors"], json!([]), "errors the page caught");
     let reported = page.errors();
@@ -193,6 +212,25 @@ fn dashboard_charts_agree_with_debug_vars() {
         reported.is_empty(),
         "errors Chromium reported: {reported:#?}"
     );
+
+    // A restarted server is picked up without a reload.
+    drop(web);
+    page.wait_for_state("the page to notice the server is gone", |state| {
+        state["connected"] == false
+    });
+    let before = page.state()["samples"].as_u64().unwrap();
+    let (_web, _, restarted) = start_web_example(&debug.to_string());
+    assert_eq!(restarted, debug);
+    let state = page.wait_for_samples(before + 2, STEP_TIMEOUT);
+    assert_eq!(state["connected"], true);
+    assert_eq!(state["errors"], json!([]), "errors the page caught");
+    // Connection refusals while the server was down are logged; script errors are not.
+    let exceptions: Vec<Value> = page
+        .errors()
+        .into_iter()
+        .filter(|event| event["method"] != "Log.entryAdded")
+        .collect();
+    assert!(exceptions.is_empty(), "{exceptions:#?}");
 }
 
 /// Keeps what the page shows now as `target/dashboard-screenshot.png`, and as the
@@ -227,11 +265,12 @@ fn target_dir() -> PathBuf {
     exe.ancestors().nth(3).unwrap().to_owned()
 }
 
-/// Starts the web example on free ports; returns it with its app and debug addresses.
-fn start_web_example() -> (ChildGuard, SocketAddr, SocketAddr) {
+/// Starts the web example, its app on a free port and its debug server on
+/// `debug_addr`; returns it with both addresses.
+fn start_web_example(debug_addr: &str) -> (ChildGuard, SocketAddr, SocketAddr) {
     let mut child = Command::new(example_path("web"))
         .env("WEB_ADDR", "127.0.0.1:0")
-        .env("EXPVAR_ADDR", "127.0.0.1:0")
+        .env("EXPVAR_ADDR", debug_addr)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -413,6 +452,19 @@ impl Page {
                 Instant::now() < deadline,
                 "waited for {samples} samples: {state:#}"
             );
+            thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Polls the page's state until `done` holds; fails after [`STEP_TIMEOUT`].
+    fn wait_for_state(&mut self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            let state = self.state();
+            if done(&state) {
+                return state;
+            }
+            assert!(Instant::now() < deadline, "waited for {what}: {state:#}");
             thread::sleep(Duration::from_millis(250));
         }
     }

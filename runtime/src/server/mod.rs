@@ -156,6 +156,7 @@ impl ServerBuilder {
     ///     .start()
     ///     .expect("bind");
     /// println!("dashboard at http://{}/debug/dashboard", server.local_addr());
+    /// server.shutdown();
     /// ```
     pub fn max_dashboard_clients(mut self, max: usize) -> Self {
         self.config.dashboard.max_clients = max;
@@ -171,6 +172,17 @@ impl ServerBuilder {
     /// How long a response may wait for the client to read (default 30 s). A client
     /// that stops reading for longer (a frozen dashboard tab, say) is disconnected,
     /// which frees its connection and its dashboard place.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let server = expvar::ServerBuilder::new()
+    ///     .addr("127.0.0.1:0")
+    ///     .write_timeout(Duration::from_secs(5))
+    ///     .start()
+    ///     .expect("bind");
+    /// server.shutdown();
+    /// ```
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
         self
