@@ -5,7 +5,8 @@
 //! (and as `docs/dashboard.png` with `EXPVAR_UPDATE_SCREENSHOT=1`).
 //!
 //! Needs Debian's `chromium` package; without it the test says so and passes, unless
-//! `EXPVAR_REQUIRE_E2E=1` (as in CI).
+//! `EXPVAR_REQUIRE_E2E=1` (as in CI). `cargo test` builds the example first; with
+//! `cargo test --test test_dashboard_browser` alone, `cargo build --example web` first.
 
 mod support;
 
@@ -126,10 +127,11 @@ fn dashboard_charts_agree_with_debug_vars() {
     );
     page.evaluate("document.getElementById('pause').click(); true");
 
-    // Quiet the app, let two more samples arrive, then compare with /debug/vars.
+    // Quiet the app, let three more samples arrive (the first may have been taken just
+    // before the traffic stopped), then compare with /debug/vars.
     traffic.stop();
     let quiet_from = page.state()["samples"].as_u64().unwrap();
-    let state = page.wait_for_samples(quiet_from + 2, STEP_TIMEOUT);
+    let state = page.wait_for_samples(quiet_from + 3, STEP_TIMEOUT);
     let vars: Value = serde_json::from_str(&get(debug, "/debug/vars").body).unwrap();
     let charts = &state["charts"];
     let series = |chart: &str, label: &str| &charts[chart]["series"][label];
