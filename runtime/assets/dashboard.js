@@ -52,7 +52,7 @@
   });
   $("filter").addEventListener("input", (event) => {
     filterText = event.target.value.trim().toLowerCase();
-    applyFilter();
+    draw();
   });
   window.addEventListener("resize", draw);
 
@@ -130,7 +130,6 @@
     for (const id of Object.keys(hook.charts)) if (!next.has(id)) delete hook.charts[id];
     charts = next;
     if (!specs.length) main.append(Object.assign(document.createElement("p"), { className: "empty", textContent: "No numeric variables yet." }));
-    applyFilter();
     draw();
   }
 
@@ -289,10 +288,6 @@
       drawChart(chart);
     });
     return chart;
-  }
-
-  function applyFilter() {
-    draw();
   }
 
   // Hidden when filtered out; the size classes also while nothing counts allocations.
