@@ -139,9 +139,9 @@
     const has = (key) => byKey.has(key);
     const specs = [];
     const series = (label, path, mode, scale) => ({ label, path, mode, scale: scale || 1 });
-    const add = (section, id, title, unit, info, list, type) => {
+    const add = (section, id, title, unit, info, list, needsAlloc) => {
       list = list.filter((entry) => has(entry.path));
-      if (list.length) specs.push({ section, id, title, unit, info, series: list.slice(0, MAX_SERIES), type: type || "line" });
+      if (list.length) specs.push({ section, id, title, unit, info, series: list.slice(0, MAX_SERIES), type: "line", needsAlloc });
     };
 
     // Process and memory, when the process publishes them.
@@ -151,19 +151,19 @@
       [series("heap in use", "memstats.HeapInuse", "value"), series("resident", "process.resident_memory_bytes", "value")]);
     add(P, "allocs", "Allocation and free rate", "/s",
       "memstats.Mallocs and memstats.Frees per second: allocations and deallocations counted by expvar::CountingAlloc (zero without it).",
-      [series("allocs", "memstats.Mallocs", "rate"), series("frees", "memstats.Frees", "rate")]);
+      [series("allocs", "memstats.Mallocs", "rate"), series("frees", "memstats.Frees", "rate")], true);
     add(P, "alloc_bytes", "Bytes allocated", "bytes/s",
       "memstats.TotalAlloc per second: bytes allocated, counted by expvar::CountingAlloc.",
-      [series("allocated", "memstats.TotalAlloc", "rate")]);
+      [series("allocated", "memstats.TotalAlloc", "rate")], true);
     add(P, "objects", "Live objects", "objects",
       "memstats.HeapObjects: allocations not yet freed, counted by expvar::CountingAlloc.",
-      [series("live objects", "memstats.HeapObjects", "value")]);
+      [series("live objects", "memstats.HeapObjects", "value")], true);
     const classes = leaves.filter((leaf) => leaf.path[0] === "memstats" && leaf.path[1] === "BySize" && leaf.path[3] === "Mallocs");
     if (classes.length) {
       specs.push({
         section: P, id: "size_classes", title: "Live objects by size class", unit: "objects", type: "bars",
         info: "memstats.BySize: Mallocs − Frees per allocation size class (Go's classes, by the largest size in bytes each holds), counted by expvar::CountingAlloc.",
-        series: [], classes: classes.map((leaf) => leaf.path.slice(0, 3).join(".")),
+        series: [], classes: classes.map((leaf) => leaf.path.slice(0, 3).join(".")), needsAlloc: true,
       });
     }
     // A published expvar::TokioRuntime, under whatever name: it has `alive_tasks`.
@@ -206,23 +206,20 @@
       if (BUILTIN.has(leaf.path[0]) || runtimeRoots.includes(leaf.path[0])) continue;
       const parent = leaf.path.slice(0, -1);
       const last = leaf.path[leaf.path.length - 1];
-      let id;
-      let label;
-      let mode = leaf.kind === "c" ? "rate" : "value";
+      const mode = leaf.kind === "c" ? "rate" : "value";
+      let base = chartId(leaf.path, leaf.mask);
+      let id = base;
+      let label = seriesLabel(leaf.path, leaf.mask, last);
       if (histogramParents.has(parent.join("."))) {
-        if (leaf.kind === "q" && (last === "p50" || last === "p90" || last === "p99")) {
-          id = chartId(parent, leaf.mask) + " quantiles";
-          label = seriesLabel(parent, leaf.mask, last);
-        } else if (last === "count") {
-          id = chartId(parent, leaf.mask) + " count";
-          label = seriesLabel(parent, leaf.mask, "count");
-        } else continue;
-      } else {
-        id = chartId(leaf.path, leaf.mask);
-        label = seriesLabel(leaf.path, leaf.mask, last);
+        base = chartId(parent, leaf.mask);
+        const keys = seriesLabel(parent, leaf.mask, "");
+        if (leaf.kind === "q" && (last === "p50" || last === "p90" || last === "p99")) id = base + " quantiles";
+        else if (last === "count") id = base + " count";
+        else continue;
+        label = keys ? keys + " " + last : last;
       }
       let group = groups.get(id);
-      if (!group) groups.set(id, (group = { mode, kinds: new Set(), series: [], maps: leaf.mask !== 0 }));
+      if (!group) groups.set(id, (group = { base, count: id.endsWith(" count"), kinds: new Set(), series: [], maps: leaf.mask !== 0 }));
       group.kinds.add(leaf.kind);
       group.series.push(series(label, leaf.key, mode));
     }
@@ -230,9 +227,16 @@
       const rate = group.series[0].mode === "rate";
       const what = rate ? "A counter, shown as a rate per second; its total is in /debug/vars." :
         group.kinds.has("q") ? "Quantiles of a histogram, over every value recorded since the start." : "A gauge or number, shown as its value.";
-      add(V, "var:" + id, id, rate ? "/s" : "", what + (group.maps ? " One series per map key." : ""), group.series);
+      add(V, "var:" + id, id, group.count ? "/s" : unitByName(group.base, rate), what + (group.maps ? " One series per map key." : ""), group.series);
     }
     return specs;
+  }
+
+  // The unit a name ends with, by the Prometheus naming convention (`_seconds`, `_bytes`).
+  function unitByName(name, rate) {
+    if (/_bytes(_total)?$/.test(name)) return rate ? "bytes/s" : "bytes";
+    if (/_seconds$/.test(name) && !rate) return "s";
+    return rate ? "/s" : "";
   }
 
   // `web.responses_by_status.200` (a map entry) charts as `web.responses_by_status`.
@@ -290,11 +294,12 @@
     return chart;
   }
 
-  // Hidden when filtered out; the size classes also while nothing counts allocations.
+  // Hidden when filtered out; the allocation charts also while nothing counts
+  // allocations (expvar::CountingAlloc is not the global allocator).
   function visible(chart) {
     const text = (chart.spec.id + " " + chart.spec.title).toLowerCase();
     if (filterText !== "" && !text.includes(filterText)) return false;
-    return chart.spec.type !== "bars" || sizeClasses(chart.spec).some((bar) => bar.value > 0);
+    return !chart.spec.needsAlloc || lastValue("memstats.Mallocs") > 0;
   }
 
   /// Points of one series within the window, as [time, value]: counters become rates.
