@@ -344,3 +344,22 @@ async fn the_mounted_service_streams_samples_too() {
         "{text:.80}"
     );
 }
+
+#[test]
+fn shutdown_ends_open_streams_at_once() {
+    let server = ServerBuilder::new().addr("127.0.0.1:0").start().unwrap();
+    let (head, mut events) = open(server.local_addr(), "/debug/dashboard/events", &[]);
+    assert_eq!(head.status, 200);
+    let mut schema = None;
+    events.next_sample(&mut schema);
+    let started = Instant::now();
+    server.shutdown();
+    // Not the 5-second grace period that an endless response would otherwise take.
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    let mut rest = Vec::new();
+    let _ = events.reader.read_to_end(&mut rest);
+    assert!(
+        String::from_utf8_lossy(&rest).ends_with("0\r\n\r\n"),
+        "the chunked stream ends properly"
+    );
+}

@@ -317,6 +317,9 @@ impl ServerBuilder {
             });
         }
         drop(listener);
+        // Event streams never finish by themselves: end them, or they would hold the
+        // shutdown for the whole grace period.
+        service.close_dashboards();
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
     }
 }

@@ -9,7 +9,7 @@
 //! the server without bound.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -52,6 +52,7 @@ pub(crate) struct Hub {
     clients: AtomicUsize,
     sampler: Mutex<Option<Running>>,
     generations: AtomicU64,
+    closed: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -67,6 +68,8 @@ pub(crate) enum Refusal {
     Full,
     /// Not called inside a tokio runtime, so no sampler task can run.
     NoRuntime,
+    /// The server is stopping.
+    Closed,
 }
 
 /// A subscribed client: the latest samples, and its place under the cap until dropped.
@@ -93,7 +96,16 @@ impl Hub {
             clients: AtomicUsize::new(0),
             sampler: Mutex::new(None),
             generations: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
         }
+    }
+
+    /// Ends every subscription (their streams end) and refuses new ones.
+    pub(crate) fn close(&self) {
+        let mut sampler = self.lock();
+        self.closed.store(true, Ordering::Release);
+        // Dropping the sender ends every receiver's wait; the task stops at its next tick.
+        *sampler = None;
     }
 
     /// Dashboard clients connected now.
@@ -116,6 +128,9 @@ impl Hub {
         }
         let slot = ClientSlot(Arc::clone(self));
         let mut sampler = self.lock();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Refusal::Closed);
+        }
         let latest = match &*sampler {
             Some(running) => running.latest.subscribe(),
             None => {
@@ -161,13 +176,18 @@ async fn run(hub: Arc<Hub>, generation: u64) {
     let mut sampler = Sampler::default();
     loop {
         ticks.tick().await;
-        // Deciding to stop under the lock that `subscribe` takes means a client either
-        // joins this sampler before it stops or finds none and starts another.
-        let has_clients = registration.hub.lock().as_ref().is_some_and(|running| {
-            running.generation == generation && running.latest.receiver_count() > 0
-        });
-        if !has_clients {
-            return;
+        // Deciding to stop, and unregistering, under the lock that `subscribe` takes
+        // means a client either joins this sampler before it stops or finds none and
+        // starts another.
+        {
+            let mut sampler = registration.hub.lock();
+            let Some(running) = sampler.as_ref().filter(|r| r.generation == generation) else {
+                return;
+            };
+            if running.latest.receiver_count() == 0 {
+                *sampler = None;
+                return;
+            }
         }
         let tick = Arc::new(sampler.sample());
         if let Some(running) = &*registration.hub.lock() {
@@ -305,6 +325,26 @@ mod tests {
         drop(first);
         assert_eq!(hub.clients(), 1);
         assert!(hub.subscribe().is_ok());
+    }
+
+    #[test]
+    fn closing_ends_streams_and_refuses_new_ones() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let hub = Arc::new(Hub::new(2));
+        let mut open = runtime.block_on(async { hub.subscribe().unwrap() });
+        hub.close();
+        let ended = runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(5), open.latest.changed()).await
+        });
+        assert!(
+            ended.expect("the wait ends at once").is_err(),
+            "the sender is gone"
+        );
+        let refused = runtime.block_on(async { hub.subscribe().unwrap_err() });
+        assert_eq!(refused, Refusal::Closed);
     }
 
     #[test]

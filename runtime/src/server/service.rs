@@ -230,6 +230,11 @@ impl ExpvarService {
         }
     }
 
+    /// Ends every open dashboard stream and refuses new ones: the server is stopping.
+    pub(crate) fn close_dashboards(&self) {
+        self.dashboard.close();
+    }
+
     /// Opens a dashboard client's event stream, or refuses it with 503.
     fn events(&self, head: bool) -> Response<Body> {
         let body = if head {
@@ -240,6 +245,7 @@ impl ExpvarService {
                 Err(refusal) => {
                     let reason = match refusal {
                         Refusal::Full => "503 too many dashboard clients\n",
+                        Refusal::Closed => "503 the server is stopping\n",
                         Refusal::NoRuntime => "503 the dashboard stream needs a tokio runtime\n",
                     };
                     let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, reason);
