@@ -355,7 +355,11 @@ fn shutdown_ends_open_streams_at_once() {
     let started = Instant::now();
     server.shutdown();
     // Not the 5-second grace period that an endless response would otherwise take.
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     let mut rest = Vec::new();
     let _ = events.reader.read_to_end(&mut rest);
     assert!(

@@ -230,8 +230,19 @@ impl ExpvarService {
         }
     }
 
-    /// Ends every open dashboard stream and refuses new ones: the server is stopping.
-    pub(crate) fn close_dashboards(&self) {
+    /// Ends every open dashboard event stream and refuses new ones (503).
+    ///
+    /// A dashboard's stream is an endless response, so a graceful shutdown that waits
+    /// for responses to finish would wait for it until its deadline. Our server calls
+    /// this when it stops; call it before shutting down a server you mounted the
+    /// service in. Clones of a service share their dashboards.
+    ///
+    /// ```
+    /// let service = expvar::service();
+    /// // ... serve with it; then, when stopping:
+    /// service.close_dashboards();
+    /// ```
+    pub fn close_dashboards(&self) {
         self.dashboard.close();
     }
 
