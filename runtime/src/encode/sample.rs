@@ -46,50 +46,110 @@ impl Kind {
     }
 }
 
-/// One numeric value of the registry.
+/// Where a leaf is and what kind it is: the shape of one value of a sample.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Leaf {
+pub(crate) struct LeafKey {
     /// The variable's name, then one segment per field or map key down to the value.
     pub(crate) path: Vec<String>,
     /// Bit `i` is set when `path[i]` is a key of a [`Map`](crate::Map) rather than a
     /// field name, so the page can draw one series per key.
     pub(crate) map_keys: u64,
     pub(crate) kind: Kind,
-    /// Not finite for a value that could not be read (the page shows a gap).
-    pub(crate) value: f64,
 }
 
-/// Flattens `vars` into leaves, in registry order. A variable whose `write` panics
+/// One registry snapshot, flattened.
+#[derive(Debug)]
+pub(crate) struct Flattened {
+    /// The numbers, in registry order. Not finite for a value that could not be read
+    /// (the page shows a gap).
+    pub(crate) values: Vec<f64>,
+    /// The shape of `values`; `None` when it is the `previous` shape given to
+    /// [`flatten`], which is then not built again.
+    pub(crate) keys: Option<Vec<LeafKey>>,
+}
+
+/// Flattens `vars` into numbers, in registry order. A variable whose `write` panics
 /// contributes nothing; the others are unaffected.
-pub(crate) fn flatten(vars: &[(impl AsRef<str>, VarRef)]) -> Vec<Leaf> {
-    let mut encoder = SampleEncoder::default();
+///
+/// While the registry keeps the `previous` shape (the usual case, once a second), this
+/// allocates only the array of values: each leaf's path is compared in place.
+pub(crate) fn flatten(
+    vars: &[(impl AsRef<str>, VarRef)],
+    previous: Option<&[LeafKey]>,
+) -> Flattened {
+    let mut encoder = SampleEncoder {
+        values: Vec::with_capacity(previous.map_or(64, <[LeafKey]>::len)),
+        previous: previous.unwrap_or_default(),
+        keys: previous.is_none().then(Vec::new),
+        path: String::new(),
+        segments: Vec::new(),
+    };
     for (name, var) in vars {
-        if encoder.leaves.len() >= MAX_LEAVES {
+        if encoder.values.len() >= MAX_LEAVES {
             break;
         }
         encoder.write_isolated(name.as_ref(), &**var);
     }
-    encoder.leaves
+    let keys = match encoder.keys {
+        Some(keys) => Some(keys),
+        None if encoder.values.len() == encoder.previous.len() => None,
+        // Same leaves as before, but fewer of them.
+        None => Some(encoder.previous[..encoder.values.len()].to_vec()),
+    };
+    Flattened {
+        values: encoder.values,
+        keys,
+    }
 }
 
-#[derive(Default)]
-struct SampleEncoder {
-    leaves: Vec<Leaf>,
-    /// The segments down to the value being written, each with whether it is a map key.
-    path: Vec<(String, bool)>,
+struct SampleEncoder<'a> {
+    values: Vec<f64>,
+    /// The shape of the last sample, compared leaf by leaf.
+    previous: &'a [LeafKey],
+    /// Built from the first leaf that differs from `previous` on (all of it without one).
+    keys: Option<Vec<LeafKey>>,
+    /// The segments down to the value being written, one after the other...
+    path: String,
+    /// ...each starting here, with whether it is a map key.
+    segments: Vec<(usize, bool)>,
 }
 
-impl SampleEncoder {
+impl SampleEncoder<'_> {
     fn write_isolated(&mut self, name: &str, var: &dyn Var) {
-        let start = self.leaves.len();
+        let start = self.values.len();
         self.path.clear();
-        self.path.push((name.to_owned(), false));
+        self.segments.clear();
+        self.push_segment(name, false);
         let result = catch_unwind(AssertUnwindSafe(|| var.write(Writer::new(self))));
         if result.is_err() {
             // `/debug/vars` reports the panic; the sample just leaves the variable out.
-            self.leaves.truncate(start);
+            self.values.truncate(start);
+            if let Some(keys) = &mut self.keys {
+                keys.truncate(start);
+            }
         }
         self.path.clear();
+        self.segments.clear();
+    }
+
+    fn push_segment(&mut self, segment: &str, is_key: bool) {
+        self.segments.push((self.path.len(), is_key));
+        self.path.push_str(segment);
+    }
+
+    fn pop_segment(&mut self) {
+        if let Some((start, _)) = self.segments.pop() {
+            self.path.truncate(start);
+        }
+    }
+
+    fn segment(&self, index: usize) -> &str {
+        let start = self.segments[index].0;
+        let end = self
+            .segments
+            .get(index + 1)
+            .map_or(self.path.len(), |next| next.0);
+        &self.path[start..end]
     }
 
     fn leaf(&mut self, kind: Kind, value: f64) {
@@ -98,31 +158,49 @@ impl SampleEncoder {
     }
 
     fn push_leaf(&mut self, kind: Kind, value: f64) {
-        if self.leaves.len() >= MAX_LEAVES {
+        let index = self.values.len();
+        if index >= MAX_LEAVES {
             return;
         }
         let mut map_keys = 0;
-        for (index, (_, is_key)) in self.path.iter().enumerate().take(64) {
+        for (position, (_, is_key)) in self.segments.iter().enumerate().take(64) {
             if *is_key {
-                map_keys |= 1 << index;
+                map_keys |= 1 << position;
             }
         }
-        self.leaves.push(Leaf {
-            path: self
-                .path
-                .iter()
-                .map(|(segment, _)| segment.clone())
-                .collect(),
-            map_keys,
-            kind,
-            value,
-        });
+        self.values.push(value);
+        if self.keys.is_none() {
+            let same = self.previous.get(index).is_some_and(|key| {
+                key.kind == kind
+                    && key.map_keys == map_keys
+                    && key.path.len() == self.segments.len()
+                    && key
+                        .path
+                        .iter()
+                        .enumerate()
+                        .all(|(position, segment)| segment == self.segment(position))
+            });
+            if same {
+                return;
+            }
+            self.keys = Some(self.previous[..index].to_vec());
+        }
+        let path = (0..self.segments.len())
+            .map(|position| self.segment(position).to_owned())
+            .collect();
+        if let Some(keys) = &mut self.keys {
+            keys.push(LeafKey {
+                path,
+                map_keys,
+                kind,
+            });
+        }
     }
 
     /// Every value is announced by one segment (the variable's name, a field or a map
     /// key); a finished value removes it.
     fn end_value(&mut self) {
-        self.path.pop();
+        self.pop_segment();
     }
 
     fn json_leaves(&mut self, value: &serde_json::Value) {
@@ -134,16 +212,16 @@ impl SampleEncoder {
             }
             serde_json::Value::Object(members) => {
                 for (name, member) in members {
-                    self.path.push((name.clone(), false));
+                    self.push_segment(name, false);
                     self.json_leaves(member);
-                    self.path.pop();
+                    self.pop_segment();
                 }
             }
             serde_json::Value::Array(items) if items.len() <= MAX_ARRAY_LEN => {
                 for (index, item) in items.iter().enumerate() {
-                    self.path.push((index.to_string(), true));
+                    self.push_segment(itoa::Buffer::new().format(index), true);
                     self.json_leaves(item);
-                    self.path.pop();
+                    self.pop_segment();
                 }
             }
             _ => {}
@@ -151,7 +229,7 @@ impl SampleEncoder {
     }
 }
 
-impl Encode for SampleEncoder {
+impl Encode for SampleEncoder<'_> {
     fn counter(&mut self, value: u64) {
         self.leaf(Kind::Counter, value as f64);
     }
@@ -190,7 +268,7 @@ impl Encode for SampleEncoder {
             ("p999", Kind::Quantile, summary.p999),
         ];
         for (name, kind, value) in fields {
-            self.path.push((name.to_owned(), false));
+            self.push_segment(name, false);
             self.leaf(kind, value);
         }
         self.end_value();
@@ -208,7 +286,7 @@ impl Encode for SampleEncoder {
     fn begin_object(&mut self) {}
 
     fn field(&mut self, name: &str, _: Option<&str>) {
-        self.path.push((name.to_owned(), false));
+        self.push_segment(name, false);
     }
 
     fn end_object(&mut self) {
@@ -218,7 +296,7 @@ impl Encode for SampleEncoder {
     fn begin_map(&mut self, _: &str) {}
 
     fn entry(&mut self, key: &str) {
-        self.path.push((key.to_owned(), true));
+        self.push_segment(key, true);
     }
 
     fn end_map(&mut self) {
@@ -236,9 +314,12 @@ mod tests {
 
     fn leaves_of(var: impl Var + 'static) -> Vec<(String, Kind, u64, f64)> {
         let var: Arc<dyn Var> = Arc::new(var);
-        flatten(&[("v", var.into_var_ref())])
+        let flat = flatten(&[("v", var.into_var_ref())], None);
+        flat.keys
+            .unwrap()
             .into_iter()
-            .map(|leaf| (leaf.path.join("."), leaf.kind, leaf.map_keys, leaf.value))
+            .zip(flat.values)
+            .map(|(key, value)| (key.path.join("."), key.kind, key.map_keys, value))
             .collect()
     }
 
@@ -294,8 +375,38 @@ mod tests {
     fn a_panicking_variable_is_left_out() {
         let bad: Arc<dyn Var> = Arc::new(Func::new(|| -> serde_json::Value { panic!("boom") }));
         let good: Arc<dyn Var> = Arc::new(Gauge::new());
-        let leaves = flatten(&[("a", bad.into_var_ref()), ("b", good.into_var_ref())]);
-        assert_eq!(leaves.len(), 1);
-        assert_eq!(leaves[0].path, ["b"]);
+        let flat = flatten(
+            &[("a", bad.into_var_ref()), ("b", good.into_var_ref())],
+            None,
+        );
+        assert_eq!(flat.values, [0.0]);
+        assert_eq!(flat.keys.unwrap()[0].path, ["b"]);
+    }
+
+    #[test]
+    fn an_unchanged_shape_is_not_built_again() {
+        let map: Arc<Map<Counter>> = Arc::new(Map::new());
+        map.add("a", 1);
+        let vars = [("m", Arc::clone(&map).into_var_ref())];
+        let first = flatten(&vars, None);
+        let shape = first.keys.unwrap();
+        map.add("a", 1);
+        let same = flatten(&vars, Some(&shape));
+        assert_eq!((same.values, same.keys), (vec![2.0], None));
+
+        // A new key changes the shape from where it appears.
+        map.add("0", 5);
+        let grown = flatten(&vars, Some(&shape));
+        assert_eq!(grown.values, [5.0, 2.0]);
+        let keys = grown.keys.unwrap();
+        assert_eq!(keys[0].path, ["m", "0"]);
+        assert_eq!(keys[1].path, ["m", "a"]);
+
+        // Fewer leaves than before: the shape is the first ones.
+        let fewer = flatten(&vars, Some(&keys[..1]));
+        assert_eq!(fewer.keys.unwrap(), keys);
+        let empty: [(&str, VarRef); 0] = [];
+        let none = flatten(&empty, Some(&keys));
+        assert_eq!((none.values.len(), none.keys), (0, Some(Vec::new())));
     }
 }

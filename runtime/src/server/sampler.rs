@@ -17,7 +17,7 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use crate::encode::json::write_escaped;
-use crate::encode::sample::{self, Kind, Leaf};
+use crate::encode::sample::{self, LeafKey};
 use crate::registry;
 
 /// How often the sampler reads the registry.
@@ -40,7 +40,7 @@ pub(crate) struct Schema {
     /// [segment, ...], map key bits], ...]}`.
     pub(crate) event: Bytes,
     /// What the schema was built from, to tell whether the next sample has the same shape.
-    keys: Vec<(Vec<String>, u64, Kind)>,
+    keys: Vec<LeafKey>,
 }
 
 type Latest = watch::Receiver<Option<Arc<Tick>>>;
@@ -208,28 +208,29 @@ impl Sampler {
         let time_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_millis());
-        let leaves = sample::flatten(&registry::snapshot());
-        let schema = match &self.schema {
-            Some(schema) if same_shape(&schema.keys, &leaves) => Arc::clone(schema),
-            _ => {
-                let schema = Arc::new(render_schema(self.next_schema_id, &leaves));
+        let previous = self.schema.as_ref().map(|schema| &schema.keys[..]);
+        let flat = sample::flatten(&registry::snapshot(), previous);
+        let schema = match (flat.keys, &self.schema) {
+            (None, Some(schema)) => Arc::clone(schema),
+            (keys, _) => {
+                let schema = Arc::new(render_schema(self.next_schema_id, keys.unwrap_or_default()));
                 self.next_schema_id += 1;
                 self.schema = Some(Arc::clone(&schema));
                 schema
             }
         };
-        let mut event = String::with_capacity(32 + leaves.len() * 8);
+        let mut event = String::with_capacity(32 + flat.values.len() * 8);
         let _ = write!(
             event,
             "event: sample\ndata: {{\"t\":{time_ms},\"s\":{},\"v\":[",
             schema.id
         );
-        for (index, leaf) in leaves.iter().enumerate() {
+        for (index, value) in flat.values.iter().enumerate() {
             if index > 0 {
                 event.push(',');
             }
-            if leaf.value.is_finite() {
-                event.push_str(ryu::Buffer::new().format_finite(leaf.value));
+            if value.is_finite() {
+                event.push_str(ryu::Buffer::new().format_finite(*value));
             } else {
                 event.push_str("null");
             }
@@ -242,17 +243,7 @@ impl Sampler {
     }
 }
 
-fn same_shape(keys: &[(Vec<String>, u64, Kind)], leaves: &[Leaf]) -> bool {
-    keys.len() == leaves.len()
-        && keys
-            .iter()
-            .zip(leaves)
-            .all(|((path, map_keys, kind), leaf)| {
-                *path == leaf.path && *map_keys == leaf.map_keys && *kind == leaf.kind
-            })
-}
-
-fn render_schema(id: u64, leaves: &[Leaf]) -> Schema {
+fn render_schema(id: u64, leaves: Vec<LeafKey>) -> Schema {
     let mut out = Vec::with_capacity(64 + leaves.len() * 32);
     let _ = write!(
         Utf8(&mut out),
@@ -277,10 +268,7 @@ fn render_schema(id: u64, leaves: &[Leaf]) -> Schema {
     Schema {
         id,
         event: Bytes::from(out),
-        keys: leaves
-            .iter()
-            .map(|leaf| (leaf.path.clone(), leaf.map_keys, leaf.kind))
-            .collect(),
+        keys: leaves,
     }
 }
 
