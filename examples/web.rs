@@ -7,6 +7,7 @@
 //! curl -s 127.0.0.1:8080/users/2        # 200 user 2
 //! curl -s 127.0.0.1:8080/users/3        # 404
 //! curl -s 127.0.0.1:6060/debug/vars     # "web", "requests_total", "functions", ...
+//! open http://127.0.0.1:6060/debug/dashboard  # live charts of all of it
 //! ```
 //!
 //! `WEB_ADDR` (default `127.0.0.1:8080`) and `EXPVAR_ADDR` (default `127.0.0.1:6060`)
@@ -23,6 +24,10 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+
+// Counts allocations, so `memstats` and the dashboard's memory charts hold real figures.
+#[global_allocator]
+static ALLOC: expvar::CountingAlloc = expvar::CountingAlloc::new();
 
 /// Statistics of the service, published as `web`.
 #[derive(Expvar, Default)]
@@ -92,6 +97,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut stdout = std::io::stdout();
     writeln!(stdout, "app listening on http://{}", listener.local_addr()?)?;
     writeln!(stdout, "debug listening on http://{}", debug.local_addr())?;
+    writeln!(
+        stdout,
+        "dashboard at http://{}/debug/dashboard",
+        debug.local_addr()
+    )?;
     stdout.flush()?;
 
     loop {

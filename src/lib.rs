@@ -6,7 +6,8 @@
 //! link time by the macros: [`#[derive(Expvar)]`](derive@Expvar) for a struct of
 //! variables, [`#[counted]`](counted) and [`#[timed]`](timed) for functions,
 //! [`#[expvar::publish]`](macro@publish) for one `static`. [`serve`] starts the endpoint
-//! on a background thread.
+//! on a background thread; the same server shows a live dashboard of every variable at
+//! `/debug/dashboard`.
 //!
 //! ```no_run
 //! use expvar::{Counter, Map};

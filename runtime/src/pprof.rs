@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering::*};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt as _, Full};
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 use pprof::protos::Message as _;
@@ -118,7 +118,7 @@ impl Job {
     pub(crate) fn run(self) -> Response<Body> {
         match self.profile() {
             Ok((content_type, body)) => {
-                let mut response = Response::new(Full::new(Bytes::from(body)));
+                let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
                 let headers = response.headers_mut();
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
                 headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -131,7 +131,7 @@ impl Job {
                 response
             }
             Err(message) => {
-                let mut response = Response::new(Full::new(Bytes::from(message)));
+                let mut response = Response::new(Full::new(Bytes::from(message)).boxed());
                 *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
                 response.headers_mut().insert(
                     CONTENT_TYPE,

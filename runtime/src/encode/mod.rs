@@ -6,6 +6,7 @@
 pub(crate) mod json;
 mod names;
 pub(crate) mod prometheus;
+pub(crate) mod sample;
 
 use crate::histogram::Histogram;
 

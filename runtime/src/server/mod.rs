@@ -2,7 +2,10 @@
 //! [`ExpvarService`].
 
 mod auth;
+mod dashboard;
+mod sampler;
 mod service;
+mod write_timeout;
 
 use std::fmt;
 use std::io;
@@ -21,6 +24,7 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::hardware::{Hardware, Thresholds};
 use service::ServiceConfig;
 pub use service::{Body, ExpvarService, ResponseFuture};
+use write_timeout::WriteTimeout;
 
 /// The address [`serve`] uses when `EXPVAR_ADDR` is not set: loopback, Go's pprof port.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:6060";
@@ -49,7 +53,8 @@ pub fn serve() -> Result<ServerHandle, ServeError> {
 ///
 /// Defaults keep a debug endpoint safe: loopback only, at most 64 concurrent
 /// connections, 16 KiB of request headers read within 10 seconds (a client that
-/// trickles bytes is dropped), request bodies never read.
+/// trickles bytes is dropped), request bodies never read, a client that stops reading
+/// for 30 seconds disconnected, at most 8 live dashboards.
 ///
 /// ```
 /// let server = expvar::ServerBuilder::new()
@@ -67,6 +72,7 @@ pub struct ServerBuilder {
     config: ServiceConfig,
     max_connections: usize,
     header_read_timeout: Duration,
+    write_timeout: Duration,
     max_header_bytes: usize,
 }
 
@@ -84,6 +90,7 @@ impl ServerBuilder {
             config: ServiceConfig::default(),
             max_connections: 64,
             header_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
             max_header_bytes: 16 * 1024,
         }
     }
@@ -158,9 +165,47 @@ impl ServerBuilder {
         self
     }
 
+    /// The most live dashboards served at once (default 8); more get `503`.
+    ///
+    /// Every open dashboard holds one connection and one event stream; they all share
+    /// one sampler, so the cap bounds memory and bandwidth, not registry reads.
+    ///
+    /// ```
+    /// let server = expvar::ServerBuilder::new()
+    ///     .addr("127.0.0.1:0")
+    ///     .max_dashboard_clients(2)
+    ///     .start()
+    ///     .expect("bind");
+    /// println!("dashboard at http://{}/debug/dashboard", server.local_addr());
+    /// server.shutdown();
+    /// ```
+    pub fn max_dashboard_clients(mut self, max: usize) -> Self {
+        self.config.dashboard.max_clients = max;
+        self
+    }
+
     /// How long a client may take to send a request's headers (default 10 s).
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a response may wait for the client to read (default 30 s). A client
+    /// that stops reading for longer (a frozen dashboard tab, say) is disconnected,
+    /// which frees its connection and its dashboard place.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let server = expvar::ServerBuilder::new()
+    ///     .addr("127.0.0.1:0")
+    ///     .write_timeout(Duration::from_secs(5))
+    ///     .start()
+    ///     .expect("bind");
+    /// server.shutdown();
+    /// ```
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
         self
     }
 
@@ -283,6 +328,7 @@ impl ServerBuilder {
                 },
                 _ = &mut stopped => break,
             };
+            let stream = WriteTimeout::new(stream, self.write_timeout);
             let connection = http.serve_connection(TokioIo::new(stream), service.clone());
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
@@ -292,6 +338,9 @@ impl ServerBuilder {
             });
         }
         drop(listener);
+        // Event streams never finish by themselves: end them, or they would hold the
+        // shutdown for the whole grace period.
+        service.close_dashboards();
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
     }
 }

@@ -8,21 +8,30 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt as _, Empty, Full};
 use hyper::header::{
-    HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, VARY, WWW_AUTHENTICATE,
+    HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, VARY, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::auth::Auth;
+use super::dashboard::{EventStream, PAGE};
+use super::sampler::{Hub, Refusal};
 use crate::encode::prometheus::{PrometheusFormat, PrometheusOptions};
 use crate::hardware::{self, Hardware, HardwareConfig};
 
-/// The response body type of [`ExpvarService`].
-pub type Body = Full<Bytes>;
+/// The response body type of [`ExpvarService`]: a whole document, or the dashboard's
+/// endless stream of samples.
+pub type Body = BoxBody<Bytes, Infallible>;
 
 const JSON: &str = "application/json; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
+const EVENT_STREAM: &str = "text/event-stream";
+
+/// Concurrent dashboard clients allowed by default.
+pub(crate) const DEFAULT_MAX_DASHBOARD_CLIENTS: usize = 8;
 
 /// The debug endpoints as a hyper (and, with the `tower` feature, tower) service, for
 /// mounting in an application's own server (Go's `http.Handle("/debug/vars", expvar.Handler())`).
@@ -31,6 +40,11 @@ const TEXT: &str = "text/plain; charset=utf-8";
 /// - `{prefix}/debug/vars`: every published variable as JSON;
 /// - `{prefix}/metrics`: the same in the Prometheus text format 0.0.4, or OpenMetrics 1.0
 ///   when the `Accept` header asks for it;
+/// - `{prefix}/debug/dashboard`: the live dashboard page, self-contained;
+/// - `{prefix}/debug/dashboard/events`: the samples the page charts, as Server-Sent
+///   Events, one per second from one sampler shared by every open page. At most
+///   [`max_dashboard_clients`](crate::ServerBuilder::max_dashboard_clients) streams are
+///   served at once; more get `503`.
 /// - `{prefix}/status/health`: `200 OK`, or `503` with the reasons of the failing
 ///   [readiness checks](crate::add_readiness_check). Never asks for credentials, so
 ///   load balancers can poll it;
@@ -59,6 +73,8 @@ const TEXT: &str = "text/plain; charset=utf-8";
 #[derive(Clone, Debug)]
 pub struct ExpvarService {
     config: Arc<ServiceConfig>,
+    /// Shared by every clone, so all connections of a server share one sampler.
+    dashboard: Arc<Hub>,
 }
 
 #[derive(Debug, Default)]
@@ -69,6 +85,20 @@ pub(crate) struct ServiceConfig {
     /// Namespace, constant labels and version for `/metrics`; the format is negotiated.
     pub(crate) prometheus: PrometheusOptions,
     pub(crate) hardware: HardwareConfig,
+    pub(crate) dashboard: DashboardConfig,
+}
+
+#[derive(Debug)]
+pub(crate) struct DashboardConfig {
+    pub(crate) max_clients: usize,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        DashboardConfig {
+            max_clients: DEFAULT_MAX_DASHBOARD_CLIENTS,
+        }
+    }
 }
 
 /// What a path names.
@@ -76,6 +106,8 @@ pub(crate) struct ServiceConfig {
 enum Endpoint {
     Vars,
     Metrics,
+    Dashboard,
+    DashboardEvents,
     Health,
     Hardware(Hardware),
     #[cfg(feature = "pprof")]
@@ -92,6 +124,7 @@ enum Reply {
 impl ExpvarService {
     pub(crate) fn new(config: ServiceConfig) -> Self {
         ExpvarService {
+            dashboard: Arc::new(Hub::new(config.dashboard.max_clients)),
             config: Arc::new(config),
         }
     }
@@ -153,6 +186,8 @@ impl ExpvarService {
                     .insert(VARY, HeaderValue::from_static("Accept"));
                 response
             }
+            Endpoint::Dashboard => with_type(StatusCode::OK, HTML, PAGE.clone()),
+            Endpoint::DashboardEvents => self.events(request.method() == Method::HEAD),
             Endpoint::Health => match crate::check_readiness() {
                 Ok(()) => plain(StatusCode::OK, "OK"),
                 Err(failures) => {
@@ -211,6 +246,8 @@ impl ExpvarService {
         match path.strip_prefix(self.config.prefix.as_str())? {
             "/debug/vars" => Some(Endpoint::Vars),
             "/metrics" => Some(Endpoint::Metrics),
+            "/debug/dashboard" | "/debug/dashboard/" => Some(Endpoint::Dashboard),
+            "/debug/dashboard/events" => Some(Endpoint::DashboardEvents),
             "/status/health" => Some(Endpoint::Health),
             #[cfg(feature = "pprof")]
             "/debug/pprof/profile" => Some(Endpoint::Profile),
@@ -219,6 +256,52 @@ impl ExpvarService {
                 .and_then(Hardware::from_path)
                 .map(Endpoint::Hardware),
         }
+    }
+
+    /// Ends every open dashboard event stream and refuses new ones (503).
+    ///
+    /// A dashboard's stream is an endless response, so a graceful shutdown that waits
+    /// for responses to finish would wait for it until its deadline. Our server calls
+    /// this when it stops; call it before shutting down a server you mounted the
+    /// service in. Clones of a service share their dashboards.
+    ///
+    /// ```
+    /// let service = expvar::service();
+    /// // ... serve with it; then, when stopping:
+    /// service.close_dashboards();
+    /// ```
+    pub fn close_dashboards(&self) {
+        self.dashboard.close();
+    }
+
+    /// Opens a dashboard client's event stream, or refuses it with 503.
+    fn events(&self, head: bool) -> Response<Body> {
+        let body = if head {
+            Empty::new().boxed()
+        } else {
+            match self.dashboard.subscribe() {
+                Ok(subscription) => EventStream::new(subscription).boxed(),
+                Err(refusal) => {
+                    let reason = match refusal {
+                        Refusal::Full => "503 too many dashboard clients\n",
+                        Refusal::Closed => "503 the server is stopping\n",
+                        Refusal::NoRuntime => "503 the dashboard stream needs a tokio runtime\n",
+                    };
+                    let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, reason);
+                    response
+                        .headers_mut()
+                        .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+                    return response;
+                }
+            }
+        };
+        let mut response = Response::new(body);
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(EVENT_STREAM));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // Tells buffering proxies (nginx) to pass each event on at once.
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        response
     }
 }
 
@@ -231,7 +314,7 @@ fn with_type(
     content_type: &'static str,
     body: impl Into<Bytes>,
 ) -> Response<Body> {
-    let mut response = Response::new(Full::new(body.into()));
+    let mut response = Response::new(Full::new(body.into()).boxed());
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -1,0 +1,416 @@
+//! Samples for the live dashboard: the registry flattened into numeric leaves.
+//!
+//! Each leaf is a path of segments (`["memstats", "HeapInuse"]`), the kind of value the
+//! variable wrote (a counter is charted as a rate, a gauge as a value) and the value.
+//! Strings, booleans and nulls are not charted and are left out.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use super::Encode;
+use crate::histogram::Histogram;
+use crate::registry::VarRef;
+use crate::var::{Var, Writer};
+
+/// The most leaves one sample holds; the rest of a huge registry is left out so a
+/// sample stays small enough to send every second.
+pub(crate) const MAX_LEAVES: usize = 4096;
+/// Longer arrays inside JSON values are not charted: Go's `memstats.PauseNs` and
+/// `PauseEnd` rings are 256 zeros each, while `BySize` (61 classes) is kept.
+const MAX_ARRAY_LEN: usize = 64;
+
+/// What a variable said a leaf is, which decides how the dashboard charts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    /// Only goes up: charted as a rate per second.
+    Counter,
+    /// Goes up and down: charted as its value.
+    Gauge,
+    /// A floating-point value: charted as its value.
+    Float,
+    /// A statistic of a histogram (mean, min, max, a quantile): charted as its value.
+    Quantile,
+    /// A number inside a JSON value, whose kind nobody said: charted as its value.
+    Number,
+}
+
+impl Kind {
+    /// The one-letter code the dashboard page reads.
+    pub(crate) fn code(self) -> char {
+        match self {
+            Kind::Counter => 'c',
+            Kind::Gauge => 'g',
+            Kind::Float => 'f',
+            Kind::Quantile => 'q',
+            Kind::Number => 'n',
+        }
+    }
+}
+
+/// Where a leaf is and what kind it is: the shape of one value of a sample.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LeafKey {
+    /// The variable's name, then one segment per field or map key down to the value.
+    pub(crate) path: Vec<String>,
+    /// Bit `i` is set when `path[i]` is a key of a [`Map`](crate::Map) rather than a
+    /// field name, so the page can draw one series per key.
+    pub(crate) map_keys: u64,
+    pub(crate) kind: Kind,
+}
+
+/// One registry snapshot, flattened.
+#[derive(Debug)]
+pub(crate) struct Flattened {
+    /// The numbers, in registry order. Not finite for a value that could not be read
+    /// (the page shows a gap).
+    pub(crate) values: Vec<f64>,
+    /// The shape of `values`; `None` when it is the `previous` shape given to
+    /// [`flatten`], which is then not built again.
+    pub(crate) keys: Option<Vec<LeafKey>>,
+}
+
+/// Flattens `vars` into numbers, in registry order. A variable whose `write` panics
+/// contributes nothing; the others are unaffected.
+///
+/// While the registry keeps the `previous` shape (the usual case, once a second), this
+/// allocates only the array of values: each leaf's path is compared in place.
+pub(crate) fn flatten(
+    vars: &[(impl AsRef<str>, VarRef)],
+    previous: Option<&[LeafKey]>,
+) -> Flattened {
+    let mut encoder = SampleEncoder {
+        values: Vec::with_capacity(previous.map_or(64, <[LeafKey]>::len)),
+        previous: previous.unwrap_or_default(),
+        keys: previous.is_none().then(Vec::new),
+        path: String::new(),
+        segments: Vec::new(),
+    };
+    for (name, var) in vars {
+        if encoder.values.len() >= MAX_LEAVES {
+            break;
+        }
+        encoder.write_isolated(name.as_ref(), &**var);
+    }
+    let keys = match encoder.keys {
+        Some(keys) => Some(keys),
+        None if encoder.values.len() == encoder.previous.len() => None,
+        // Same leaves as before, but fewer of them.
+        None => Some(encoder.previous[..encoder.values.len()].to_vec()),
+    };
+    Flattened {
+        values: encoder.values,
+        keys,
+    }
+}
+
+struct SampleEncoder<'a> {
+    values: Vec<f64>,
+    /// The shape of the last sample, compared leaf by leaf.
+    previous: &'a [LeafKey],
+    /// Built from the first leaf that differs from `previous` on (all of it without one).
+    keys: Option<Vec<LeafKey>>,
+    /// The segments down to the value being written, one after the other...
+    path: String,
+    /// ...each starting here, with whether it is a map key.
+    segments: Vec<(usize, bool)>,
+}
+
+impl SampleEncoder<'_> {
+    fn write_isolated(&mut self, name: &str, var: &dyn Var) {
+        let start = self.values.len();
+        self.path.clear();
+        self.segments.clear();
+        self.push_segment(name, false);
+        let result = catch_unwind(AssertUnwindSafe(|| var.write(Writer::new(self))));
+        if result.is_err() {
+            // `/debug/vars` reports the panic; the sample just leaves the variable out.
+            self.values.truncate(start);
+            if let Some(keys) = &mut self.keys {
+                keys.truncate(start);
+            }
+        }
+        self.path.clear();
+        self.segments.clear();
+    }
+
+    fn push_segment(&mut self, segment: &str, is_key: bool) {
+        self.segments.push((self.path.len(), is_key));
+        self.path.push_str(segment);
+    }
+
+    fn pop_segment(&mut self) {
+        if let Some((start, _)) = self.segments.pop() {
+            self.path.truncate(start);
+        }
+    }
+
+    fn segment(&self, index: usize) -> &str {
+        let start = self.segments[index].0;
+        let end = self
+            .segments
+            .get(index + 1)
+            .map_or(self.path.len(), |next| next.0);
+        &self.path[start..end]
+    }
+
+    fn leaf(&mut self, kind: Kind, value: f64) {
+        self.push_leaf(kind, value);
+        self.end_value();
+    }
+
+    fn push_leaf(&mut self, kind: Kind, value: f64) {
+        let index = self.values.len();
+        if index >= MAX_LEAVES {
+            return;
+        }
+        let mut map_keys = 0;
+        for (position, (_, is_key)) in self.segments.iter().enumerate().take(64) {
+            if *is_key {
+                map_keys |= 1 << position;
+            }
+        }
+        self.values.push(value);
+        if self.keys.is_none() {
+            let same = self.previous.get(index).is_some_and(|key| {
+                key.kind == kind
+                    && key.map_keys == map_keys
+                    && key.path.len() == self.segments.len()
+                    && key
+                        .path
+                        .iter()
+                        .enumerate()
+                        .all(|(position, segment)| segment == self.segment(position))
+            });
+            if same {
+                return;
+            }
+            self.keys = Some(self.previous[..index].to_vec());
+        }
+        let path = (0..self.segments.len())
+            .map(|position| self.segment(position).to_owned())
+            .collect();
+        if let Some(keys) = &mut self.keys {
+            keys.push(LeafKey {
+                path,
+                map_keys,
+                kind,
+            });
+        }
+    }
+
+    /// Every value is announced by one segment (the variable's name, a field or a map
+    /// key); a finished value removes it.
+    fn end_value(&mut self) {
+        self.pop_segment();
+    }
+
+    fn json_leaves(&mut self, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::Number(number) => {
+                if let Some(number) = number.as_f64() {
+                    self.push_leaf(Kind::Number, number);
+                }
+            }
+            serde_json::Value::Object(members) => {
+                for (name, member) in members {
+                    self.push_segment(name, false);
+                    self.json_leaves(member);
+                    self.pop_segment();
+                }
+            }
+            serde_json::Value::Array(items) if items.len() <= MAX_ARRAY_LEN => {
+                for (index, item) in items.iter().enumerate() {
+                    self.push_segment(itoa::Buffer::new().format(index), true);
+                    self.json_leaves(item);
+                    self.pop_segment();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Encode for SampleEncoder<'_> {
+    fn counter(&mut self, value: u64) {
+        self.leaf(Kind::Counter, value as f64);
+    }
+
+    fn counter_f64(&mut self, value: f64) {
+        self.leaf(Kind::Counter, value);
+    }
+
+    fn gauge(&mut self, value: i64) {
+        self.leaf(Kind::Gauge, value as f64);
+    }
+
+    fn float(&mut self, value: f64) {
+        self.leaf(Kind::Float, value);
+    }
+
+    fn str(&mut self, _: &str) {
+        self.end_value();
+    }
+
+    fn bool(&mut self, _: bool) {
+        self.end_value();
+    }
+
+    fn null(&mut self) {
+        self.end_value();
+    }
+
+    fn histogram(&mut self, histogram: &Histogram) {
+        let summary = histogram.summary();
+        let fields = [
+            ("count", Kind::Counter, summary.count as f64),
+            ("sum", Kind::Counter, summary.sum),
+            ("min", Kind::Quantile, summary.min),
+            ("max", Kind::Quantile, summary.max),
+            ("mean", Kind::Quantile, summary.mean),
+            ("p50", Kind::Quantile, summary.p50),
+            ("p90", Kind::Quantile, summary.p90),
+            ("p99", Kind::Quantile, summary.p99),
+            ("p999", Kind::Quantile, summary.p999),
+        ];
+        for (name, kind, value) in fields {
+            self.push_segment(name, false);
+            self.leaf(kind, value);
+        }
+        self.end_value();
+    }
+
+    fn json(&mut self, value: &serde_json::Value) {
+        self.json_leaves(value);
+        self.end_value();
+    }
+
+    fn fail(&mut self, _: &dyn std::fmt::Display) {
+        self.end_value();
+    }
+
+    fn begin_object(&mut self) {}
+
+    fn field(&mut self, name: &str, _: Option<&str>) {
+        self.push_segment(name, false);
+    }
+
+    fn end_object(&mut self) {
+        self.end_value();
+    }
+
+    fn begin_map(&mut self, _: &str) {}
+
+    fn entry(&mut self, key: &str) {
+        self.push_segment(key, true);
+    }
+
+    fn end_map(&mut self) {
+        self.end_value();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::registry::IntoVarRef;
+    use crate::{Counter, Func, Gauge, Map, Str};
+
+    fn leaves_of(var: impl Var + 'static) -> Vec<(String, Kind, u64, f64)> {
+        let var: Arc<dyn Var> = Arc::new(var);
+        let flat = flatten(&[("v", var.into_var_ref())], None);
+        flat.keys
+            .unwrap()
+            .into_iter()
+            .zip(flat.values)
+            .map(|(key, value)| (key.path.join("."), key.kind, key.map_keys, value))
+            .collect()
+    }
+
+    #[test]
+    fn scalars_keep_their_kind() {
+        let counter = Counter::new();
+        counter.add(3);
+        assert_eq!(leaves_of(counter), [("v".into(), Kind::Counter, 0, 3.0)]);
+        let gauge = Gauge::new();
+        gauge.set(-2);
+        assert_eq!(leaves_of(gauge), [("v".into(), Kind::Gauge, 0, -2.0)]);
+        assert!(leaves_of(Str::new()).is_empty());
+    }
+
+    #[test]
+    fn map_entries_are_marked_as_keys() {
+        let map = Map::<Counter>::new();
+        map.add("ok", 2);
+        map.add("fail", 1);
+        assert_eq!(
+            leaves_of(map),
+            [
+                ("v.fail".into(), Kind::Counter, 0b10, 1.0),
+                ("v.ok".into(), Kind::Counter, 0b10, 2.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn histograms_and_json_flatten() {
+        let histogram = Histogram::new();
+        histogram.record(2.0);
+        let leaves = leaves_of(histogram);
+        assert_eq!(leaves.len(), 9);
+        assert_eq!(leaves[0], ("v.count".into(), Kind::Counter, 0, 1.0));
+        assert_eq!(leaves[5].0, "v.p50");
+        assert_eq!(leaves[5].1, Kind::Quantile);
+
+        let func = Func::new(
+            || serde_json::json!({"a": {"b": 1.5, "s": "x"}, "list": [1, 2], "ring": vec![0; 100]}),
+        );
+        assert_eq!(
+            leaves_of(func),
+            [
+                ("v.a.b".into(), Kind::Number, 0, 1.5),
+                ("v.list.0".into(), Kind::Number, 0b100, 1.0),
+                ("v.list.1".into(), Kind::Number, 0b100, 2.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_panicking_variable_is_left_out() {
+        let bad: Arc<dyn Var> = Arc::new(Func::new(|| -> serde_json::Value { panic!("boom") }));
+        let good: Arc<dyn Var> = Arc::new(Gauge::new());
+        let flat = flatten(
+            &[("a", bad.into_var_ref()), ("b", good.into_var_ref())],
+            None,
+        );
+        assert_eq!(flat.values, [0.0]);
+        assert_eq!(flat.keys.unwrap()[0].path, ["b"]);
+    }
+
+    #[test]
+    fn an_unchanged_shape_is_not_built_again() {
+        let map: Arc<Map<Counter>> = Arc::new(Map::new());
+        map.add("a", 1);
+        let vars = [("m", Arc::clone(&map).into_var_ref())];
+        let first = flatten(&vars, None);
+        let shape = first.keys.unwrap();
+        map.add("a", 1);
+        let same = flatten(&vars, Some(&shape));
+        assert_eq!((same.values, same.keys), (vec![2.0], None));
+
+        // A new key changes the shape from where it appears.
+        map.add("0", 5);
+        let grown = flatten(&vars, Some(&shape));
+        assert_eq!(grown.values, [5.0, 2.0]);
+        let keys = grown.keys.unwrap();
+        assert_eq!(keys[0].path, ["m", "0"]);
+        assert_eq!(keys[1].path, ["m", "a"]);
+
+        // Fewer leaves than before: the shape is the first ones.
+        let fewer = flatten(&vars, Some(&keys[..1]));
+        assert_eq!(fewer.keys.unwrap(), keys);
+        let empty: [(&str, VarRef); 0] = [];
+        let none = flatten(&empty, Some(&keys));
+        assert_eq!((none.values.len(), none.keys), (0, Some(Vec::new())));
+    }
+}

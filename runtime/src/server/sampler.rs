@@ -1,0 +1,353 @@
+//! The dashboard's one shared sampler: reads the registry once per tick for every open
+//! dashboard, however many there are.
+//!
+//! The sampler is a tokio task started when the first dashboard client connects and
+//! ended at the first tick with no client left. It publishes each sample through a
+//! [`watch`] channel, which holds only the latest one: sending never waits for a
+//! client, and a client that is slow to read skips to the newest sample instead of
+//! queueing old ones. Clients are counted and capped, so a burst of tabs cannot grow
+//! the server without bound.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use crate::encode::json::write_escaped;
+use crate::encode::sample::{self, LeafKey};
+use crate::registry;
+
+/// How often the sampler reads the registry.
+pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
+
+/// One sample, rendered once and sent as is to every client.
+#[derive(Debug)]
+pub(crate) struct Tick {
+    /// The shape of [`event`](Self::event)'s values; clients are sent it when it changes.
+    pub(crate) schema: Arc<Schema>,
+    /// The `sample` Server-Sent Event: `{"t": <ms since epoch>, "s": <schema id>, "v": [...]}`.
+    pub(crate) event: Bytes,
+}
+
+/// The paths and kinds of the values of a sample, in order.
+#[derive(Debug)]
+pub(crate) struct Schema {
+    pub(crate) id: u64,
+    /// The `schema` Server-Sent Event: `{"id": n, "interval_ms": n, "leaves": [[kind,
+    /// [segment, ...], map key bits], ...]}`.
+    pub(crate) event: Bytes,
+    /// What the schema was built from, to tell whether the next sample has the same shape.
+    keys: Vec<LeafKey>,
+}
+
+type Latest = watch::Receiver<Option<Arc<Tick>>>;
+
+/// The dashboard clients of one service, and the sampler they share.
+#[derive(Debug)]
+pub(crate) struct Hub {
+    max_clients: usize,
+    clients: AtomicUsize,
+    sampler: Mutex<Option<Running>>,
+    generations: AtomicU64,
+    closed: AtomicBool,
+}
+
+#[derive(Debug)]
+struct Running {
+    generation: u64,
+    latest: watch::Sender<Option<Arc<Tick>>>,
+}
+
+/// Why a client was not subscribed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The cap on concurrent dashboard clients is reached.
+    Full,
+    /// Not called inside a tokio runtime, so no sampler task can run.
+    NoRuntime,
+    /// The server is stopping.
+    Closed,
+}
+
+/// A subscribed client: the latest samples, and its place under the cap until dropped.
+#[derive(Debug)]
+pub(crate) struct Subscription {
+    pub(crate) latest: Latest,
+    pub(crate) slot: ClientSlot,
+}
+
+/// Holds one of the capped client places; gives it back when dropped.
+#[derive(Debug)]
+pub(crate) struct ClientSlot(Arc<Hub>);
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        self.0.clients.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Hub {
+    pub(crate) fn new(max_clients: usize) -> Self {
+        Hub {
+            max_clients,
+            clients: AtomicUsize::new(0),
+            sampler: Mutex::new(None),
+            generations: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Ends every subscription (their streams end) and refuses new ones.
+    pub(crate) fn close(&self) {
+        let mut sampler = self.lock();
+        self.closed.store(true, Ordering::Release);
+        // Dropping the sender ends every receiver's wait; the task stops at its next tick.
+        *sampler = None;
+    }
+
+    /// Dashboard clients connected now.
+    #[cfg(test)]
+    pub(crate) fn clients(&self) -> usize {
+        self.clients.load(Ordering::Acquire)
+    }
+
+    /// Takes a client place and subscribes to the samples, starting the sampler if none
+    /// runs.
+    pub(crate) fn subscribe(self: &Arc<Self>) -> Result<Subscription, Refusal> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Refusal::NoRuntime)?;
+        let taken = self
+            .clients
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |clients| {
+                (clients < self.max_clients).then_some(clients + 1)
+            });
+        if taken.is_err() {
+            return Err(Refusal::Full);
+        }
+        let slot = ClientSlot(Arc::clone(self));
+        let mut sampler = self.lock();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Refusal::Closed);
+        }
+        let latest = match &*sampler {
+            Some(running) => running.latest.subscribe(),
+            None => {
+                let (sender, latest) = watch::channel(None);
+                let generation = self.generations.fetch_add(1, Ordering::Relaxed);
+                *sampler = Some(Running {
+                    generation,
+                    latest: sender,
+                });
+                runtime.spawn(run(Arc::clone(self), generation));
+                latest
+            }
+        };
+        Ok(Subscription { latest, slot })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Running>> {
+        // The guarded value is replaced whole, so a panic cannot leave it half-written.
+        self.sampler.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Ends a sampler's registration when its task ends, also when the task is dropped
+/// with its runtime (a stopped server), so the next client starts a new sampler.
+struct Registration {
+    hub: Arc<Hub>,
+    generation: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut sampler = self.hub.lock();
+        if sampler.as_ref().map(|running| running.generation) == Some(self.generation) {
+            *sampler = None;
+        }
+    }
+}
+
+async fn run(hub: Arc<Hub>, generation: u64) {
+    let registration = Registration { hub, generation };
+    let mut ticks = tokio::time::interval(INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sampler = Sampler::default();
+    loop {
+        ticks.tick().await;
+        // Deciding to stop, and unregistering, under the lock that `subscribe` takes
+        // means a client either joins this sampler before it stops or finds none and
+        // starts another.
+        {
+            let mut sampler = registration.hub.lock();
+            let Some(running) = sampler.as_ref().filter(|r| r.generation == generation) else {
+                return;
+            };
+            if running.latest.receiver_count() == 0 {
+                *sampler = None;
+                return;
+            }
+        }
+        let tick = Arc::new(sampler.sample());
+        if let Some(running) = &*registration.hub.lock() {
+            running.latest.send_replace(Some(tick));
+        }
+    }
+}
+
+/// Turns registry snapshots into [`Tick`]s, reusing the schema while the shape holds.
+#[derive(Default)]
+struct Sampler {
+    schema: Option<Arc<Schema>>,
+    next_schema_id: u64,
+}
+
+impl Sampler {
+    fn sample(&mut self) -> Tick {
+        let time_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis());
+        let previous = self.schema.as_ref().map(|schema| &schema.keys[..]);
+        let flat = sample::flatten(&registry::snapshot(), previous);
+        let schema = match (flat.keys, &self.schema) {
+            (None, Some(schema)) => Arc::clone(schema),
+            (keys, _) => {
+                let schema = Arc::new(render_schema(self.next_schema_id, keys.unwrap_or_default()));
+                self.next_schema_id += 1;
+                self.schema = Some(Arc::clone(&schema));
+                schema
+            }
+        };
+        let mut event = String::with_capacity(32 + flat.values.len() * 8);
+        let _ = write!(
+            event,
+            "event: sample\ndata: {{\"t\":{time_ms},\"s\":{},\"v\":[",
+            schema.id
+        );
+        for (index, value) in flat.values.iter().enumerate() {
+            if index > 0 {
+                event.push(',');
+            }
+            if value.is_finite() {
+                event.push_str(ryu::Buffer::new().format_finite(*value));
+            } else {
+                event.push_str("null");
+            }
+        }
+        event.push_str("]}\n\n");
+        Tick {
+            schema,
+            event: Bytes::from(event),
+        }
+    }
+}
+
+fn render_schema(id: u64, leaves: Vec<LeafKey>) -> Schema {
+    let mut out = Vec::with_capacity(64 + leaves.len() * 32);
+    let _ = write!(
+        Utf8(&mut out),
+        "event: schema\ndata: {{\"id\":{id},\"interval_ms\":{},\"leaves\":[",
+        INTERVAL.as_millis()
+    );
+    for (index, leaf) in leaves.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        let _ = write!(Utf8(&mut out), "[\"{}\",[", leaf.kind.code());
+        for (position, segment) in leaf.path.iter().enumerate() {
+            if position > 0 {
+                out.push(b',');
+            }
+            // Escaped JSON never holds a raw newline, which would end the SSE event.
+            write_escaped(&mut out, segment);
+        }
+        let _ = write!(Utf8(&mut out), "],{}]", leaf.map_keys);
+    }
+    out.extend_from_slice(b"]}\n\n");
+    Schema {
+        id,
+        event: Bytes::from(out),
+        keys: leaves,
+    }
+}
+
+/// `fmt::Write` into a byte buffer, for ASCII formatting next to escaped strings.
+struct Utf8<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Utf8<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(text.as_bytes());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_kept_while_the_shape_holds() {
+        let mut sampler = Sampler::default();
+        let first = sampler.sample();
+        let second = sampler.sample();
+        assert!(Arc::ptr_eq(&first.schema, &second.schema));
+        let schema: serde_json::Value = parse_event(&first.schema.event, "schema");
+        let leaves = schema["leaves"].as_array().unwrap();
+        let sample: serde_json::Value = parse_event(&second.event, "sample");
+        assert_eq!(sample["s"], schema["id"]);
+        assert_eq!(sample["v"].as_array().unwrap().len(), leaves.len());
+    }
+
+    #[test]
+    fn the_cap_refuses_extra_clients() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _entered = runtime.enter();
+        let hub = Arc::new(Hub::new(2));
+        let first = hub.subscribe().unwrap();
+        let _second = hub.subscribe().unwrap();
+        assert_eq!(hub.subscribe().unwrap_err(), Refusal::Full);
+        drop(first);
+        assert_eq!(hub.clients(), 1);
+        assert!(hub.subscribe().is_ok());
+    }
+
+    #[test]
+    fn closing_ends_streams_and_refuses_new_ones() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let hub = Arc::new(Hub::new(2));
+        let mut open = runtime.block_on(async { hub.subscribe().unwrap() });
+        hub.close();
+        let ended = runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(5), open.latest.changed()).await
+        });
+        assert!(
+            ended.expect("the wait ends at once").is_err(),
+            "the sender is gone"
+        );
+        let refused = runtime.block_on(async { hub.subscribe().unwrap_err() });
+        assert_eq!(refused, Refusal::Closed);
+    }
+
+    #[test]
+    fn no_runtime_is_refused() {
+        let hub = Arc::new(Hub::new(2));
+        assert_eq!(hub.subscribe().unwrap_err(), Refusal::NoRuntime);
+        assert_eq!(hub.clients(), 0);
+    }
+
+    fn parse_event(event: &[u8], name: &str) -> serde_json::Value {
+        let text = std::str::from_utf8(event).unwrap();
+        let data = text
+            .strip_prefix(&format!("event: {name}\ndata: "))
+            .and_then(|rest| rest.strip_suffix("\n\n"))
+            .unwrap();
+        serde_json::from_str(data).unwrap()
+    }
+}

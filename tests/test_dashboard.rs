@@ -1,0 +1,369 @@
+//! The live dashboard's server side, without a browser: the page, its event stream,
+//! credentials, the client cap, and slow clients.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use expvar::{Counter, Gauge, Map, ServerBuilder};
+use support::{get, request};
+
+/// One dashboard event stream read from a raw connection.
+struct Events {
+    reader: BufReader<TcpStream>,
+    decoded: String,
+}
+
+/// The status line's code and the headers of a response whose body is left unread.
+struct Head {
+    status: u16,
+    headers: Vec<(String, String)>,
+}
+
+impl Head {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Sends `GET path` on a kept-open connection and reads only the response head.
+fn open(addr: SocketAddr, path: &str, headers: &[&str]) -> (Head, Events) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut raw = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    for header in headers {
+        raw.push_str(header);
+        raw.push_str("\r\n");
+    }
+    raw.push_str("\r\n");
+    stream.write_all(raw.as_bytes()).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let status = line.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (key, value) = line.split_once(':').unwrap();
+        headers.push((key.trim().to_owned(), value.trim().to_owned()));
+    }
+    let events = Events {
+        reader,
+        decoded: String::new(),
+    };
+    (Head { status, headers }, events)
+}
+
+impl Events {
+    /// The next event as (name, data), decoding the chunked body as it comes.
+    fn next(&mut self) -> (String, String) {
+        loop {
+            if let Some(end) = self.decoded.find("\n\n") {
+                let event: String = self.decoded.drain(..end + 2).collect();
+                let mut name = String::from("message");
+                let mut data = String::new();
+                for line in event.lines() {
+                    if let Some(value) = line.strip_prefix("event: ") {
+                        name = value.to_owned();
+                    } else if let Some(value) = line.strip_prefix("data: ") {
+                        data.push_str(value);
+                    }
+                }
+                return (name, data);
+            }
+            let mut size = String::new();
+            self.reader.read_line(&mut size).expect("chunk size");
+            let size = usize::from_str_radix(size.trim(), 16).expect("hex chunk size");
+            assert!(size > 0, "the event stream ended");
+            let mut chunk = vec![0; size + 2];
+            self.reader.read_exact(&mut chunk).expect("chunk");
+            self.decoded
+                .push_str(std::str::from_utf8(&chunk[..size]).expect("UTF-8 events"));
+        }
+    }
+
+    /// The next `sample` event, with the latest schema seen before it.
+    fn next_sample(&mut self, schema: &mut Option<serde_json::Value>) -> serde_json::Value {
+        loop {
+            let (name, data) = self.next();
+            let value: serde_json::Value = match name.as_str() {
+                "schema" | "sample" => serde_json::from_str(&data).expect("event JSON"),
+                _ => continue,
+            };
+            if name == "schema" {
+                *schema = Some(value);
+            } else {
+                return value;
+            }
+        }
+    }
+}
+
+/// The value of the leaf at `path` in `sample`, located through `schema`.
+fn value_at(schema: &serde_json::Value, sample: &serde_json::Value, path: &[&str]) -> f64 {
+    assert_eq!(sample["s"], schema["id"]);
+    let index = schema["leaves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|leaf| leaf[1] == serde_json::json!(path))
+        .unwrap_or_else(|| panic!("{path:?} is not in the schema"));
+    sample["v"][index].as_f64().unwrap()
+}
+
+fn kind_of(schema: &serde_json::Value, path: &[&str]) -> String {
+    let leaf = schema["leaves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|leaf| leaf[1] == serde_json::json!(path))
+        .unwrap();
+    leaf[0].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn page_is_served_self_contained() {
+    let server = ServerBuilder::new().addr("127.0.0.1:0").start().unwrap();
+    for path in ["/debug/dashboard", "/debug/dashboard/"] {
+        let page = get(server.local_addr(), path);
+        assert_eq!(page.status, 200, "{path}");
+        assert_eq!(
+            page.header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        assert!(page.body.starts_with("<!doctype html>"));
+        assert!(page.body.contains("<script>") && page.body.contains("<style>"));
+        // Nothing is fetched from elsewhere: no script, style or image from another host.
+        assert!(!page.body.contains("src=\"http") && !page.body.contains("href=\"http"));
+        assert!(page.body.len() < 100 * 1024, "{} bytes", page.body.len());
+    }
+    let post = request(server.local_addr(), "POST", "/debug/dashboard", &[]);
+    assert_eq!(post.status, 405);
+    assert_eq!(get(server.local_addr(), "/debug/dashboard/x").status, 404);
+}
+
+#[test]
+fn page_and_stream_are_behind_the_credentials() {
+    let server = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .prefix("/admin")
+        .basic_auth("ops", "pw")
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+    assert_eq!(get(addr, "/admin/debug/dashboard").status, 401);
+    assert_eq!(get(addr, "/admin/debug/dashboard/events").status, 401);
+    // base64("ops:pw")
+    let credentials = "Authorization: Basic b3BzOnB3";
+    let page = request(addr, "GET", "/admin/debug/dashboard", &[credentials]);
+    assert_eq!(page.status, 200);
+    let (head, mut events) = open(addr, "/admin/debug/dashboard/events", &[credentials]);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-type"), Some("text/event-stream"));
+    assert_eq!(head.header("cache-control"), Some("no-store"));
+    let mut schema = None;
+    events.next_sample(&mut schema);
+    assert!(schema.is_some());
+}
+
+#[test]
+fn stream_delivers_samples_every_second_with_kinds() {
+    static HITS: Counter = Counter::new();
+    static LEVEL: Gauge = Gauge::new();
+    static BY_CODE: Map<Counter> = Map::new();
+    expvar::publish("test_dashboard_hits", &HITS).unwrap();
+    expvar::publish("test_dashboard_level", &LEVEL).unwrap();
+    expvar::publish("test_dashboard_by_code", &BY_CODE).unwrap();
+    HITS.add(5);
+    LEVEL.set(-3);
+    BY_CODE.add("200", 7);
+    let server = ServerBuilder::new().addr("127.0.0.1:0").start().unwrap();
+    let (head, mut events) = open(server.local_addr(), "/debug/dashboard/events", &[]);
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        events.next(),
+        ("message".to_owned(), String::new()),
+        "retry hint first"
+    );
+
+    let mut schema = None;
+    let first = events.next_sample(&mut schema);
+    let started = Instant::now();
+    let schema_value = schema.clone().unwrap();
+    assert_eq!(schema_value["interval_ms"], 1000);
+    assert_eq!(kind_of(&schema_value, &["test_dashboard_hits"]), "c");
+    assert_eq!(kind_of(&schema_value, &["test_dashboard_level"]), "g");
+    let by_code = schema_value["leaves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|leaf| leaf[1] == serde_json::json!(["test_dashboard_by_code", "200"]))
+        .unwrap();
+    assert_eq!(by_code[2], 2, "the map key is marked as a key");
+    assert_eq!(
+        value_at(&schema_value, &first, &["test_dashboard_hits"]),
+        5.0
+    );
+    assert_eq!(
+        value_at(&schema_value, &first, &["test_dashboard_level"]),
+        -3.0
+    );
+
+    HITS.add(2);
+    let second = events.next_sample(&mut schema);
+    let schema_value = schema.unwrap();
+    let apart = second["t"].as_f64().unwrap() - first["t"].as_f64().unwrap();
+    assert!((500.0..=2500.0).contains(&apart), "{apart} ms apart");
+    assert!(started.elapsed() <= Duration::from_secs(3));
+    assert_eq!(
+        value_at(&schema_value, &second, &["test_dashboard_hits"]),
+        7.0
+    );
+    assert_eq!(
+        value_at(&schema_value, &second, &["test_dashboard_by_code", "200"]),
+        7.0
+    );
+}
+
+#[test]
+fn clients_over_the_cap_get_503() {
+    let server = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .max_dashboard_clients(2)
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+    let (first, first_events) = open(addr, "/debug/dashboard/events", &[]);
+    let (second, _second_events) = open(addr, "/debug/dashboard/events", &[]);
+    assert_eq!((first.status, second.status), (200, 200));
+    let refused = get(addr, "/debug/dashboard/events");
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.header("retry-after"), Some("5"));
+    // The page itself is not a stream and is always served.
+    assert_eq!(get(addr, "/debug/dashboard").status, 200);
+
+    // A closed tab gives its place back once the server notices the connection is gone.
+    drop(first_events);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (head, _events) = open(addr, "/debug/dashboard/events", &[]);
+        if head.status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed client's place was never freed"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_does_not_hold_up_others() {
+    // Big enough that a stalled client's buffers fill within a few samples.
+    static WIDE: Map<Gauge> = Map::new();
+    for key in 0..2000 {
+        WIDE.add(&format!("key_{key:04}"), 1_000_000 + key);
+    }
+    expvar::publish("test_dashboard_wide", &WIDE).unwrap();
+    let server = ServerBuilder::new().addr("127.0.0.1:0").start().unwrap();
+    let addr = server.local_addr();
+    let (stalled, _never_read) = open(addr, "/debug/dashboard/events", &[]);
+    assert_eq!(stalled.status, 200);
+    std::thread::sleep(Duration::from_secs(3));
+
+    let (head, mut events) = open(addr, "/debug/dashboard/events", &[]);
+    assert_eq!(head.status, 200);
+    let mut schema = None;
+    let started = Instant::now();
+    let mut times = Vec::new();
+    for _ in 0..4 {
+        times.push(events.next_sample(&mut schema)["t"].as_f64().unwrap());
+    }
+    // Four samples, the first at once: about three seconds, not held up by the stalled one.
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(times.windows(2).all(|pair| pair[1] > pair[0]));
+}
+
+#[test]
+fn head_opens_no_stream() {
+    let server = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .max_dashboard_clients(1)
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+    let head = request(addr, "HEAD", "/debug/dashboard/events", &[]);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-type"), Some("text/event-stream"));
+    assert_eq!(head.body, "");
+    // HEAD took no place under the cap of one.
+    let (stream, _events) = open(addr, "/debug/dashboard/events", &[]);
+    assert_eq!(stream.status, 200);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_mounted_service_streams_samples_too() {
+    use http_body_util::BodyExt as _;
+    use hyper::service::Service as _;
+
+    let service = expvar::service();
+    let request = hyper::Request::get("/debug/dashboard/events")
+        .body(())
+        .unwrap();
+    let response = service.call(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let mut text = String::new();
+    while text.matches("event: sample\n").count() < 2 {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("a sample within 5 s")
+            .expect("the stream goes on")
+            .unwrap();
+        text.push_str(std::str::from_utf8(frame.data_ref().unwrap()).unwrap());
+    }
+    assert!(
+        text.starts_with("retry: 1000\n\nevent: schema\n"),
+        "{text:.80}"
+    );
+}
+
+#[test]
+fn shutdown_ends_open_streams_at_once() {
+    let server = ServerBuilder::new().addr("127.0.0.1:0").start().unwrap();
+    let (head, mut events) = open(server.local_addr(), "/debug/dashboard/events", &[]);
+    assert_eq!(head.status, 200);
+    let mut schema = None;
+    events.next_sample(&mut schema);
+    let started = Instant::now();
+    server.shutdown();
+    // Not the 5-second grace period that an endless response would otherwise take.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let mut rest = Vec::new();
+    let _ = events.reader.read_to_end(&mut rest);
+    assert!(
+        String::from_utf8_lossy(&rest).ends_with("0\r\n\r\n"),
+        "the chunked stream ends properly"
+    );
+}

@@ -1,0 +1,568 @@
+//! The live dashboard in a real browser: starts `examples/web.rs`, opens its dashboard in
+//! headless Chromium (driven over the Chrome DevTools Protocol), lets it run, and checks
+//! that the charts hold data whose latest values agree with `/debug/vars`, and that the
+//! page raised no script error. Saves a screenshot as `target/dashboard-screenshot.png`
+//! (and as `docs/dashboard.png` with `EXPVAR_UPDATE_SCREENSHOT=1`).
+//!
+//! Needs Debian's `chromium` package; without it the test says so and passes, unless
+//! `EXPVAR_REQUIRE_E2E=1` (as in CI). `cargo test` builds the example first; with
+//! `cargo test --test test_dashboard_browser` alone, `cargo build --example web` first.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+use support::{example_path, get, wait_for_line, ChildGuard};
+use tungstenite::{Message, WebSocket};
+
+/// Every wait in this test ends by then.
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[test]
+fn dashboard_charts_agree_with_debug_vars() {
+    let Some(chromium) = find_chromium() else {
+        assert!(
+            std::env::var("EXPVAR_REQUIRE_E2E").as_deref() != Ok("1"),
+            "EXPVAR_REQUIRE_E2E=1 but no chromium is installed (apt-get install chromium)"
+        );
+        eprintln!("skipping: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+
+    let (web, app, debug) = start_web_example("127.0.0.1:0");
+    // Some traffic: found and missing users (a timed fallible function), and `/`.
+    for id in 0..20 {
+        get(app, &format!("/users/{id}"));
+        get(app, "/");
+    }
+    let traffic = Traffic::start(app);
+
+    let browser = Browser::launch(&chromium);
+    let mut page = browser.open_page();
+    let url = format!("http://{debug}/debug/dashboard");
+    page.call("Page.navigate", json!({ "url": url }));
+    page.wait_for_samples(0, STEP_TIMEOUT);
+    // The shortest window, so the seconds of this test fill more of each chart.
+    page.evaluate(
+        "const w = document.getElementById('window'); w.value = '60'; \
+         w.dispatchEvent(new Event('change')); true",
+    );
+
+    // Several seconds of live updates; for the README's picture, most of a minute.
+    let samples = if update_screenshot() { 45 } else { 8 };
+    let state = page.wait_for_samples(samples, Duration::from_secs(samples + 30));
+    let charts = &state["charts"];
+    for id in [
+        "memory",
+        "allocs",
+        "objects",
+        "threads",
+        "cpu",
+        "functions.web::get_user.calls",
+        "functions.web::get_user.latency",
+        "functions.requests_total.calls",
+        "var:web.requests",
+        "var:web.in_flight",
+        "var:web.responses_by_status",
+    ] {
+        let points = charts[id]["points"].as_u64().unwrap_or(0);
+        assert!(points >= 3, "chart {id:?} has {points} points: {state:#}");
+    }
+    let statuses = &charts["var:web.responses_by_status"]["series"];
+    assert!(
+        statuses["200"]["points"].as_u64().unwrap() >= 3,
+        "{statuses}"
+    );
+    assert!(
+        statuses["404"]["points"].as_u64().unwrap() >= 3,
+        "{statuses}"
+    );
+    let requests_per_second = charts["var:web.requests"]["latest"].as_f64().unwrap();
+    assert!(requests_per_second > 0.0, "traffic shows as a rate");
+    let live_heap = charts["memory"]["series"]["heap in use"]["latest"].as_f64();
+    assert!(live_heap.unwrap() > 0.0, "CountingAlloc counts the heap");
+
+    save_screenshot(&mut page);
+
+    // The filter shows only the charts whose name matches.
+    let shown = page.evaluate(
+        "const f = document.getElementById('filter'); f.value = 'GET_USER'; \
+         f.dispatchEvent(new Event('input')); \
+         [...document.querySelectorAll('.chart')].filter(c => !c.hidden).map(c => c.dataset.id)",
+    );
+    assert_eq!(
+        shown,
+        json!([
+            "functions.web::get_user.calls",
+            "functions.web::get_user.latency"
+        ])
+    );
+    page.evaluate(
+        "const f = document.getElementById('filter'); f.value = ''; \
+         f.dispatchEvent(new Event('input')); true",
+    );
+
+    // Paused, samples keep arriving but the charts hold still.
+    page.evaluate("document.getElementById('pause').click(); true");
+    let paused = page.state();
+    let paused_points = &paused["charts"]["var:web.requests"]["points"];
+    let from = paused["samples"].as_u64().unwrap();
+    let still = page.wait_for_samples(from + 2, STEP_TIMEOUT);
+    assert_eq!(
+        &still["charts"]["var:web.requests"]["points"],
+        paused_points
+    );
+    assert_eq!(
+        page.evaluate("document.getElementById('status').textContent"),
+        "paused"
+    );
+    page.evaluate("document.getElementById('pause').click(); true");
+
+    // Quiet the app, let three more samples arrive (the first may have been taken just
+    // before the traffic stopped), then compare with /debug/vars.
+    traffic.stop();
+    let quiet_from = page.state()["samples"].as_u64().unwrap();
+    let state = page.wait_for_samples(quiet_from + 3, STEP_TIMEOUT);
+    let vars: Value = serde_json::from_str(&get(debug, "/debug/vars").body).unwrap();
+    let charts = &state["charts"];
+    let series = |chart: &str, label: &str| &charts[chart]["series"][label];
+
+    // Counters: the raw total behind each rate chart equals the document's.
+    for (chart, label, expected) in [
+        ("var:web.requests", "requests", &vars["web"]["requests"]),
+        (
+            "var:web.responses_by_status",
+            "200",
+            &vars["web"]["responses_by_status"]["200"],
+        ),
+        (
+            "functions.web::get_user.calls",
+            "calls",
+            &vars["functions"]["web::get_user"]["calls"],
+        ),
+        (
+            "functions.web::get_user.calls",
+            "errors",
+            &vars["functions"]["web::get_user"]["errors"],
+        ),
+    ] {
+        let shown = &series(chart, label)["raw"];
+        assert_eq!(
+            shown.as_f64(),
+            expected.as_f64(),
+            "{chart} {label}: {}",
+            charts[chart]
+        );
+    }
+    // The app is quiet, so its rates have dropped to zero.
+    assert_eq!(charts["var:web.requests"]["latest"].as_f64(), Some(0.0));
+    // Gauges are charted as their value.
+    assert_eq!(
+        charts["var:web.in_flight"]["latest"].as_f64(),
+        vars["web"]["in_flight"].as_f64()
+    );
+    // Latency quantiles, in seconds, as the document has them.
+    let p99 = series("functions.web::get_user.latency", "p99")["latest"].as_f64();
+    let expected_p99 = vars["functions"]["web::get_user"]["duration"]["p99"].as_f64();
+    assert_eq!(p99, expected_p99);
+    // Process figures move on their own: allow for one tick of movement.
+    let threads = series("threads", "threads")["latest"].as_f64().unwrap();
+    let expected_threads = vars["process"]["threads"].as_f64().unwrap();
+    assert!(
+        (threads - expected_threads).abs() <= 2.0,
+        "threads: chart {threads}, /debug/vars {expected_threads}"
+    );
+    let resident = series("memory", "resident")["latest"].as_f64().unwrap();
+    let expected_resident = vars["process"]["resident_memory_bytes"].as_f64().unwrap();
+    assert!(
+        (resident / expected_resident - 1.0).abs() < 0.25,
+        "resident: chart {resident}, /debug/vars {expected_resident}"
+    );
+
+    // Hovering a chart shows the values under the mouse.
+    let canvas = page.evaluate(
+        "const r = document.querySelector('[data-id=\"var:web.requests\"] canvas') \
+         .getBoundingClientRect(); [r.right - 10, r.top + r.height / 2]",
+    );
+    page.call(
+        "Input.dispatchMouseEvent",
+        json!({ "type": "mouseMoved", "x": canvas[0], "y": canvas[1] }),
+    );
+    let readout = page.evaluate(
+        "const tip = document.getElementById('tip'); tip.hidden ? null : tip.textContent",
+    );
+    assert!(
+        readout
+            .as_str()
+            .is_some_and(|text| text.contains("requests: ")),
+        "hover readout: {readout}"
+    );
+
+    // No script error, as the page saw them and as the browser reported them.
+    assert_eq!(state["errors"], json!([]), "errors the page caught");
+    let reported = page.errors();
+    assert!(
+        reported.is_empty(),
+        "errors Chromium reported: {reported:#?}"
+    );
+
+    // A restarted server is picked up without a reload.
+    drop(web);
+    page.wait_for_state("the page to notice the server is gone", |state| {
+        state["connected"] == false
+    });
+    let before = page.state()["samples"].as_u64().unwrap();
+    let (_web, _, restarted) = start_web_example(&debug.to_string());
+    assert_eq!(restarted, debug);
+    let state = page.wait_for_samples(before + 2, STEP_TIMEOUT);
+    assert_eq!(state["connected"], true);
+    assert_eq!(state["errors"], json!([]), "errors the page caught");
+    // Connection refusals while the server was down are logged; script errors are not.
+    let exceptions: Vec<Value> = page
+        .errors()
+        .into_iter()
+        .filter(|event| event["method"] != "Log.entryAdded")
+        .collect();
+    assert!(exceptions.is_empty(), "{exceptions:#?}");
+}
+
+/// Keeps what the page shows now as `target/dashboard-screenshot.png`, and as the
+/// README's `docs/dashboard.png` with `EXPVAR_UPDATE_SCREENSHOT=1`.
+fn save_screenshot(page: &mut Page) {
+    let screenshot = page.screenshot();
+    let target = target_dir().join("dashboard-screenshot.png");
+    std::fs::write(&target, &screenshot).unwrap();
+    eprintln!("screenshot: {}", target.display());
+    if update_screenshot() {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dashboard.png");
+        std::fs::write(&docs, &screenshot).unwrap();
+    }
+}
+
+fn update_screenshot() -> bool {
+    std::env::var("EXPVAR_UPDATE_SCREENSHOT").as_deref() == Ok("1")
+}
+
+/// `chromium` (Debian), or another Chromium-based browser on `PATH`.
+fn find_chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+fn target_dir() -> PathBuf {
+    // target/debug/deps/<test binary> -> target
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors().nth(3).unwrap().to_owned()
+}
+
+/// Starts the web example, its app on a free port and its debug server on
+/// `debug_addr`; returns it with both addresses.
+fn start_web_example(debug_addr: &str) -> (ChildGuard, SocketAddr, SocketAddr) {
+    let mut child = Command::new(example_path("web"))
+        .env("WEB_ADDR", "127.0.0.1:0")
+        .env("EXPVAR_ADDR", debug_addr)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start examples/web");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let guard = ChildGuard(child);
+    let app = wait_for_line(&mut stdout, "app listening on http://");
+    let debug = wait_for_line(&mut stdout, "debug listening on http://");
+    // Keep reading: a closed pipe would fail the example's next print and end it.
+    thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    (guard, app.parse().unwrap(), debug.parse().unwrap())
+}
+
+/// Requests to the app from a background thread, until stopped.
+struct Traffic {
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Traffic {
+    fn start(app: SocketAddr) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            let mut id = 0u64;
+            while !flag.load(Ordering::Relaxed) {
+                get(app, &format!("/users/{id}"));
+                if id % 3 == 0 {
+                    get(app, "/");
+                }
+                id += 1;
+                thread::sleep(Duration::from_millis(20));
+            }
+        });
+        Traffic {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Traffic {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// Headless Chromium with a fresh profile, killed and cleaned up when dropped.
+struct Browser {
+    _process: ChildGuard,
+    websocket_url: String,
+    /// Declared last: removed after the browser is gone.
+    _profile: TempDir,
+}
+
+impl Browser {
+    fn launch(chromium: &Path) -> Self {
+        let profile = TempDir::new("expvar-chromium");
+        let mut child = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+                "--remote-debugging-port=0",
+                "--remote-allow-origins=*",
+            ])
+            .arg(format!("--user-data-dir={}", profile.0.display()))
+            .arg("about:blank")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start chromium");
+        let stderr = child.stderr.take().unwrap();
+        let process = ChildGuard(child);
+        // Read stderr on a thread (it must be drained for the whole run), handing over
+        // the DevTools address when it appears.
+        let (found, address) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("DevTools listening on ") {
+                    let _ = found.send(url.trim().to_owned());
+                }
+            }
+        });
+        let websocket_url = address
+            .recv_timeout(STEP_TIMEOUT)
+            .expect("chromium printed no DevTools address");
+        Browser {
+            _process: process,
+            websocket_url,
+            _profile: profile,
+        }
+    }
+
+    /// A new tab of the right size, attached for commands.
+    fn open_page(&self) -> Page {
+        let mut cdp = Cdp::connect(&self.websocket_url);
+        let target = cdp.call(None, "Target.createTarget", json!({ "url": "about:blank" }));
+        let target_id = target["targetId"].as_str().unwrap().to_owned();
+        let attached = cdp.call(
+            None,
+            "Target.attachToTarget",
+            json!({ "targetId": target_id, "flatten": true }),
+        );
+        let session = attached["sessionId"].as_str().unwrap().to_owned();
+        let mut page = Page { cdp, session };
+        page.call("Runtime.enable", json!({}));
+        page.call("Log.enable", json!({}));
+        page.call("Page.enable", json!({}));
+        page.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 1280, "height": 1400, "deviceScaleFactor": 1, "mobile": false }),
+        );
+        page
+    }
+}
+
+/// One tab, through its DevTools session.
+struct Page {
+    cdp: Cdp,
+    session: String,
+}
+
+impl Page {
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        self.cdp.call(Some(&self.session), method, params)
+    }
+
+    /// The value of the last statement of `script`, run in the page in a block of its
+    /// own (so its `const`s do not clash with the next script's); fails on an exception.
+    fn evaluate(&mut self, script: &str) -> Value {
+        let result = self.call(
+            "Runtime.evaluate",
+            json!({ "expression": format!("{{ {script} }}"), "returnByValue": true }),
+        );
+        assert!(
+            result.get("exceptionDetails").is_none(),
+            "{script}: {result}"
+        );
+        result["result"]["value"].clone()
+    }
+
+    /// `window.__expvarDashboard` (null before the page has loaded).
+    fn state(&mut self) -> Value {
+        let text = self.evaluate("JSON.stringify(window.__expvarDashboard || null)");
+        serde_json::from_str(text.as_str().unwrap_or("null")).unwrap()
+    }
+
+    /// Polls the page's state until it has received `samples` samples; fails after
+    /// `timeout`.
+    fn wait_for_samples(&mut self, samples: u64, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let state = self.state();
+            if state["samples"]
+                .as_u64()
+                .is_some_and(|seen| seen >= samples)
+            {
+                return state;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited for {samples} samples: {state:#}"
+            );
+            thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Polls the page's state until `done` holds; fails after [`STEP_TIMEOUT`].
+    fn wait_for_state(&mut self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            let state = self.state();
+            if done(&state) {
+                return state;
+            }
+            assert!(Instant::now() < deadline, "waited for {what}: {state:#}");
+            thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    fn screenshot(&mut self) -> Vec<u8> {
+        let shot = self.call("Page.captureScreenshot", json!({ "format": "png" }));
+        base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap()
+    }
+
+    /// Exceptions, console errors and error log entries the browser reported.
+    fn errors(&mut self) -> Vec<Value> {
+        // A round trip collects the events sent before it.
+        self.call("Runtime.evaluate", json!({ "expression": "0" }));
+        self.cdp
+            .events
+            .iter()
+            .filter(|event| match event["method"].as_str() {
+                Some("Runtime.exceptionThrown") => true,
+                Some("Runtime.consoleAPICalled") => event["params"]["type"] == "error",
+                Some("Log.entryAdded") => event["params"]["entry"]["level"] == "error",
+                _ => false,
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// A minimal Chrome DevTools Protocol client: numbered commands, events kept.
+struct Cdp {
+    socket: WebSocket<TcpStream>,
+    next_id: u64,
+    events: Vec<Value>,
+}
+
+impl Cdp {
+    fn connect(url: &str) -> Self {
+        let host = url
+            .strip_prefix("ws://")
+            .and_then(|rest| rest.split('/').next())
+            .expect("ws:// address");
+        let stream = TcpStream::connect(host).expect("connect to DevTools");
+        stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
+        let (socket, _) = tungstenite::client(url, stream).expect("DevTools handshake");
+        Cdp {
+            socket,
+            next_id: 1,
+            events: Vec::new(),
+        }
+    }
+
+    fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut command = json!({ "id": id, "method": method, "params": params });
+        if let Some(session) = session {
+            command["sessionId"] = json!(session);
+        }
+        self.socket
+            .send(Message::text(command.to_string()))
+            .expect("send to DevTools");
+        loop {
+            let message = self.socket.read().expect("read from DevTools");
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(text.as_str()).unwrap();
+            if value["id"] == id {
+                assert!(value.get("error").is_none(), "{method} failed: {value}");
+                return value["result"].clone();
+            }
+            if value.get("method").is_some() {
+                self.events.push(value);
+            }
+        }
+    }
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
