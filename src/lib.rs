@@ -29,3 +29,7 @@ pub use expvar_runtime::*;
 
 #[doc(hidden)]
 pub use expvar_runtime::__private;
+
+mod macros;
+
+pub use macros::*;

@@ -196,14 +196,82 @@ impl<V: fmt::Debug> fmt::Debug for Map<V> {
     }
 }
 
-impl<V: Var> Var for Map<V> {
-    fn write(&self, out: Writer<'_>) {
+impl<V: Var> Map<V> {
+    /// Writes the map as [`Var::write`] does, naming its keys `label` instead of the
+    /// map's own label.
+    ///
+    /// `#[derive(Expvar)]` calls it for a field marked `#[expvar(label = "...")]`, so
+    /// a map created with `Default` still gets its label:
+    ///
+    /// ```
+    /// use expvar::{Counter, Map, Var, Writer};
+    ///
+    /// struct Responses(Map<Counter>);
+    ///
+    /// impl Var for Responses {
+    ///     fn write(&self, out: Writer<'_>) {
+    ///         self.0.write_with_label("status", out);
+    ///     }
+    /// }
+    ///
+    /// let responses = Responses(Map::new());
+    /// responses.0.inc("200");
+    /// assert_eq!(expvar::render_json(&responses), r#"{"200": 1}"#);
+    /// ```
+    pub fn write_with_label(&self, label: &str, out: Writer<'_>) {
         // Snapshot first: a value's `write` must not run under our lock.
         let entries = self.entries();
-        out.map(self.label, |map| {
+        out.map(label, |map| {
             for (key, value) in &entries {
                 map.entry(key).var(&**value);
             }
         });
+    }
+}
+
+impl<V: Var> Var for Map<V> {
+    fn write(&self, out: Writer<'_>) {
+        self.write_with_label(self.label, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::Encode;
+    use crate::histogram::Histogram;
+
+    /// Records the labels of the maps written to it.
+    #[derive(Default)]
+    struct Labels(Vec<String>);
+
+    impl Encode for Labels {
+        fn counter(&mut self, _: u64) {}
+        fn gauge(&mut self, _: i64) {}
+        fn float(&mut self, _: f64) {}
+        fn str(&mut self, _: &str) {}
+        fn bool(&mut self, _: bool) {}
+        fn null(&mut self) {}
+        fn histogram(&mut self, _: &Histogram) {}
+        fn json(&mut self, _: &serde_json::Value) {}
+        fn fail(&mut self, _: &dyn fmt::Display) {}
+        fn begin_object(&mut self) {}
+        fn field(&mut self, _: &str, _: Option<&str>) {}
+        fn end_object(&mut self) {}
+        fn begin_map(&mut self, label: &str) {
+            self.0.push(label.to_owned());
+        }
+        fn entry(&mut self, _: &str) {}
+        fn end_map(&mut self) {}
+    }
+
+    #[test]
+    fn write_with_label_overrides_the_label() {
+        let map: Map<Counter> = Map::new();
+        map.inc("a");
+        let mut labels = Labels::default();
+        Var::write(&map, Writer::new(&mut labels));
+        map.write_with_label("status", Writer::new(&mut labels));
+        assert_eq!(labels.0, ["key", "status"]);
     }
 }

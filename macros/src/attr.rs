@@ -1,0 +1,324 @@
+//! Parsing `#[expvar(...)]` and the arguments of `#[counted(...)]`, `#[timed(...)]` and
+//! `#[publish(...)]`, with `parse_nested_meta`. Every mistake is recorded in the
+//! [`Ctxt`] and parsing goes on, so all of them are reported at once.
+
+use proc_macro2::TokenStream;
+use syn::meta::ParseNestedMeta;
+use syn::parse::Parser;
+use syn::{Attribute, Expr, ExprLit, ExprPath, Lit, LitStr, Path};
+
+use crate::ctxt::Ctxt;
+
+/// `#[expvar(name = "...")]` on a struct, `#[counted(name = "...")]`: the published name.
+pub(crate) const NAME: &str = "name";
+/// `#[expvar(crate = path)]`: where the `expvar` crate is, for crates re-exporting it.
+pub(crate) const CRATE: &str = "crate";
+/// `#[expvar(rename = "...")]` on a field: the field's JSON key.
+pub(crate) const RENAME: &str = "rename";
+/// `#[expvar(label = "...")]` on a `Map` field: the name of its keys.
+pub(crate) const LABEL: &str = "label";
+/// `#[expvar(skip)]` on a field or a method: leave it out.
+pub(crate) const SKIP: &str = "skip";
+
+/// The helper attribute of the derive and of methods in an instrumented `impl`.
+pub(crate) const EXPVAR: &str = "expvar";
+
+/// One attribute value, remembered with its key for spans.
+#[derive(Clone)]
+pub(crate) struct Setting<T> {
+    pub(crate) key: syn::Ident,
+    pub(crate) value: T,
+}
+
+/// `#[expvar(...)]` on a struct.
+#[derive(Default)]
+pub(crate) struct StructAttrs {
+    pub(crate) name: Option<Setting<LitStr>>,
+    pub(crate) krate: Option<Setting<Path>>,
+}
+
+/// `#[expvar(...)]` on a field, plus its doc comment.
+#[derive(Default)]
+pub(crate) struct FieldAttrs {
+    pub(crate) rename: Option<Setting<LitStr>>,
+    pub(crate) label: Option<Setting<LitStr>>,
+    pub(crate) skip: Option<Setting<()>>,
+    pub(crate) doc: Option<String>,
+}
+
+/// The arguments of `#[counted(...)]`, `#[timed(...)]` or `#[publish(...)]`.
+#[derive(Default)]
+pub(crate) struct MacroArgs {
+    pub(crate) name: Option<Setting<LitStr>>,
+    pub(crate) krate: Option<Setting<Path>>,
+}
+
+impl MacroArgs {
+    /// Parses the tokens inside the macro's parentheses.
+    pub(crate) fn parse(cx: &mut Ctxt, macro_name: &str, args: TokenStream) -> Self {
+        let mut parsed = MacroArgs::default();
+        let parser = syn::meta::parser(|meta| {
+            parsed.parse_key(cx, macro_name, &meta);
+            Ok(())
+        });
+        if let Err(error) = parser.parse2(args) {
+            cx.syn_error(error);
+        }
+        parsed
+    }
+
+    /// Parses the arguments of a sibling attribute (`#[timed(...)]` seen by `#[counted]`)
+    /// into `self`.
+    pub(crate) fn parse_attr(&mut self, cx: &mut Ctxt, macro_name: &str, attr: &Attribute) {
+        if let syn::Meta::Path(_) = attr.meta {
+            return;
+        }
+        let result = attr.parse_nested_meta(|meta| {
+            self.parse_key(cx, macro_name, &meta);
+            Ok(())
+        });
+        if let Err(error) = result {
+            cx.syn_error(error);
+        }
+    }
+
+    fn parse_key(&mut self, cx: &mut Ctxt, macro_name: &str, meta: &ParseNestedMeta<'_>) {
+        match key_of(meta).as_deref() {
+            Some(NAME) => {
+                let value = parse_lit_str(cx, meta, NAME);
+                set(cx, &mut self.name, meta, value);
+            }
+            Some(CRATE) => {
+                let value = parse_path(cx, meta, CRATE);
+                set(cx, &mut self.krate, meta, value);
+            }
+            _ => unknown(cx, meta, &format!("unknown `#[{macro_name}]` argument")),
+        }
+    }
+}
+
+/// Parses the `#[expvar(...)]` attributes of a struct.
+pub(crate) fn struct_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> StructAttrs {
+    let mut parsed = StructAttrs::default();
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident(EXPVAR)) {
+        let result = attr.parse_nested_meta(|meta| {
+            match key_of(&meta).as_deref() {
+                Some(NAME) => {
+                    let value = parse_lit_str(cx, &meta, NAME);
+                    set(cx, &mut parsed.name, &meta, value);
+                }
+                Some(CRATE) => {
+                    let value = parse_path(cx, &meta, CRATE);
+                    set(cx, &mut parsed.krate, &meta, value);
+                }
+                _ => unknown(cx, &meta, "unknown expvar attribute"),
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            cx.syn_error(error);
+        }
+    }
+    parsed
+}
+
+/// Parses the `#[expvar(...)]` attributes and the doc comment of a field.
+pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
+    let mut parsed = FieldAttrs {
+        doc: doc_comment(attrs),
+        ..FieldAttrs::default()
+    };
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident(EXPVAR)) {
+        let result = attr.parse_nested_meta(|meta| {
+            match key_of(&meta).as_deref() {
+                Some(RENAME) => {
+                    let value = parse_lit_str(cx, &meta, RENAME);
+                    set(cx, &mut parsed.rename, &meta, value);
+                }
+                Some(LABEL) => {
+                    let value = parse_lit_str(cx, &meta, LABEL);
+                    set(cx, &mut parsed.label, &meta, value);
+                }
+                Some(SKIP) => {
+                    let value = parse_flag(cx, &meta, SKIP);
+                    set(cx, &mut parsed.skip, &meta, value);
+                }
+                _ => unknown(cx, &meta, "unknown expvar attribute"),
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            cx.syn_error(error);
+        }
+    }
+    parsed
+}
+
+/// Parses `#[expvar(...)]` on a method of an instrumented `impl`: only `skip` applies.
+/// Returns whether the method is skipped.
+pub(crate) fn method_skip(cx: &mut Ctxt, attrs: &[Attribute]) -> bool {
+    let mut skip = None;
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident(EXPVAR)) {
+        let result = attr.parse_nested_meta(|meta| {
+            if key_of(&meta).as_deref() == Some(SKIP) {
+                let value = parse_flag(cx, &meta, SKIP);
+                set(cx, &mut skip, &meta, value);
+            } else {
+                unknown(cx, &meta, "unknown expvar attribute on a method");
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            cx.syn_error(error);
+        }
+    }
+    skip.is_some()
+}
+
+/// The doc comment of an item, one line, for help text: lines trimmed and joined by
+/// spaces, blank lines dropped.
+fn doc_comment(attrs: &[Attribute]) -> Option<String> {
+    let mut lines = Vec::new();
+    for attr in attrs {
+        if !attr.path().is_ident("doc") {
+            continue;
+        }
+        if let syn::Meta::NameValue(syn::MetaNameValue {
+            value:
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(text), ..
+                }),
+            ..
+        }) = &attr.meta
+        {
+            let text = text.value();
+            lines.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+    }
+    (!lines.is_empty()).then(|| lines.join(" "))
+}
+
+/// The key as a string, or `None` for a path with more than one segment.
+fn key_of(meta: &ParseNestedMeta<'_>) -> Option<String> {
+    meta.path.get_ident().map(ToString::to_string)
+}
+
+/// Stores a parsed value, reporting a duplicate at its second occurrence.
+fn set<T>(cx: &mut Ctxt, slot: &mut Option<Setting<T>>, meta: &ParseNestedMeta<'_>, value: Option<T>) {
+    let Some(value) = value else { return };
+    let Some(key) = meta.path.get_ident().cloned() else {
+        return;
+    };
+    if slot.is_some() {
+        cx.error_spanned_by(&key, format!("duplicate expvar attribute `{key}`"));
+    } else {
+        *slot = Some(Setting { key, value });
+    }
+}
+
+/// Reports an unknown key and skips its value, so the next key still parses.
+fn unknown(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, what: &str) {
+    let path = &meta.path;
+    let shown = quote::quote!(#path).to_string().replace(' ', "");
+    cx.error_spanned_by(path, format!("{what} `{shown}`"));
+    skip_value(cx, meta);
+}
+
+fn skip_value(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) {
+    let result = if meta.input.peek(syn::Token![=]) {
+        meta.value().and_then(|value| value.parse::<Expr>()).map(drop)
+    } else if meta.input.peek(syn::token::Paren) {
+        meta.parse_nested_meta(|nested| {
+            skip_value(cx, &nested);
+            Ok(())
+        })
+    } else {
+        Ok(())
+    };
+    if let Err(error) = result {
+        cx.syn_error(error);
+    }
+}
+
+/// `key = "string"`.
+fn parse_lit_str(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option<LitStr> {
+    match parse_value(cx, meta, key, &format!("`{key} = \"...\"`"))? {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) if text.value().is_empty() => {
+            cx.error_spanned_by(&text, format!("`{key}` must not be empty"));
+            None
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => Some(text),
+        other => {
+            cx.error_spanned_by(
+                &other,
+                format!("expected a string literal, as in `{key} = \"...\"`"),
+            );
+            None
+        }
+    }
+}
+
+/// `crate = path` or `crate = "path"`.
+fn parse_path(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option<Path> {
+    match parse_value(cx, meta, key, &format!("`{key} = my_crate::expvar`"))? {
+        Expr::Path(ExprPath {
+            path, qself: None, ..
+        }) => Some(path),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => match text.parse::<Path>() {
+            Ok(path) => Some(path),
+            Err(_) => {
+                cx.error_spanned_by(&text, format!("expected a path, as in `{key} = my_crate::expvar`"));
+                None
+            }
+        },
+        other => {
+            cx.error_spanned_by(&other, format!("expected a path, as in `{key} = my_crate::expvar`"));
+            None
+        }
+    }
+}
+
+/// A key without a value: `skip`.
+fn parse_flag(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option<()> {
+    if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+        cx.error_spanned_by(&meta.path, format!("`{key}` takes no value, write `{key}`"));
+        skip_value(cx, meta);
+        None
+    } else {
+        Some(())
+    }
+}
+
+fn parse_value(
+    cx: &mut Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    example: &str,
+) -> Option<Expr> {
+    if !meta.input.peek(syn::Token![=]) {
+        cx.error_spanned_by(&meta.path, format!("`{key}` needs a value, as in {example}"));
+        skip_value(cx, meta);
+        return None;
+    }
+    match meta.value().and_then(|value| value.parse::<Expr>()) {
+        Ok(expr) => Some(expr),
+        Err(error) => {
+            cx.syn_error(error);
+            None
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! Code generation. Each entry point runs parse -> model -> check -> expand and, when
+//! the input has mistakes, emits every error together with the [`fallback`] output.
+//!
+//! Generated code names the runtime only through `<crate>::__private` (`::expvar` unless
+//! `crate = ...` says otherwise), calls runtime functions instead of inlining logic,
+//! keeps the user's body in its own block and the signature's own tokens.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{DeriveInput, ImplItem, Item, StaticMutability};
+
+use crate::ast::{mentions_impl, Function, ImplBlock, Instrument, Kind, Owner, PublishedStatic, Stats};
+use crate::attr::{self, MacroArgs, EXPVAR};
+use crate::check;
+use crate::ctxt::Ctxt;
+use crate::fallback;
+
+/// `#[derive(Expvar)]`.
+pub(crate) fn derive(input: TokenStream) -> TokenStream {
+    let input: DeriveInput = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(error) => return error.into_compile_error(),
+    };
+    let mut cx = Ctxt::default();
+    let stats = Stats::from_syn(&mut cx, &input);
+    check::stats(&mut cx, &stats);
+    match cx.check() {
+        Ok(()) => derive_stats(&stats),
+        Err(error) => {
+            let fallback = fallback::derive(&stats);
+            let error = error.into_compile_error();
+            quote!(#fallback #error)
+        }
+    }
+}
+
+fn derive_stats(stats: &Stats<'_>) -> TokenStream {
+    let krate = stats.krate();
+    let private = quote!(#krate::__private);
+    let input = stats.input;
+    let ident = &input.ident;
+    let vis = &input.vis;
+    let out = Ident::new("__expvar_out", Span::mixed_site());
+    let fields = Ident::new("__expvar_fields", Span::mixed_site());
+
+    let writes = stats
+        .fields
+        .iter()
+        .filter(|field| field.attrs.skip.is_none())
+        .map(|field| {
+            let member = &field.member;
+            let name = field.name();
+            let writer = match &field.attrs.doc {
+                Some(help) => quote!(#fields.field_with_help(#name, #help)),
+                None => quote!(#fields.field(#name)),
+            };
+            // Spanned at the field's type (or its `label`), where a type error belongs.
+            match &field.attrs.label {
+                Some(label) => {
+                    let label = &label.value;
+                    quote_spanned! {label.span()=>
+                        #private::Labelled::write_labelled(&self.#member, #label, #writer);
+                    }
+                }
+                None => {
+                    let ty = &field.original.ty;
+                    quote_spanned! {ty.span()=>
+                        #private::write_field(&self.#member, #writer);
+                    }
+                }
+            }
+        });
+
+    let name = stats.published_name();
+    let global_doc = format!(
+        " The process-wide [`{ident}`], published as `{name}`; created with `Default` on first use."
+    );
+    let create = quote_spanned!(ident.span()=> <#ident as #private::Global>::create);
+    quote! {
+        impl #private::Var for #ident {
+            fn write(&self, #out: #private::Writer<'_>) {
+                #out.object(|#fields| {
+                    #(#writes)*
+                });
+            }
+        }
+
+        impl #ident {
+            #[doc = #global_doc]
+            #[must_use]
+            #vis fn global() -> &'static Self {
+                static __EXPVAR_GLOBAL: #private::Lazy<#ident> = #private::Lazy::new(#create);
+                &__EXPVAR_GLOBAL
+            }
+        }
+
+        const _: () = {
+            fn __expvar_global() -> &'static dyn #private::Var {
+                <#ident>::global()
+            }
+            #private::inventory::submit! {
+                #private::Entry::new(#name, __expvar_global, #private::file!(), #private::line!())
+            }
+        };
+    }
+}
+
+/// `#[counted]` and `#[timed]`, on a function or an `impl` block.
+pub(crate) fn instrument(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let args = MacroArgs::parse(&mut cx, kind.name(), args);
+    let item: Item = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(error) => {
+            let error = error.into_compile_error();
+            return quote!(#item #error);
+        }
+    };
+    let (expanded, fallback) = match item {
+        Item::Fn(mut item) => {
+            let mut instrument = Instrument::new(kind, args);
+            instrument.absorb_siblings(&mut cx, &mut item.attrs);
+            let function = Function::from_item_fn(item, instrument);
+            check::function(&mut cx, kind, &function);
+            (function_tokens(&function), fallback::function(&function))
+        }
+        Item::Impl(item) => {
+            let block = impl_block(&mut cx, kind, args, item);
+            let expanded = block.item.to_token_stream();
+            (expanded, fallback::impl_block(&block))
+        }
+        other => {
+            cx.error_spanned_by(
+                fallback::item_keyword(&other),
+                format!(
+                    "`#[{}]` can only be used on a function or an `impl` block",
+                    kind.name()
+                ),
+            );
+            (TokenStream::new(), other.into_token_stream())
+        }
+    };
+    match cx.check() {
+        Ok(()) => expanded,
+        Err(error) => {
+            let error = error.into_compile_error();
+            quote!(#fallback #error)
+        }
+    }
+}
+
+/// Instruments every method of `item` except `const fn`s and those marked
+/// `#[expvar(skip)]`.
+fn impl_block(cx: &mut Ctxt, kind: Kind, args: MacroArgs, mut item: syn::ItemImpl) -> ImplBlock {
+    if let Some(name) = &args.name {
+        cx.error_spanned_by(
+            &name.key,
+            format!(
+                "`name` cannot be used on an `impl` block: each method has its own entry; \
+                 write `#[{}(name = \"...\")]` on the method",
+                kind.name()
+            ),
+        );
+    }
+    let mut instrument = Instrument::new(kind, args);
+    instrument.absorb_siblings(cx, &mut item.attrs);
+    let owner = Owner::from_impl(&item);
+    let mut original = item.clone();
+    for impl_item in &mut item.items {
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
+        let skip = attr::method_skip(cx, &method.attrs);
+        method.attrs.retain(|attr| !attr.path().is_ident(EXPVAR));
+        if skip || method.sig.constness.is_some() {
+            continue;
+        }
+        let mut method_instrument = Instrument {
+            counted: instrument.counted,
+            timed: instrument.timed,
+            args: MacroArgs {
+                name: None,
+                krate: instrument.args.krate.clone(),
+            },
+        };
+        method_instrument.absorb_siblings(cx, &mut method.attrs);
+        let function = Function::from_impl_fn(method.clone(), owner.clone(), method_instrument);
+        *impl_item = ImplItem::Verbatim(function_tokens(&function));
+    }
+    // What the fallback emits: the methods as written, less our helper attributes.
+    for impl_item in &mut original.items {
+        if let ImplItem::Fn(method) = impl_item {
+            method
+                .attrs
+                .retain(|attr| !attr.path().is_ident(EXPVAR) && Kind::of_attr(attr).is_none());
+        }
+    }
+    original.attrs.retain(|attr| Kind::of_attr(attr).is_none());
+    ImplBlock { item, original }
+}
+
+/// An instrumented function: the signature's tokens unchanged, a new body around the
+/// user's block.
+fn function_tokens(function: &Function) -> TokenStream {
+    let Function {
+        attrs,
+        inner_attrs,
+        vis,
+        defaultness,
+        sig,
+        ..
+    } = function;
+    let body = function_body(function);
+    quote! {
+        #(#attrs)*
+        #vis #defaultness #sig {
+            #(#inner_attrs)*
+            #body
+        }
+    }
+}
+
+fn function_body(function: &Function) -> TokenStream {
+    let krate = function.krate();
+    let private = quote!(#krate::__private);
+    let block = &function.block;
+    let guard = Ident::new("__expvar_guard", Span::mixed_site());
+    let display_name = function.display_name();
+    let key = match function.explicit_name() {
+        Some(name) => name.to_token_stream(),
+        None => {
+            let suffix = format!("::{display_name}");
+            quote!(#private::concat!(#private::module_path!(), #suffix))
+        }
+    };
+    let timed = function.instrument.timed;
+    let fallible = function.fallible_return();
+    let is_fallible = fallible.is_some();
+
+    // Go's `expvar.NewInt(name)`: `#[counted(name = "...")]` also publishes the count.
+    let published_count = match function.explicit_name() {
+        Some(name) if function.instrument.counted => quote! {
+            fn __expvar_calls() -> &'static dyn #private::Var {
+                __EXPVAR_FUNCTION.calls_counter()
+            }
+            #private::inventory::submit! {
+                #private::Entry::new(#name, __expvar_calls, #private::file!(), #private::line!())
+            }
+        },
+        _ => TokenStream::new(),
+    };
+
+    let enter = if timed {
+        quote!(enter_timed)
+    } else {
+        quote!(enter)
+    };
+    let call = match fallible {
+        None => quote! {
+            let #guard = __EXPVAR_FUNCTION.#enter();
+            #block
+        },
+        Some(ret) => {
+            // Returns inside the user's block (`return`, `?`) must come back through
+            // `observe`, so the block runs in a closure or an `async` block. The
+            // never-taken early return tells inference that it returns `ret`.
+            let never = Ident::new("__expvar_never", Span::mixed_site());
+            let hint = (!mentions_impl(ret)).then(|| {
+                quote! {
+                    if let #private::Some(#never) = #private::no_value::<#ret>() {
+                        return #never;
+                    }
+                }
+            });
+            if function.sig.asyncness.is_some() {
+                quote! {
+                    let mut #guard = __EXPVAR_FUNCTION.#enter();
+                    #guard.observe(async move { #hint #block }.await)
+                }
+            } else {
+                let result = Ident::new("__expvar_result", Span::mixed_site());
+                quote! {
+                    let mut #guard = __EXPVAR_FUNCTION.#enter();
+                    #[allow(clippy::redundant_closure_call)]
+                    let #result = (move || { #hint #block })();
+                    #guard.observe(#result)
+                }
+            }
+        }
+    };
+
+    quote! {
+        static __EXPVAR_FUNCTION: #private::FunctionStats = #private::FunctionStats::new();
+        const __EXPVAR_INFO: #private::FunctionInfo = #private::FunctionInfo {
+            key: #key,
+            module: #private::module_path!(),
+            function: #display_name,
+            timed: #timed,
+            fallible: #is_fallible,
+            site: #private::Site {
+                file: #private::file!(),
+                line: #private::line!(),
+            },
+        };
+        #private::inventory::submit! {
+            #private::FunctionEntry::new(&__EXPVAR_FUNCTION, __EXPVAR_INFO)
+        }
+        #published_count
+        #call
+    }
+}
+
+/// `#[publish]` on a `static`.
+pub(crate) fn publish(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let args = MacroArgs::parse(&mut cx, "publish", args);
+    let item: Item = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(error) => {
+            let error = error.into_compile_error();
+            return quote!(#item #error);
+        }
+    };
+    let expanded = match item {
+        Item::Static(item) => {
+            if let StaticMutability::Mut(mutability) = &item.mutability {
+                cx.error_spanned_by(
+                    mutability,
+                    "`#[publish]` cannot be used on a `static mut`: variables update through `&self`, remove `mut`",
+                );
+            }
+            let published = PublishedStatic { item, args };
+            match cx.check() {
+                Ok(()) => return publish_static(&published),
+                Err(error) => (published.item.into_token_stream(), error),
+            }
+        }
+        other => {
+            cx.error_spanned_by(
+                fallback::item_keyword(&other),
+                "`#[publish]` can only be used on a `static`",
+            );
+            let error = cx.check().expect_err("an error was just recorded");
+            (other.into_token_stream(), error)
+        }
+    };
+    let (fallback, error) = expanded;
+    let error = error.into_compile_error();
+    quote!(#fallback #error)
+}
+
+fn publish_static(published: &PublishedStatic) -> TokenStream {
+    let krate = published.krate();
+    let private = quote!(#krate::__private);
+    let item = &published.item;
+    let ident = &item.ident;
+    let name = published.published_name();
+    let as_var = quote_spanned!(item.ty.span()=> #private::as_var(&#ident));
+    quote! {
+        #item
+
+        const _: () = {
+            fn __expvar_var() -> &'static dyn #private::Var {
+                #as_var
+            }
+            #private::inventory::submit! {
+                #private::Entry::new(#name, __expvar_var, #private::file!(), #private::line!())
+            }
+        };
+    }
+}

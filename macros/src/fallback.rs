@@ -1,0 +1,81 @@
+//! What to emit next to the errors when the input is wrong: enough for the rest of the
+//! crate to compile against (the type still implements `Var` and has `global()`, the
+//! function still exists), so one mistake does not cascade into ten errors.
+
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+use syn::Item;
+
+use crate::ast::{Function, ImplBlock, Stats};
+
+/// `impl Var` and `global()` for a derive input with mistakes. Never run: the crate
+/// does not compile while the errors stand.
+pub(crate) fn derive(stats: &Stats<'_>) -> TokenStream {
+    let krate = stats.krate();
+    let private = quote!(#krate::__private);
+    let ident = &stats.input.ident;
+    let (impl_generics, ty_generics, where_clause) = stats.input.generics.split_for_impl();
+    quote! {
+        impl #impl_generics #private::Var for #ident #ty_generics #where_clause {
+            fn write(&self, _: #private::Writer<'_>) {
+                #private::unreachable!()
+            }
+        }
+
+        impl #impl_generics #ident #ty_generics #where_clause {
+            #[allow(dead_code)]
+            fn global() -> &'static Self {
+                #private::unreachable!()
+            }
+        }
+    }
+}
+
+/// The function as written, not instrumented.
+pub(crate) fn function(function: &Function) -> TokenStream {
+    let Function {
+        attrs,
+        inner_attrs,
+        vis,
+        defaultness,
+        sig,
+        block,
+        ..
+    } = function;
+    let stmts = &block.stmts;
+    quote! {
+        #(#attrs)*
+        #vis #defaultness #sig {
+            #(#inner_attrs)*
+            #(#stmts)*
+        }
+    }
+}
+
+/// The `impl` block as written, not instrumented.
+pub(crate) fn impl_block(block: &ImplBlock) -> TokenStream {
+    block.original.to_token_stream()
+}
+
+/// The token that says what kind of item this is (`struct`, `enum`, ...), where an
+/// error about using a macro on the wrong kind of item belongs.
+pub(crate) fn item_keyword(item: &Item) -> TokenStream {
+    match item {
+        Item::Const(item) => item.const_token.to_token_stream(),
+        Item::Enum(item) => item.enum_token.to_token_stream(),
+        Item::ExternCrate(item) => item.extern_token.to_token_stream(),
+        Item::Fn(item) => item.sig.fn_token.to_token_stream(),
+        Item::ForeignMod(item) => item.abi.to_token_stream(),
+        Item::Impl(item) => item.impl_token.to_token_stream(),
+        Item::Macro(item) => item.mac.path.to_token_stream(),
+        Item::Mod(item) => item.mod_token.to_token_stream(),
+        Item::Static(item) => item.static_token.to_token_stream(),
+        Item::Struct(item) => item.struct_token.to_token_stream(),
+        Item::Trait(item) => item.trait_token.to_token_stream(),
+        Item::TraitAlias(item) => item.trait_token.to_token_stream(),
+        Item::Type(item) => item.type_token.to_token_stream(),
+        Item::Union(item) => item.union_token.to_token_stream(),
+        Item::Use(item) => item.use_token.to_token_stream(),
+        other => other.to_token_stream(),
+    }
+}

@@ -1,0 +1,62 @@
+// Input:
+//
+// #[timed]
+// impl Repo {
+//     const fn new() -> Self { Repo }
+//     fn find(&self) {}
+//     #[counted]
+//     async fn save(&mut self) {}
+//     #[expvar(skip)]
+//     fn helper(&self) {}
+// }
+//
+// Expansion:
+
+impl Repo {
+    const fn new() -> Self {
+        Repo
+    }
+    fn find(&self) {
+        static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::FunctionStats::new();
+        const __EXPVAR_INFO: ::expvar::__private::FunctionInfo = ::expvar::__private::FunctionInfo {
+            key: ::expvar::__private::concat!(
+                ::expvar::__private::module_path!(), "::Repo::find"
+            ),
+            module: ::expvar::__private::module_path!(),
+            function: "Repo::find",
+            timed: true,
+            fallible: false,
+            site: ::expvar::__private::Site {
+                file: ::expvar::__private::file!(),
+                line: ::expvar::__private::line!(),
+            },
+        };
+        ::expvar::__private::inventory::submit! {
+            ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
+        }
+        let __expvar_guard = __EXPVAR_FUNCTION.enter_timed();
+        {}
+    }
+    async fn save(&mut self) {
+        static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::FunctionStats::new();
+        const __EXPVAR_INFO: ::expvar::__private::FunctionInfo = ::expvar::__private::FunctionInfo {
+            key: ::expvar::__private::concat!(
+                ::expvar::__private::module_path!(), "::Repo::save"
+            ),
+            module: ::expvar::__private::module_path!(),
+            function: "Repo::save",
+            timed: true,
+            fallible: false,
+            site: ::expvar::__private::Site {
+                file: ::expvar::__private::file!(),
+                line: ::expvar::__private::line!(),
+            },
+        };
+        ::expvar::__private::inventory::submit! {
+            ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
+        }
+        let __expvar_guard = __EXPVAR_FUNCTION.enter_timed();
+        {}
+    }
+    fn helper(&self) {}
+}

@@ -1,0 +1,45 @@
+// Input:
+//
+// #[timed]
+// fn lookup(&self, key: &str) -> Option<&Row> {
+//     #![allow(clippy::needless_return)]
+//     let index = self.index.get(key)?;
+//     self.rows.get(*index)
+// }
+//
+// Expansion:
+
+fn lookup(&self, key: &str) -> Option<&Row> {
+    #![allow(clippy::needless_return)]
+    static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::FunctionStats::new();
+    const __EXPVAR_INFO: ::expvar::__private::FunctionInfo = ::expvar::__private::FunctionInfo {
+        key: ::expvar::__private::concat!(
+            ::expvar::__private::module_path!(), "::lookup"
+        ),
+        module: ::expvar::__private::module_path!(),
+        function: "lookup",
+        timed: true,
+        fallible: true,
+        site: ::expvar::__private::Site {
+            file: ::expvar::__private::file!(),
+            line: ::expvar::__private::line!(),
+        },
+    };
+    ::expvar::__private::inventory::submit! {
+        ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
+    }
+    let mut __expvar_guard = __EXPVAR_FUNCTION.enter_timed();
+    #[allow(clippy::redundant_closure_call)]
+    let __expvar_result = (move || {
+        if let ::expvar::__private::Some(__expvar_never) = ::expvar::__private::no_value::<
+            Option<&Row>,
+        >() {
+            return __expvar_never;
+        }
+        {
+            let index = self.index.get(key)?;
+            self.rows.get(*index)
+        }
+    })();
+    __expvar_guard.observe(__expvar_result)
+}
