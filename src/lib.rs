@@ -2,8 +2,11 @@
 //! served as JSON at `/debug/vars`.
 //!
 //! Variables are cheap to update (a [`Counter`] increment is a plain per-thread add)
-//! and are published by name, either at run time with [`publish`] or at link time by
-//! the macros. [`serve`] starts the endpoint on a background thread.
+//! and are published by name, either at run time with [`publish`](fn@publish) or at
+//! link time by the macros: [`#[derive(Expvar)]`](derive@Expvar) for a struct of
+//! variables, [`#[counted]`](counted) and [`#[timed]`](timed) for functions,
+//! [`#[expvar::publish]`](macro@publish) for one `static`. [`serve`] starts the endpoint
+//! on a background thread.
 //!
 //! ```no_run
 //! use expvar::{Counter, Map};

@@ -27,7 +27,10 @@ fn counts_calls_of_a_free_function() {
     for _ in 0..3 {
         plain();
     }
-    assert_eq!(entry("test_counted::plain"), json!({"calls": 3, "in_flight": 0}));
+    assert_eq!(
+        entry("test_counted::plain"),
+        json!({"calls": 3, "in_flight": 0})
+    );
 }
 
 #[derive(Debug)]
@@ -65,7 +68,10 @@ fn option_none_counts_as_an_error() {
     assert_eq!(first_even(&[1, 3]), None);
     assert_eq!(first_even(&[]), None);
     let stats = stats("test_counted::first_even");
-    assert_eq!((stats.calls(), stats.errors(), stats.in_flight()), (3, 2, 0));
+    assert_eq!(
+        (stats.calls(), stats.errors(), stats.in_flight()),
+        (3, 2, 0)
+    );
 }
 
 #[counted]
@@ -79,9 +85,15 @@ fn a_caught_panic_counts_as_an_error_and_leaves_nothing_in_flight() {
     assert_eq!(may_panic(false), 7);
     assert!(std::panic::catch_unwind(|| may_panic(true)).is_err());
     let stats = stats("test_counted::may_panic");
-    assert_eq!((stats.calls(), stats.errors(), stats.in_flight()), (2, 1, 0));
+    assert_eq!(
+        (stats.calls(), stats.errors(), stats.in_flight()),
+        (2, 1, 0)
+    );
     // Not fallible by its return type: the JSON has no `errors` field.
-    assert_eq!(entry("test_counted::may_panic"), json!({"calls": 2, "in_flight": 0}));
+    assert_eq!(
+        entry("test_counted::may_panic"),
+        json!({"calls": 2, "in_flight": 0})
+    );
 }
 
 #[counted]
@@ -143,7 +155,10 @@ impl Repo {
     }
 
     fn find(&self, row: u32) -> Option<u32> {
-        self.rows.iter().copied().find(|&candidate| candidate == row)
+        self.rows
+            .iter()
+            .copied()
+            .find(|&candidate| candidate == row)
     }
 
     fn insert(&mut self, row: u32) {
@@ -241,7 +256,10 @@ async fn async_fns_count_on_a_real_executor() {
         let _ = task.await.unwrap();
     }
     let stats = stats("test_counted::lookup");
-    assert_eq!((stats.calls(), stats.errors(), stats.in_flight()), (10, 5, 0));
+    assert_eq!(
+        (stats.calls(), stats.errors(), stats.in_flight()),
+        (10, 5, 0)
+    );
 }
 
 #[counted]
@@ -268,5 +286,55 @@ fn a_dropped_future_is_counted_and_leaves_nothing_in_flight() {
     // Never polled: not started, so not counted.
     drop(never_finishes());
     let stats = stats("test_counted::never_finishes");
-    assert_eq!((stats.calls(), stats.errors(), stats.in_flight()), (1, 0, 0));
+    assert_eq!(
+        (stats.calls(), stats.errors(), stats.in_flight()),
+        (1, 0, 0)
+    );
+}
+
+mod reexport {
+    //! A crate that re-exports `expvar` under another path.
+    pub mod metrics {
+        pub use expvar::*;
+    }
+}
+
+#[counted(crate = reexport::metrics)]
+fn via_reexport() {}
+
+#[test]
+fn the_crate_path_can_be_overridden() {
+    via_reexport();
+    assert_eq!(stats("test_counted::via_reexport").calls(), 1);
+}
+
+struct Bag {
+    items: Vec<u32>,
+}
+
+#[counted]
+impl Bag {
+    fn get_mut(&mut self, index: Option<usize>) -> Option<&mut u32> {
+        let index = index?;
+        self.items.get_mut(index)
+    }
+
+    async fn get_mut_later(&mut self, index: usize) -> Option<&mut u32> {
+        tokio::task::yield_now().await;
+        self.items.get_mut(index)
+    }
+}
+
+#[tokio::test]
+async fn fallible_methods_can_return_borrows_of_self() {
+    let mut bag = Bag { items: vec![1, 2] };
+    *bag.get_mut(Some(0)).unwrap() += 10;
+    assert!(bag.get_mut(None).is_none());
+    *bag.get_mut_later(1).await.unwrap() += 20;
+    assert!(bag.get_mut_later(5).await.is_none());
+    assert_eq!(bag.items, [11, 22]);
+    let sync = stats("test_counted::Bag::get_mut");
+    assert_eq!((sync.calls(), sync.errors()), (2, 1));
+    let later = stats("test_counted::Bag::get_mut_later");
+    assert_eq!((later.calls(), later.errors()), (2, 1));
 }

@@ -36,7 +36,11 @@ impl Var for Ratio {
     fn write(&self, out: Writer<'_>) {
         let (hits, total) = *self.hits.lock().unwrap();
         #[allow(clippy::cast_precision_loss)]
-        out.float(if total == 0 { 0.0 } else { hits as f64 / total as f64 });
+        out.float(if total == 0 {
+            0.0
+        } else {
+            hits as f64 / total as f64
+        });
     }
 }
 

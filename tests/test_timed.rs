@@ -32,7 +32,11 @@ fn every_call_records_one_duration_in_seconds() {
     let stats = stats("test_timed::sleepy");
     assert_eq!(stats.calls(), 2);
     assert_eq!(stats.duration().count(), 2);
-    assert!(stats.duration().sum() >= 0.021, "{}", stats.duration().sum());
+    assert!(
+        stats.duration().sum() >= 0.021,
+        "{}",
+        stats.duration().sum()
+    );
     let entry = entry("test_timed::sleepy");
     let mut keys: Vec<&str> = entry["duration"]
         .as_object()
@@ -107,7 +111,11 @@ async fn async_durations_include_awaits() {
         (2, 1, 2)
     );
     // Wall time from first poll to completion: the 30 ms sleep is in it.
-    assert!(stats.duration().sum() >= 0.030, "{}", stats.duration().sum());
+    assert!(
+        stats.duration().sum() >= 0.030,
+        "{}",
+        stats.duration().sum()
+    );
 }
 
 #[timed]
@@ -132,7 +140,12 @@ fn a_dropped_future_records_its_time_and_leaves_nothing_in_flight() {
     }
     let stats = stats("test_timed::stuck");
     assert_eq!(
-        (stats.calls(), stats.errors(), stats.in_flight(), stats.duration().count()),
+        (
+            stats.calls(),
+            stats.errors(),
+            stats.in_flight(),
+            stats.duration().count()
+        ),
         (1, 0, 0, 1)
     );
 }
@@ -157,6 +170,9 @@ async fn every_method_of_an_impl_block_is_timed() {
     assert_eq!(store.get(""), None);
     store.save().await;
     let get = stats("test_timed::Store::get");
-    assert_eq!((get.calls(), get.errors(), get.duration().count()), (2, 1, 2));
+    assert_eq!(
+        (get.calls(), get.errors(), get.duration().count()),
+        (2, 1, 2)
+    );
     assert_eq!(stats("test_timed::Store::save").duration().count(), 1);
 }

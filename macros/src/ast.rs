@@ -115,6 +115,10 @@ pub(crate) struct Instrument {
     pub(crate) counted: bool,
     pub(crate) timed: bool,
     pub(crate) args: MacroArgs,
+    /// The paths of the sibling attributes merged into this one, as written
+    /// (`timed`, `expvar::timed`): the expansion names them so the user's
+    /// `use expvar::timed;` still counts as used.
+    pub(crate) absorbed: Vec<Path>,
 }
 
 impl Instrument {
@@ -145,6 +149,7 @@ impl Instrument {
                     sibling.parse_attr(cx, kind.name(), &attr);
                     self.merge(cx, sibling);
                     self.add(kind);
+                    self.absorbed.push(attr.path().clone());
                 }
                 None => kept.push(attr),
             }
@@ -182,17 +187,17 @@ pub(crate) struct Owner {
 impl Owner {
     pub(crate) fn from_impl(item: &ItemImpl) -> Self {
         let self_ty = match &*item.self_ty {
-            Type::Path(path) if path.qself.is_none() => path
-                .path
-                .segments
-                .last()
-                .map_or_else(|| compact(&path.path), |segment| segment.ident.unraw().to_string()),
+            Type::Path(path) if path.qself.is_none() => path.path.segments.last().map_or_else(
+                || compact(&path.path),
+                |segment| segment.ident.unraw().to_string(),
+            ),
             other => compact(other),
         };
         let trait_ = item.trait_.as_ref().map(|(_, path, _)| {
-            path.segments
-                .last()
-                .map_or_else(|| compact(path), |segment| segment.ident.unraw().to_string())
+            path.segments.last().map_or_else(
+                || compact(path),
+                |segment| segment.ident.unraw().to_string(),
+            )
         });
         Owner { self_ty, trait_ }
     }
@@ -320,7 +325,9 @@ impl PublishedStatic {
 
 /// `::expvar`, or the path given with `crate = ...`.
 fn krate(given: Option<&Path>) -> Path {
-    given.cloned().unwrap_or_else(|| syn::parse_quote!(::expvar))
+    given
+        .cloned()
+        .unwrap_or_else(|| syn::parse_quote!(::expvar))
 }
 
 /// Whether `tokens` contain `impl` anywhere (an `impl Trait` type cannot be named in

@@ -186,7 +186,8 @@ fn doc_comment(attrs: &[Attribute]) -> Option<String> {
         if let syn::Meta::NameValue(syn::MetaNameValue {
             value:
                 Expr::Lit(ExprLit {
-                    lit: Lit::Str(text), ..
+                    lit: Lit::Str(text),
+                    ..
                 }),
             ..
         }) = &attr.meta
@@ -209,7 +210,12 @@ fn key_of(meta: &ParseNestedMeta<'_>) -> Option<String> {
 }
 
 /// Stores a parsed value, reporting a duplicate at its second occurrence.
-fn set<T>(cx: &mut Ctxt, slot: &mut Option<Setting<T>>, meta: &ParseNestedMeta<'_>, value: Option<T>) {
+fn set<T>(
+    cx: &mut Ctxt,
+    slot: &mut Option<Setting<T>>,
+    meta: &ParseNestedMeta<'_>,
+    value: Option<T>,
+) {
     let Some(value) = value else { return };
     let Some(key) = meta.path.get_ident().cloned() else {
         return;
@@ -231,7 +237,9 @@ fn unknown(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, what: &str) {
 
 fn skip_value(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) {
     let result = if meta.input.peek(syn::Token![=]) {
-        meta.value().and_then(|value| value.parse::<Expr>()).map(drop)
+        meta.value()
+            .and_then(|value| value.parse::<Expr>())
+            .map(drop)
     } else if meta.input.peek(syn::token::Paren) {
         meta.parse_nested_meta(|nested| {
             skip_value(cx, &nested);
@@ -281,12 +289,18 @@ fn parse_path(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option<Pa
         }) => match text.parse::<Path>() {
             Ok(path) => Some(path),
             Err(_) => {
-                cx.error_spanned_by(&text, format!("expected a path, as in `{key} = my_crate::expvar`"));
+                cx.error_spanned_by(
+                    &text,
+                    format!("expected a path, as in `{key} = my_crate::expvar`"),
+                );
                 None
             }
         },
         other => {
-            cx.error_spanned_by(&other, format!("expected a path, as in `{key} = my_crate::expvar`"));
+            cx.error_spanned_by(
+                &other,
+                format!("expected a path, as in `{key} = my_crate::expvar`"),
+            );
             None
         }
     }
@@ -310,7 +324,10 @@ fn parse_value(
     example: &str,
 ) -> Option<Expr> {
     if !meta.input.peek(syn::Token![=]) {
-        cx.error_spanned_by(&meta.path, format!("`{key}` needs a value, as in {example}"));
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`{key}` needs a value, as in {example}"),
+        );
         skip_value(cx, meta);
         return None;
     }

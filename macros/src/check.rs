@@ -1,7 +1,7 @@
 //! Validation across attributes and item shapes, after parsing: each problem is
 //! recorded in the [`Ctxt`] at the token to change.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use syn::{Data, Fields};
 
@@ -36,7 +36,7 @@ pub(crate) fn stats(cx: &mut Ctxt, stats: &Stats<'_>) {
         );
     }
 
-    let mut names = BTreeMap::new();
+    let mut names = BTreeSet::new();
     for field in &stats.fields {
         let attrs = &field.attrs;
         if attrs.skip.is_some() {
@@ -45,12 +45,15 @@ pub(crate) fn stats(cx: &mut Ctxt, stats: &Stats<'_>) {
                 .flatten()
                 .map(|setting| &setting.key)
             {
-                cx.error_spanned_by(key, format!("`{key}` has no effect on a field marked `skip`"));
+                cx.error_spanned_by(
+                    key,
+                    format!("`{key}` has no effect on a field marked `skip`"),
+                );
             }
             continue;
         }
         let name = field.name();
-        if names.insert(name.clone(), ()).is_some() {
+        if !names.insert(name.clone()) {
             match &attrs.rename {
                 Some(rename) => cx.error_spanned_by(
                     &rename.value,

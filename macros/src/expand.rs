@@ -10,7 +10,9 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, ImplItem, Item, StaticMutability};
 
-use crate::ast::{mentions_impl, Function, ImplBlock, Instrument, Kind, Owner, PublishedStatic, Stats};
+use crate::ast::{
+    mentions_impl, Function, ImplBlock, Instrument, Kind, Owner, PublishedStatic, Stats,
+};
 use crate::attr::{self, MacroArgs, EXPVAR};
 use crate::check;
 use crate::ctxt::Ctxt;
@@ -49,7 +51,6 @@ fn derive_stats(stats: &Stats<'_>) -> TokenStream {
         .iter()
         .filter(|field| field.attrs.skip.is_none())
         .map(|field| {
-            let member = &field.member;
             let name = field.name();
             let writer = match &field.attrs.doc {
                 Some(help) => quote!(#fields.field_with_help(#name, #help)),
@@ -59,12 +60,14 @@ fn derive_stats(stats: &Stats<'_>) -> TokenStream {
             match &field.attrs.label {
                 Some(label) => {
                     let label = &label.value;
+                    let member = respanned(&field.member, label.span());
                     quote_spanned! {label.span()=>
                         #private::Labelled::write_labelled(&self.#member, #label, #writer);
                     }
                 }
                 None => {
                     let ty = &field.original.ty;
+                    let member = respanned(&field.member, ty.span());
                     quote_spanned! {ty.span()=>
                         #private::write_field(&self.#member, #writer);
                     }
@@ -104,6 +107,16 @@ fn derive_stats(stats: &Stats<'_>) -> TokenStream {
             }
         };
     }
+}
+
+/// `member` with `span`, so an error about `&self.member` points at one token.
+fn respanned(member: &syn::Member, span: Span) -> syn::Member {
+    let mut member = member.clone();
+    match &mut member {
+        syn::Member::Named(ident) => ident.set_span(span),
+        syn::Member::Unnamed(index) => index.span = span,
+    }
+    member
 }
 
 /// `#[counted]` and `#[timed]`, on a function or an `impl` block.
@@ -183,6 +196,7 @@ fn impl_block(cx: &mut Ctxt, kind: Kind, args: MacroArgs, mut item: syn::ItemImp
                 name: None,
                 krate: instrument.args.krate.clone(),
             },
+            absorbed: instrument.absorbed.clone(),
         };
         method_instrument.absorb_siblings(cx, &mut method.attrs);
         let function = Function::from_impl_fn(method.clone(), owner.clone(), method_instrument);
@@ -279,18 +293,20 @@ fn function_body(function: &Function) -> TokenStream {
                     #guard.observe(async move { #hint #block }.await)
                 }
             } else {
-                let result = Ident::new("__expvar_result", Span::mixed_site());
                 quote! {
                     let mut #guard = __EXPVAR_FUNCTION.#enter();
-                    #[allow(clippy::redundant_closure_call)]
-                    let #result = (move || { #hint #block })();
-                    #guard.observe(#result)
+                    #guard.observe(#private::call_once(move || { #hint #block }))
                 }
             }
         }
     };
 
+    let absorbed = &function.instrument.absorbed;
     quote! {
+        #(
+            #[allow(unused_imports)]
+            use #absorbed as _;
+        )*
         static __EXPVAR_FUNCTION: #private::FunctionStats = #private::FunctionStats::new();
         const __EXPVAR_INFO: #private::FunctionInfo = #private::FunctionInfo {
             key: #key,

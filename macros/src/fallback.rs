@@ -15,8 +15,16 @@ pub(crate) fn derive(stats: &Stats<'_>) -> TokenStream {
     let private = quote!(#krate::__private);
     let ident = &stats.input.ident;
     let (impl_generics, ty_generics, where_clause) = stats.input.generics.split_for_impl();
+    // `Var` needs `Send + Sync`; for a generic struct (an error already) say so in a
+    // bound rather than add an error about it.
+    let mut var_where = where_clause
+        .cloned()
+        .unwrap_or_else(|| syn::parse_quote!(where));
+    var_where.predicates.push(syn::parse_quote!(
+        Self: #private::Send + #private::Sync
+    ));
     quote! {
-        impl #impl_generics #private::Var for #ident #ty_generics #where_clause {
+        impl #impl_generics #private::Var for #ident #ty_generics #var_where {
             fn write(&self, _: #private::Writer<'_>) {
                 #private::unreachable!()
             }

@@ -5,6 +5,7 @@
 //! user's scope (`struct Option;`, `mod expvar {}`, a `macro_rules! line`) can change
 //! what the generated code means.
 
+pub use core::marker::{Send, Sync};
 pub use core::option::Option::{self, None, Some};
 pub use core::{concat, file, line, module_path, unreachable};
 
@@ -16,12 +17,24 @@ pub use crate::map::Map;
 pub use crate::registry::{Entry, Site};
 pub use crate::var::{ObjectWriter, Var, Writer};
 
-/// `&'static V` as the `&'static dyn Var` an [`Entry`] hands out. A function rather
-/// than a cast so a type that is not a variable fails with [`Var`]'s own diagnostic.
+/// `&'static V` as the `&'static dyn Var` an [`Entry`] hands out, for `#[publish]`. A
+/// function rather than a cast so a type that is not a variable fails with
+/// [`PublishedStatic`]'s diagnostic, at the static's type.
 #[inline]
-pub fn as_var<V: Var + 'static>(var: &'static V) -> &'static dyn Var {
+pub fn as_var<V: PublishedStatic>(var: &'static V) -> &'static dyn Var {
     var
 }
+
+/// What the type of a `#[publish]` static must be: a [`Var`].
+#[diagnostic::on_unimplemented(
+    message = "`#[publish]` needs a variable type, and `{Self}` is not an expvar variable",
+    label = "this type does not implement `expvar::Var`",
+    note = "use a variable type such as `expvar::Counter`, `Gauge`, `Float`, `Str`, `Map<_>`, `Histogram`, or a struct with `#[derive(Expvar)]`",
+    note = "or implement `expvar::Var` for `{Self}`"
+)]
+pub trait PublishedStatic: Var + 'static {}
+
+impl<V: Var + 'static> PublishedStatic for V {}
 
 /// Writes a struct field through [`Var::write`]. A function with a `V: Var` bound so
 /// the error for a field that is not a variable points at the field's type.
@@ -36,6 +49,15 @@ pub fn write_field<V: Var + ?Sized>(field: &V, out: Writer<'_>) {
 #[inline(always)]
 pub const fn no_value<R>() -> Option<R> {
     None
+}
+
+/// Runs the body of a `#[counted]`/`#[timed]` function that returns `Result` or
+/// `Option`, so `return` and `?` inside it come back to the guard. Taking `FnOnce`
+/// makes the closure `FnOnce`, so it can return borrows of what it captured
+/// (`&mut self` -> `Option<&mut T>`) just as the function could.
+#[inline(always)]
+pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+    body()
 }
 
 /// What `#[derive(Expvar)]` needs to create `Type::global()`: `Default`.

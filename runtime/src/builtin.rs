@@ -1,6 +1,8 @@
-//! Variables every process publishes, as Go's expvar does: `cmdline` and `memstats`.
+//! Variables every process publishes: Go's `cmdline` and `memstats`, and `process`
+//! (and `jemalloc` with that feature).
 
 use crate::memstats::MemStats;
+use crate::process::Process;
 use crate::var::{Var, Writer};
 
 /// The process's command line as an array of strings (Go's `cmdline`).
@@ -23,10 +25,28 @@ fn memstats() -> &'static dyn Var {
     &MemStats
 }
 
+fn process() -> &'static dyn Var {
+    &Process
+}
+
 inventory::submit! {
     crate::registry::Entry::new("cmdline", cmdline, file!(), line!())
 }
 
 inventory::submit! {
     crate::registry::Entry::new("memstats", memstats, file!(), line!())
+}
+
+inventory::submit! {
+    crate::registry::Entry::new("process", process, file!(), line!())
+}
+
+#[cfg(feature = "jemalloc")]
+fn jemalloc() -> &'static dyn Var {
+    &crate::jemalloc::Jemalloc
+}
+
+#[cfg(feature = "jemalloc")]
+inventory::submit! {
+    crate::registry::Entry::new("jemalloc", jemalloc, file!(), line!())
 }

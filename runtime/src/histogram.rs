@@ -40,9 +40,17 @@ type Buckets = [AtomicU64; BUCKET_COUNT];
 /// values inside the resolved range. Smaller values (zero included) share the first
 /// bucket and report as `0`; larger ones share the last.
 ///
+/// # Prometheus buckets
+/// `/metrics` serves a histogram as cumulative `le` buckets: [`DEFAULT_BUCKETS`] unless
+/// it was created with [`with_buckets`](Histogram::with_buckets). A count at a bound
+/// that is a bucket boundary here (a power of two, or `2^e * (1 + m/16)`) is exact for
+/// every value: buckets are `(lower, upper]`, so a value equal to a bound counts in that
+/// bound's `le` bucket, as Prometheus defines it. Another bound is rounded down to the
+/// boundary below it, within 1/16 of the bound.
+///
 /// # Cost
-/// 32 bytes inline. The 1,136 buckets (9 KiB) are allocated on the first `record`, so a
-/// histogram that never records costs 32 bytes.
+/// 48 bytes inline. The 1,136 buckets (9 KiB) are allocated on the first `record`, so a
+/// histogram that never records costs 48 bytes.
 ///
 /// Negative values are recorded as `0`; NaN is ignored.
 ///
@@ -67,7 +75,34 @@ pub struct Histogram {
     sum: AtomicU64,
     min: AtomicU64,
     max: AtomicU64,
+    /// The Prometheus `le` bounds; empty for [`DEFAULT_BUCKETS`].
+    le: &'static [f64],
 }
+
+/// The Prometheus `le` bounds of a histogram created with [`Histogram::new`]: every
+/// power of two from 2^-12 s (about 244 µs) to 2^4 s (16 s), for durations in seconds.
+///
+/// Powers of two are bucket boundaries of [`Histogram`], so the cumulative counts are
+/// exact (see [Prometheus buckets](Histogram#prometheus-buckets)).
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.000_244_140_625,
+    0.000_488_281_25,
+    0.000_976_562_5,
+    0.001_953_125,
+    0.003_906_25,
+    0.007_812_5,
+    0.015_625,
+    0.031_25,
+    0.062_5,
+    0.125,
+    0.25,
+    0.5,
+    1.0,
+    2.0,
+    4.0,
+    8.0,
+    16.0,
+];
 
 /// A point-in-time reading of a [`Histogram`].
 ///
@@ -97,11 +132,38 @@ pub struct HistogramSummary {
 impl Histogram {
     /// An empty histogram. `const`, so it can initialize a `static`.
     pub const fn new() -> Self {
+        Histogram::with_buckets(&[])
+    }
+
+    /// An empty histogram served at `/metrics` with the `le` bounds `buckets` instead of
+    /// [`DEFAULT_BUCKETS`]: increasing, finite, in the unit recorded (bounds that are
+    /// not are left out). Only the Prometheus output changes; recording is the same.
+    ///
+    /// ```
+    /// use expvar::Histogram;
+    ///
+    /// // Response sizes in bytes: 1 KiB to 1 MiB, each a bucket boundary.
+    /// static RESPONSE_BYTES: Histogram =
+    ///     Histogram::with_buckets(&[1024.0, 16384.0, 131072.0, 1048576.0]);
+    /// assert_eq!(RESPONSE_BYTES.buckets(), [1024.0, 16384.0, 131072.0, 1048576.0]);
+    /// ```
+    pub const fn with_buckets(buckets: &'static [f64]) -> Self {
         Histogram {
             buckets: AtomicPtr::new(ptr::null_mut()),
             sum: AtomicU64::new(0),
             min: AtomicU64::new(INFINITY_BITS),
             max: AtomicU64::new(0),
+            le: buckets,
+        }
+    }
+
+    /// The Prometheus `le` bounds: those given to [`with_buckets`](Self::with_buckets),
+    /// or [`DEFAULT_BUCKETS`].
+    pub fn buckets(&self) -> &'static [f64] {
+        if self.le.is_empty() {
+            DEFAULT_BUCKETS
+        } else {
+            self.le
         }
     }
 
@@ -115,7 +177,7 @@ impl Histogram {
         } else {
             0.0
         };
-        self.buckets()[bucket_index(value)].fetch_add(1, Relaxed);
+        self.counts()[bucket_index(value)].fetch_add(1, Relaxed);
         let _ = self.sum.fetch_update(Relaxed, Relaxed, |sum| {
             Some((f64::from_bits(sum) + value).to_bits())
         });
@@ -137,7 +199,7 @@ impl Histogram {
     }
 
     #[inline]
-    fn buckets(&self) -> &Buckets {
+    fn counts(&self) -> &Buckets {
         let buckets = self.buckets.load(Acquire);
         if buckets.is_null() {
             return self.allocate_buckets();
@@ -166,7 +228,7 @@ impl Histogram {
     }
 
     fn bucket_counts(&self) -> Option<&Buckets> {
-        // SAFETY: as in `buckets`.
+        // SAFETY: as in `counts`.
         unsafe { self.buckets.load(Acquire).as_ref() }
     }
 
@@ -230,6 +292,39 @@ impl Histogram {
     }
 }
 
+/// Cumulative counts for Prometheus `le` buckets, read in one pass.
+pub(crate) struct LeCounts {
+    /// For each bound: the values counted in buckets that end at or below it.
+    pub(crate) cumulative: Vec<u64>,
+    /// Every value counted (the `+Inf` bucket and `_count`).
+    pub(crate) count: u64,
+}
+
+impl Histogram {
+    /// Cumulative counts at `bounds` (increasing), read from one pass over the buckets,
+    /// so the last bucket never exceeds `count`.
+    pub(crate) fn le_counts(&self, bounds: &[f64]) -> LeCounts {
+        let mut cumulative = Vec::with_capacity(bounds.len());
+        let mut count = 0;
+        if let Some(buckets) = self.bucket_counts() {
+            let mut next = 0;
+            for (index, bucket) in buckets.iter().enumerate() {
+                // Close every bound below this bucket's upper end: the bucket is not in it.
+                let upper = bucket_upper_bound(index);
+                while next < bounds.len() && upper > bounds[next] {
+                    cumulative.push(count);
+                    next += 1;
+                }
+                count += bucket.load(Relaxed);
+            }
+            cumulative.resize(bounds.len(), count);
+        } else {
+            cumulative.resize(bounds.len(), 0);
+        }
+        LeCounts { cumulative, count }
+    }
+}
+
 /// Bucket counts read once, so that several quantiles agree with each other.
 struct Reading {
     counts: Vec<u64>,
@@ -245,6 +340,13 @@ impl Reading {
         }
         // The 1-based rank of the value at quantile q.
         let rank = ((q.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
+        // The extremes are tracked exactly.
+        if rank == 1 {
+            return self.min;
+        }
+        if rank >= self.count {
+            return self.max;
+        }
         let mut seen = 0;
         for (index, &count) in self.counts.iter().enumerate() {
             seen += count;
@@ -259,7 +361,10 @@ impl Reading {
 
 #[inline]
 fn bucket_index(value: f64) -> usize {
-    let key = value.to_bits() >> KEY_SHIFT;
+    // `bits - 1`: a value exactly on a boundary belongs to the bucket below it, so
+    // buckets are `(lower, upper]` and a count "at or below" a boundary (Prometheus's
+    // `le`) is exact.
+    let key = value.to_bits().saturating_sub(1) >> KEY_SHIFT;
     (key.saturating_sub(FIRST_KEY) as usize).min(BUCKET_COUNT - 1)
 }
 
@@ -328,14 +433,34 @@ mod tests {
         while value < 1e12 {
             let index = bucket_index(value);
             assert!(index >= previous);
-            assert!(bucket_lower_bound(index) <= value && value < bucket_upper_bound(index));
+            assert!(bucket_lower_bound(index) < value && value <= bucket_upper_bound(index));
             let error = (bucket_midpoint(index) - value).abs() / value;
             assert!(error <= QUANTILE_RELATIVE_ERROR, "{value}: {error}");
             previous = index;
             value *= 1.01;
         }
-        assert_eq!(bucket_lower_bound(bucket_index(1.0)), 1.0);
-        assert_eq!(bucket_upper_bound(bucket_index(1.0)), 1.0625);
+        assert_eq!(bucket_lower_bound(bucket_index(1.0)), 0.968_75);
+        assert_eq!(bucket_upper_bound(bucket_index(1.0)), 1.0);
+        assert_eq!(bucket_lower_bound(bucket_index(1.01)), 1.0);
+    }
+
+    #[test]
+    fn le_counts_are_exact_at_bucket_boundaries() {
+        let histogram = Histogram::new();
+        assert_eq!(histogram.le_counts(&[1.0]).cumulative, [0]);
+        for value in [0.0, 0.3, 0.5, 0.99, 1.0, 1.01, 1.5, 3.0, 1e20] {
+            histogram.record(value);
+        }
+        let counts = histogram.le_counts(&[0.25, 0.5, 1.0, 2.0, 1e6]);
+        // `(lower, upper]` buckets: a value equal to a bound counts at that bound.
+        assert_eq!(counts.cumulative, [1, 3, 5, 7, 8]);
+        assert_eq!(counts.count, 9);
+        // 1.03 is not a boundary: rounded down to 1.0.
+        assert_eq!(histogram.le_counts(&[1.03]).cumulative, [5]);
+        assert_eq!(Histogram::new().buckets(), DEFAULT_BUCKETS);
+        for bound in DEFAULT_BUCKETS {
+            assert_eq!(bucket_upper_bound(bucket_index(*bound)), *bound);
+        }
     }
 
     #[test]

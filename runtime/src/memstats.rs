@@ -2,52 +2,96 @@
 //! `/debug/vars` (Metricbeat, Datadog, expvarmon, ...) accept a Rust process.
 //!
 //! Every field is present with Go's JSON type. Rust has no garbage collector, so the
-//! GC fields are zero; allocator and OS figures are filled in where they are known.
+//! GC fields are zero. Allocation figures come from [`CountingAlloc`](crate::CountingAlloc)
+//! when it is the global allocator, memory sizes from the OS always. The meaning of each
+//! field for a Rust process is in `docs/process-and-memory.md`.
 
+use crate::alloc::{AllocStats, SizeClassStats, CLASS_SIZES, SIZE_CLASSES};
+use crate::process;
 use crate::var::{ObjectWriter, Var, Writer};
 
 /// Entries in Go's `MemStats.PauseNs` and `PauseEnd` ring buffers.
 const PAUSE_RING_LEN: usize = 256;
-/// Entries in Go's `MemStats.BySize`.
-const SIZE_CLASSES: usize = 61;
 
 /// The `memstats` variable.
 pub(crate) struct MemStats;
 
-/// Go's `runtime.MemStats` integer fields, in Go's declaration order, before the
-/// pause rings.
-const HEAD_FIELDS: [&str; 24] = [
-    "Alloc",
-    "TotalAlloc",
-    "Sys",
-    "Lookups",
-    "Mallocs",
-    "Frees",
-    "HeapAlloc",
-    "HeapSys",
-    "HeapIdle",
-    "HeapInuse",
-    "HeapReleased",
-    "HeapObjects",
-    "StackInuse",
-    "StackSys",
-    "MSpanInuse",
-    "MSpanSys",
-    "MCacheInuse",
-    "MCacheSys",
-    "BuckHashSys",
-    "GCSys",
-    "OtherSys",
-    "NextGC",
-    "LastGC",
-    "PauseTotalNs",
-];
+/// How an integer field is written.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A total that never decreases.
+    Counter,
+    /// A size that goes up and down.
+    Gauge,
+}
+use Kind::{Counter, Gauge};
+
+/// The values behind the integer fields, computed once per read.
+struct Figures {
+    /// Live heap bytes: counted when `CountingAlloc` is installed, else resident memory.
+    live_bytes: u64,
+    alloc: Option<AllocStats>,
+    resident: u64,
+    virtual_size: u64,
+}
+
+impl Figures {
+    fn read() -> Self {
+        let alloc = AllocStats::read();
+        let (resident, virtual_size) = process::memory();
+        Figures {
+            live_bytes: alloc.as_ref().map_or(resident, |alloc| alloc.live_bytes),
+            alloc,
+            resident,
+            virtual_size,
+        }
+    }
+
+    fn counted(&self, read: impl FnOnce(&AllocStats) -> u64) -> u64 {
+        self.alloc.as_ref().map_or(0, read)
+    }
+}
 
 impl Var for MemStats {
     fn write(&self, out: Writer<'_>) {
+        let figures = Figures::read();
+        let live = figures.live_bytes;
+        // Go's `runtime.MemStats` integer fields, in Go's declaration order, before the
+        // pause rings. Totals are counters; sizes that go up and down are gauges (both
+        // are JSON integers, as Go writes them).
+        let head: [(&str, Kind, u64); 24] = [
+            ("Alloc", Gauge, live),
+            ("TotalAlloc", Counter, figures.counted(|a| a.total_bytes)),
+            ("Sys", Gauge, figures.virtual_size),
+            ("Lookups", Counter, 0),
+            ("Mallocs", Counter, figures.counted(|a| a.mallocs)),
+            ("Frees", Counter, figures.counted(|a| a.frees)),
+            ("HeapAlloc", Gauge, live),
+            ("HeapSys", Gauge, figures.resident),
+            ("HeapIdle", Gauge, figures.resident.saturating_sub(live)),
+            ("HeapInuse", Gauge, live),
+            ("HeapReleased", Gauge, 0),
+            ("HeapObjects", Gauge, figures.counted(|a| a.live_objects)),
+            ("StackInuse", Gauge, 0),
+            ("StackSys", Gauge, 0),
+            ("MSpanInuse", Gauge, 0),
+            ("MSpanSys", Gauge, 0),
+            ("MCacheInuse", Gauge, 0),
+            ("MCacheSys", Gauge, 0),
+            ("BuckHashSys", Gauge, 0),
+            ("GCSys", Gauge, 0),
+            ("OtherSys", Gauge, 0),
+            ("NextGC", Gauge, 0),
+            ("LastGC", Gauge, 0),
+            ("PauseTotalNs", Counter, 0),
+        ];
         out.object(|fields| {
-            for name in HEAD_FIELDS {
-                fields.field(name).counter(0);
+            for (name, kind, value) in head {
+                let field = fields.field(name);
+                match kind {
+                    Counter => field.counter(value),
+                    Gauge => field.gauge(i64::try_from(value).unwrap_or(i64::MAX)),
+                }
             }
             write_zeros(fields, "PauseNs", PAUSE_RING_LEN);
             write_zeros(fields, "PauseEnd", PAUSE_RING_LEN);
@@ -57,8 +101,22 @@ impl Var for MemStats {
             // No garbage collector runs in a Rust process.
             fields.field("EnableGC").bool(false);
             fields.field("DebugGC").bool(false);
-            let by_size = (0..SIZE_CLASSES)
-                .map(|_| serde_json::json!({"Size": 0, "Mallocs": 0, "Frees": 0}))
+            let uncounted: [SizeClassStats; SIZE_CLASSES] =
+                std::array::from_fn(|class| SizeClassStats {
+                    size: CLASS_SIZES[class],
+                    mallocs: 0,
+                    frees: 0,
+                });
+            let by_size = figures.alloc.as_ref().map_or(&uncounted, |a| &a.by_size);
+            let by_size = by_size
+                .iter()
+                .map(|class| {
+                    serde_json::json!({
+                        "Size": class.size,
+                        "Mallocs": class.mallocs,
+                        "Frees": class.frees,
+                    })
+                })
                 .collect();
             fields
                 .field("BySize")
@@ -71,4 +129,27 @@ fn write_zeros(fields: &mut ObjectWriter<'_>, name: &str, len: usize) {
     fields
         .field(name)
         .json(&serde_json::Value::Array(vec![0.into(); len]));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_go_shape() {
+        let json: serde_json::Value = serde_json::from_str(&crate::render_json(&MemStats)).unwrap();
+        let object = json.as_object().unwrap();
+        assert_eq!(object.len(), 32);
+        assert_eq!(json["PauseNs"].as_array().unwrap().len(), 256);
+        assert_eq!(json["PauseEnd"].as_array().unwrap().len(), 256);
+        let by_size = json["BySize"].as_array().unwrap();
+        assert_eq!(by_size.len(), 61);
+        assert_eq!(by_size[1]["Size"], 8);
+        assert_eq!(by_size[60]["Size"], 18432);
+        assert_eq!(json["EnableGC"], false);
+        if cfg!(target_os = "linux") {
+            assert!(json["Sys"].as_u64().unwrap() > 0);
+            assert!(json["HeapSys"].as_u64().unwrap() > 0);
+        }
+    }
 }

@@ -82,6 +82,15 @@ impl<'a> Writer<'a> {
         self.encoder.counter(value);
     }
 
+    /// Writes a monotonically increasing floating-point total, such as CPU seconds.
+    ///
+    /// A number in JSON, like [`float`](Self::float); a Prometheus `counter` (with
+    /// `_total`) rather than a gauge.
+    pub fn counter_f64(mut self, value: f64) {
+        self.written = true;
+        self.encoder.counter_f64(value);
+    }
+
     /// Writes a signed value that can go up and down.
     pub fn gauge(mut self, value: i64) {
         self.written = true;

@@ -10,6 +10,8 @@
 // Expansion:
 
 async fn fetch(id: u32) -> Result<Row, DbError> {
+    #[allow(unused_imports)]
+    use timed as _;
     static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::FunctionStats::new();
     const __EXPVAR_INFO: ::expvar::__private::FunctionInfo = ::expvar::__private::FunctionInfo {
         key: ::expvar::__private::concat!(

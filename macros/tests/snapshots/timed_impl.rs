@@ -38,6 +38,8 @@ impl Repo {
         {}
     }
     async fn save(&mut self) {
+        #[allow(unused_imports)]
+        use counted as _;
         static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::FunctionStats::new();
         const __EXPVAR_INFO: ::expvar::__private::FunctionInfo = ::expvar::__private::FunctionInfo {
             key: ::expvar::__private::concat!(

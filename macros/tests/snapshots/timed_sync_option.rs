@@ -29,17 +29,18 @@ fn lookup(&self, key: &str) -> Option<&Row> {
         ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
     }
     let mut __expvar_guard = __EXPVAR_FUNCTION.enter_timed();
-    #[allow(clippy::redundant_closure_call)]
-    let __expvar_result = (move || {
-        if let ::expvar::__private::Some(__expvar_never) = ::expvar::__private::no_value::<
-            Option<&Row>,
-        >() {
-            return __expvar_never;
-        }
-        {
-            let index = self.index.get(key)?;
-            self.rows.get(*index)
-        }
-    })();
-    __expvar_guard.observe(__expvar_result)
+    __expvar_guard
+        .observe(
+            ::expvar::__private::call_once(move || {
+                if let ::expvar::__private::Some(__expvar_never) = ::expvar::__private::no_value::<
+                    Option<&Row>,
+                >() {
+                    return __expvar_never;
+                }
+                {
+                    let index = self.index.get(key)?;
+                    self.rows.get(*index)
+                }
+            }),
+        )
 }

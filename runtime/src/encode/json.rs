@@ -122,6 +122,10 @@ impl Encode for JsonEncoder {
             .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
 
+    fn counter_f64(&mut self, value: f64) {
+        write_float(&mut self.out, value);
+    }
+
     fn gauge(&mut self, value: i64) {
         self.out
             .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());

@@ -4,12 +4,15 @@
 //! [`Encode`] interface that [`Writer`](crate::Writer) drives.
 
 pub(crate) mod json;
+mod names;
+pub(crate) mod prometheus;
 
 use crate::histogram::Histogram;
 
 /// The receiving end of a [`Writer`](crate::Writer): one output format.
 pub(crate) trait Encode {
     fn counter(&mut self, value: u64);
+    fn counter_f64(&mut self, value: f64);
     fn gauge(&mut self, value: i64);
     fn float(&mut self, value: f64);
     fn str(&mut self, value: &str);

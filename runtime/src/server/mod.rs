@@ -7,6 +7,7 @@ mod service;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -17,8 +18,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
 
+use crate::hardware::{Hardware, Thresholds};
 use service::ServiceConfig;
-pub use service::{Body, ExpvarService};
+pub use service::{Body, ExpvarService, ResponseFuture};
 
 /// The address [`serve`] uses when `EXPVAR_ADDR` is not set: loopback, Go's pprof port.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:6060";
@@ -104,6 +106,27 @@ impl ServerBuilder {
         self
     }
 
+    /// Prepends `namespace_` to the names of variables at `/metrics` (see
+    /// [`PrometheusOptions::namespace`](crate::PrometheusOptions::namespace)).
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.config.prometheus = self.config.prometheus.namespace(namespace);
+        self
+    }
+
+    /// Adds the label `name="value"` to every series at `/metrics`, such as
+    /// `.const_label("service", "api")`.
+    pub fn const_label(mut self, name: &str, value: &str) -> Self {
+        self.config.prometheus = self.config.prometheus.const_label(name, value);
+        self
+    }
+
+    /// The `version` label of `build_info` at `/metrics`:
+    /// `.version(env!("CARGO_PKG_VERSION"))`.
+    pub fn version(mut self, version: &str) -> Self {
+        self.config.prometheus = self.config.prometheus.version(version);
+        self
+    }
+
     /// Requires HTTP Basic credentials.
     pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
         self.config.auth = Some(auth::Auth::basic(user, password));
@@ -113,6 +136,19 @@ impl ServerBuilder {
     /// Requires `Authorization: Bearer <token>`.
     pub fn bearer_token(mut self, token: &str) -> Self {
         self.config.auth = Some(auth::Auth::bearer(token));
+        self
+    }
+
+    /// Sets the percentages of use at which `/status/hardware/{disk,ram,cpu}` answers
+    /// `429` (warning) and `500` (critical). The default is 90 and 95 for each.
+    pub fn hardware_thresholds(mut self, resource: Hardware, thresholds: Thresholds) -> Self {
+        *self.config.hardware.thresholds_mut(resource) = thresholds;
+        self
+    }
+
+    /// The path whose file system `/status/hardware/disk` reports (default `/`).
+    pub fn disk_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.hardware.disk_path = path.into();
         self
     }
 

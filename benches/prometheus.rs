@@ -1,0 +1,124 @@
+//! Rendering `/metrics` for 10,000 series: expvar against the `prometheus` crate's
+//! `TextEncoder` and `prometheus-client`'s text encoder, on the same data, in one run.
+//!
+//! `cargo bench --bench prometheus`. Each library holds 100 counter families of 100
+//! series each (`bench_family_NNN_total{key="kNNN"}`), the same names and values; each
+//! benchmark renders all of it as a scrape would (for `prometheus`, `gather` included).
+//! The expvar document also carries the built-in variables (`memstats`, `build_info`).
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use expvar::{Counter, Map};
+use prometheus::{Encoder as _, IntCounterVec, Opts, TextEncoder};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter as ClientCounter;
+use prometheus_client::metrics::family::Family;
+
+const FAMILIES: usize = 100;
+const SERIES_PER_FAMILY: usize = 100;
+
+fn family_name(family: usize) -> String {
+    format!("bench_family_{family:03}")
+}
+
+fn key(series: usize) -> String {
+    format!("k{series:03}")
+}
+
+fn value(family: usize, series: usize) -> u64 {
+    (family * SERIES_PER_FAMILY + series) as u64
+}
+
+fn expvar_registry() {
+    for family in 0..FAMILIES {
+        let map = Arc::new(Map::<Counter>::with_label("key"));
+        for series in 0..SERIES_PER_FAMILY {
+            map.add(&key(series), value(family, series));
+        }
+        expvar::publish(family_name(family), map).unwrap();
+    }
+}
+
+fn prometheus_registry() -> prometheus::Registry {
+    let registry = prometheus::Registry::new();
+    for family in 0..FAMILIES {
+        let name = format!("{}_total", family_name(family));
+        let counters = IntCounterVec::new(Opts::new(name, "A bench family."), &["key"]).unwrap();
+        for series in 0..SERIES_PER_FAMILY {
+            counters
+                .with_label_values(&[key(series).as_str()])
+                .inc_by(value(family, series));
+        }
+        registry.register(Box::new(counters)).unwrap();
+    }
+    registry
+}
+
+fn client_registry() -> prometheus_client::registry::Registry {
+    let mut registry = prometheus_client::registry::Registry::default();
+    for family in 0..FAMILIES {
+        let counters = Family::<Vec<(String, String)>, ClientCounter>::default();
+        for series in 0..SERIES_PER_FAMILY {
+            counters
+                .get_or_create(&vec![("key".to_owned(), key(series))])
+                .inc_by(value(family, series));
+        }
+        registry.register(family_name(family), "A bench family.", counters);
+    }
+    registry
+}
+
+fn render(c: &mut Criterion) {
+    expvar_registry();
+    let prometheus = prometheus_registry();
+    let client = client_registry();
+
+    let series = |text: &str| {
+        text.lines()
+            .filter(|line| line.starts_with("bench_family_"))
+            .count()
+    };
+    assert_eq!(
+        series(&expvar::to_prometheus()),
+        FAMILIES * SERIES_PER_FAMILY
+    );
+    let mut text = Vec::new();
+    TextEncoder::new()
+        .encode(&prometheus.gather(), &mut text)
+        .unwrap();
+    assert_eq!(
+        series(std::str::from_utf8(&text).unwrap()),
+        FAMILIES * SERIES_PER_FAMILY
+    );
+    let mut text = String::new();
+    encode(&mut text, &client).unwrap();
+    assert_eq!(series(&text), FAMILIES * SERIES_PER_FAMILY);
+
+    let mut group = c.benchmark_group("render_10k_series");
+    group.throughput(Throughput::Elements((FAMILIES * SERIES_PER_FAMILY) as u64));
+    group.bench_function("expvar_to_prometheus", |b| {
+        b.iter(|| black_box(expvar::to_prometheus()))
+    });
+    group.bench_function("prometheus_text_encoder", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(512 * 1024);
+            TextEncoder::new()
+                .encode(&prometheus.gather(), &mut out)
+                .unwrap();
+            black_box(out)
+        })
+    });
+    group.bench_function("prometheus_client_encode", |b| {
+        b.iter(|| {
+            let mut out = String::with_capacity(512 * 1024);
+            encode(&mut out, &client).unwrap();
+            black_box(out)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, render);
+criterion_main!(benches);

@@ -1,0 +1,124 @@
+//! Prometheus names, label values and numbers: sanitising and escaping by the rules of
+//! the [text format](https://prometheus.io/docs/instrumenting/exposition_formats/) and
+//! [OpenMetrics](https://github.com/prometheus/OpenMetrics/blob/main/specification/OpenMetrics.md).
+
+/// Appends `name` to `out` as part of a metric or label name: every character outside
+/// `[a-zA-Z0-9_]` (`:` and non-ASCII included) becomes `_`, and a name that would start
+/// with a digit gets a leading `_`.
+///
+/// `:` is valid in metric names but reserved for recording rules, so it is replaced too.
+pub(crate) fn push_name(out: &mut String, name: &str) {
+    if out.is_empty() && name.starts_with(|c: char| c.is_ascii_digit()) {
+        out.push('_');
+    }
+    if name.is_empty() && out.is_empty() {
+        out.push('_');
+    }
+    for c in name.chars() {
+        out.push(if c.is_ascii_alphanumeric() { c } else { '_' });
+    }
+}
+
+/// A label name: sanitised as [`push_name`], and never starting with `__`, which
+/// Prometheus reserves for its own labels.
+pub(crate) fn label_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    push_name(&mut out, name);
+    if out.starts_with("__") {
+        let trimmed = out.trim_start_matches('_');
+        out = format!("_{trimmed}");
+    }
+    out
+}
+
+/// Appends a label value, escaped: `\` as `\\`, `"` as `\"`, newline as `\n`. Any
+/// other character, non-ASCII included, is valid UTF-8 in both formats and kept.
+pub(crate) fn push_label_value(out: &mut Vec<u8>, value: &str) {
+    escape(out, value, true);
+}
+
+/// Appends `HELP` text, escaped: `\` and newline always, `"` only in OpenMetrics
+/// (the text format keeps it literally).
+pub(crate) fn push_help(out: &mut Vec<u8>, help: &str, openmetrics: bool) {
+    escape(out, help, openmetrics);
+}
+
+fn escape(out: &mut Vec<u8>, value: &str, quotes: bool) {
+    let bytes = value.as_bytes();
+    let mut clean_from = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match byte {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'"' if quotes => b"\\\"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[clean_from..index]);
+        out.extend_from_slice(escaped);
+        clean_from = index + 1;
+    }
+    out.extend_from_slice(&bytes[clean_from..]);
+}
+
+/// Appends a sample value: shortest round-trip decimal, `NaN`, `+Inf` or `-Inf`.
+pub(crate) fn push_f64(out: &mut Vec<u8>, value: f64) {
+    if value.is_finite() {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(value).as_bytes());
+    } else if value.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if value > 0.0 {
+        out.extend_from_slice(b"+Inf");
+    } else {
+        out.extend_from_slice(b"-Inf");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(parts: &[&str]) -> String {
+        let mut out = String::new();
+        for part in parts {
+            if !out.is_empty() {
+                out.push('_');
+            }
+            push_name(&mut out, part);
+        }
+        out
+    }
+
+    fn escaped(value: &str, quotes: bool) -> String {
+        let mut out = Vec::new();
+        escape(&mut out, value, quotes);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn names_are_sanitised() {
+        assert_eq!(name(&["queue", "pending"]), "queue_pending");
+        assert_eq!(name(&["http.requests-total"]), "http_requests_total");
+        assert_eq!(name(&["2xx", "9"]), "_2xx_9");
+        assert_eq!(name(&["a:b", "héllo"]), "a_b_h_llo");
+        assert_eq!(name(&[""]), "_");
+        assert_eq!(label_name("__name__"), "_name__");
+        assert_eq!(label_name("status code"), "status_code");
+        assert_eq!(label_name("1st"), "_1st");
+    }
+
+    #[test]
+    fn label_values_and_help_are_escaped() {
+        assert_eq!(escaped("a\\b\"c\nd é", true), r#"a\\b\"c\nd é"#);
+        assert_eq!(escaped("a\\b\"c\nd", false), r#"a\\b"c\nd"#);
+    }
+
+    #[test]
+    fn numbers() {
+        let mut out = Vec::new();
+        for value in [1.0, 0.25, 1e-5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            push_f64(&mut out, value);
+            out.push(b' ');
+        }
+        assert_eq!(out, b"1.0 0.25 0.00001 NaN +Inf -Inf ");
+    }
+}

@@ -1,0 +1,313 @@
+//! `/status/hardware/{disk,ram,cpu}`: how full the machine is, with warning and critical
+//! thresholds that set the status code, so a plain HTTP check can alert on them.
+//!
+//! The pattern of Go services built on gin: `200` below the warning threshold, `429 Too
+//! Many Requests` from warning, `500 Internal Server Error` from critical.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use once_cell::sync::Lazy;
+use serde_json::{json, Value};
+use sysinfo::{Disks, System, MINIMUM_CPU_UPDATE_INTERVAL};
+
+/// A resource reported under `/status/hardware/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hardware {
+    /// `/status/hardware/disk`: the file system holding the configured path (default `/`).
+    Disk,
+    /// `/status/hardware/ram`: the machine's memory.
+    Ram,
+    /// `/status/hardware/cpu`: busy time of all CPUs.
+    Cpu,
+}
+
+impl Hardware {
+    pub(crate) fn from_path(name: &str) -> Option<Hardware> {
+        match name {
+            "disk" => Some(Hardware::Disk),
+            "ram" => Some(Hardware::Ram),
+            "cpu" => Some(Hardware::Cpu),
+            _ => None,
+        }
+    }
+}
+
+/// Percentages of use from which a hardware endpoint reports a warning (`429`) or a
+/// critical state (`500`). The default for every resource is 90 and 95.
+///
+/// A threshold above 100 is never reached, which turns that level off.
+///
+/// ```
+/// use expvar::{Hardware, Thresholds};
+///
+/// let server = expvar::ServerBuilder::new()
+///     .addr("127.0.0.1:0")
+///     .hardware_thresholds(Hardware::Disk, Thresholds::new(80.0, 90.0))
+///     // Never critical, only a warning:
+///     .hardware_thresholds(Hardware::Cpu, Thresholds::new(95.0, f64::INFINITY))
+///     .start()
+///     .unwrap();
+/// # server.shutdown();
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    warning: f64,
+    critical: f64,
+}
+
+impl Thresholds {
+    /// Warning from `warning` percent, critical from `critical` percent.
+    ///
+    /// # Panics
+    /// If either is NaN or `warning` is above `critical`.
+    pub fn new(warning: f64, critical: f64) -> Self {
+        assert!(
+            !warning.is_nan() && !critical.is_nan() && warning <= critical,
+            "hardware thresholds need warning <= critical, got warning {warning} and critical {critical}"
+        );
+        Thresholds { warning, critical }
+    }
+
+    /// The warning threshold, in percent.
+    pub fn warning(&self) -> f64 {
+        self.warning
+    }
+
+    /// The critical threshold, in percent.
+    pub fn critical(&self) -> f64 {
+        self.critical
+    }
+
+    fn level(&self, percent: f64) -> Level {
+        if percent >= self.critical {
+            Level::Critical
+        } else if percent >= self.warning {
+            Level::Warning
+        } else {
+            Level::Ok
+        }
+    }
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            warning: 90.0,
+            critical: 95.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Ok,
+    Warning,
+    Critical,
+}
+
+/// The hardware endpoints' settings, part of the server's configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct HardwareConfig {
+    pub(crate) disk: Thresholds,
+    pub(crate) ram: Thresholds,
+    pub(crate) cpu: Thresholds,
+    pub(crate) disk_path: PathBuf,
+}
+
+impl Default for HardwareConfig {
+    fn default() -> Self {
+        HardwareConfig {
+            disk: Thresholds::default(),
+            ram: Thresholds::default(),
+            cpu: Thresholds::default(),
+            disk_path: PathBuf::from(if cfg!(windows) { "C:\\" } else { "/" }),
+        }
+    }
+}
+
+impl HardwareConfig {
+    pub(crate) fn thresholds_mut(&mut self, resource: Hardware) -> &mut Thresholds {
+        match resource {
+            Hardware::Disk => &mut self.disk,
+            Hardware::Ram => &mut self.ram,
+            Hardware::Cpu => &mut self.cpu,
+        }
+    }
+}
+
+/// A hardware endpoint's answer: the HTTP status and the JSON body.
+pub(crate) struct Report {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
+}
+
+/// Kept between requests: CPU usage is measured as the difference between two samples.
+struct Sampler {
+    system: System,
+    last_cpu_refresh: Option<Instant>,
+}
+
+static SAMPLER: Lazy<Mutex<Sampler>> = Lazy::new(|| {
+    Mutex::new(Sampler {
+        system: System::new(),
+        last_cpu_refresh: None,
+    })
+});
+
+pub(crate) fn report(resource: Hardware, config: &HardwareConfig) -> Report {
+    match resource {
+        Hardware::Disk => disk(&config.disk_path, config.disk),
+        Hardware::Ram => ram(config.ram),
+        Hardware::Cpu => cpu(config.cpu),
+    }
+}
+
+fn assemble(thresholds: Thresholds, percent: f64, fields: Value) -> Report {
+    let level = thresholds.level(percent);
+    let (status, text) = match level {
+        Level::Ok => (200, "OK"),
+        Level::Warning => (429, "WARNING"),
+        Level::Critical => (500, "CRITICAL"),
+    };
+    let mut body = json!({
+        "status": text,
+        "percent": round2(percent),
+        "warning": finite_or_null(thresholds.warning),
+        "critical": finite_or_null(thresholds.critical),
+    });
+    if let (Value::Object(body), Value::Object(fields)) = (&mut body, fields) {
+        body.extend(fields);
+    }
+    Report { status, body }
+}
+
+fn disk(path: &Path, thresholds: Thresholds) -> Report {
+    let disks = Disks::new_with_refreshed_list();
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+    // The file system holding `path`: the disk with the longest mount point above it.
+    let disk = disks
+        .list()
+        .iter()
+        .filter(|disk| path.starts_with(disk.mount_point()))
+        .max_by_key(|disk| disk.mount_point().as_os_str().len());
+    let Some(disk) = disk else {
+        return Report {
+            status: 500,
+            body: json!({
+                "status": "UNKNOWN",
+                "error": format!("no file system found for {}", path.display()),
+            }),
+        };
+    };
+    let total = disk.total_space();
+    let used = total.saturating_sub(disk.available_space());
+    assemble(
+        thresholds,
+        percent(used as f64, total as f64),
+        json!({
+            "used": used,
+            "total": total,
+            "path": path.display().to_string(),
+            "mount_point": disk.mount_point().display().to_string(),
+        }),
+    )
+}
+
+fn ram(thresholds: Thresholds) -> Report {
+    let (used, total) = {
+        let mut sampler = SAMPLER.lock().unwrap_or_else(PoisonError::into_inner);
+        sampler.system.refresh_memory();
+        (sampler.system.used_memory(), sampler.system.total_memory())
+    };
+    assemble(
+        thresholds,
+        percent(used as f64, total as f64),
+        json!({ "used": used, "total": total }),
+    )
+}
+
+fn cpu(thresholds: Thresholds) -> Report {
+    let usage = {
+        let mut sampler = SAMPLER.lock().unwrap_or_else(PoisonError::into_inner);
+        match sampler.last_cpu_refresh {
+            None => {
+                // The first request has no earlier sample to compare with: take two.
+                sampler.system.refresh_cpu_usage();
+                std::thread::sleep(MINIMUM_CPU_UPDATE_INTERVAL);
+                sampler.system.refresh_cpu_usage();
+                sampler.last_cpu_refresh = Some(Instant::now());
+            }
+            Some(last) if last.elapsed() >= MINIMUM_CPU_UPDATE_INTERVAL => {
+                sampler.system.refresh_cpu_usage();
+                sampler.last_cpu_refresh = Some(Instant::now());
+            }
+            // Too soon for a meaningful difference: report the previous measurement.
+            Some(_) => {}
+        }
+        f64::from(sampler.system.global_cpu_usage())
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = System::load_average();
+    assemble(
+        thresholds,
+        usage,
+        json!({
+            "used": round2(usage / 100.0 * cores as f64),
+            "total": cores,
+            "load1": load.one,
+            "load5": load.five,
+            "load15": load.fifteen,
+        }),
+    )
+}
+
+fn percent(used: f64, total: f64) -> f64 {
+    if total > 0.0 {
+        used / total * 100.0
+    } else {
+        0.0
+    }
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+fn finite_or_null(value: f64) -> Value {
+    if value.is_finite() {
+        json!(value)
+    } else {
+        Value::Null
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_follow_thresholds() {
+        let thresholds = Thresholds::new(80.0, 90.0);
+        assert_eq!(thresholds.level(79.9), Level::Ok);
+        assert_eq!(thresholds.level(80.0), Level::Warning);
+        assert_eq!(thresholds.level(90.0), Level::Critical);
+        assert_eq!(Thresholds::new(101.0, 101.0).level(100.0), Level::Ok);
+    }
+
+    #[test]
+    #[should_panic(expected = "warning <= critical")]
+    fn warning_above_critical_is_refused() {
+        let _ = Thresholds::new(95.0, 90.0);
+    }
+
+    #[test]
+    fn ram_reports_used_and_total() {
+        let report = ram(Thresholds::default());
+        let total = report.body["total"].as_u64().unwrap();
+        assert!(total > 0);
+        assert!(report.body["used"].as_u64().unwrap() <= total);
+        assert_eq!(report.body["warning"], 90.0);
+    }
+}

@@ -1,0 +1,191 @@
+//! `/debug/pprof/profile`: a CPU profile of the whole process for `?seconds=N`, in
+//! pprof's protobuf format (for `go tool pprof`) or as a flame graph (`?format=svg`).
+//! Behind the `pprof` feature; sampling is done by the `pprof` crate.
+
+use std::sync::atomic::{AtomicBool, Ordering::*};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
+use pprof::protos::Message as _;
+
+use crate::server::Body;
+
+/// Profile length when `seconds` is not given (Go's default).
+pub(crate) const DEFAULT_SECONDS: u64 = 30;
+/// The longest profile accepted.
+pub(crate) const MAX_SECONDS: u64 = 300;
+/// Samples per second (Go's default rate).
+const FREQUENCY: i32 = 100;
+
+/// What the request asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// pprof's protobuf `Profile`, uncompressed.
+    Proto,
+    /// An SVG flame graph.
+    Svg,
+}
+
+/// A validated profile request that holds the only profiling slot.
+#[derive(Debug)]
+pub(crate) struct Job {
+    seconds: u64,
+    format: Format,
+    _slot: Slot,
+}
+
+/// Why a profile request was refused before it started.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// A malformed parameter: 400 with the message.
+    BadRequest(String),
+    /// A profile is already running: 409.
+    Busy,
+}
+
+static RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// The one profiling slot: the process has one profiling timer, so one profile at a time.
+#[derive(Debug)]
+struct Slot;
+
+impl Slot {
+    fn acquire() -> Option<Slot> {
+        RUNNING
+            .compare_exchange(false, true, Acquire, Relaxed)
+            .is_ok()
+            .then_some(Slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        RUNNING.store(false, Release);
+    }
+}
+
+/// Validates the query (`seconds`, `format`; other keys are ignored, as in Go) and takes
+/// the profiling slot.
+pub(crate) fn prepare(query: Option<&str>) -> Result<Job, Refusal> {
+    let mut seconds = DEFAULT_SECONDS;
+    let mut format = Format::Proto;
+    for pair in query
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+    {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "seconds" => {
+                seconds = value
+                    .parse()
+                    .ok()
+                    .filter(|seconds| (1..=MAX_SECONDS).contains(seconds))
+                    .ok_or_else(|| {
+                        Refusal::BadRequest(format!(
+                            "bad seconds {value:?}: want a whole number from 1 to {MAX_SECONDS}\n"
+                        ))
+                    })?;
+            }
+            "format" => {
+                format = match value {
+                    "" | "proto" | "pprof" => Format::Proto,
+                    "svg" | "flamegraph" => Format::Svg,
+                    _ => {
+                        return Err(Refusal::BadRequest(format!(
+                            "bad format {value:?}: want proto, svg or flamegraph\n"
+                        )))
+                    }
+                };
+            }
+            _ => {}
+        }
+    }
+    let slot = Slot::acquire().ok_or(Refusal::Busy)?;
+    Ok(Job {
+        seconds,
+        format,
+        _slot: slot,
+    })
+}
+
+impl Job {
+    /// Profiles for the requested time, blocking the calling thread, and builds the
+    /// response.
+    pub(crate) fn run(self) -> Response<Body> {
+        match self.profile() {
+            Ok((content_type, body)) => {
+                let mut response = Response::new(Full::new(Bytes::from(body)));
+                let headers = response.headers_mut();
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                if self.format == Format::Proto {
+                    headers.insert(
+                        CONTENT_DISPOSITION,
+                        HeaderValue::from_static("attachment; filename=\"profile\""),
+                    );
+                }
+                response
+            }
+            Err(message) => {
+                let mut response = Response::new(Full::new(Bytes::from(message)));
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                response.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
+                response
+            }
+        }
+    }
+
+    fn profile(&self) -> Result<(&'static str, Vec<u8>), String> {
+        let failed = |error: &dyn std::fmt::Display| format!("profiling failed: {error}\n");
+        let guard = pprof::ProfilerGuardBuilder::default()
+            .frequency(FREQUENCY)
+            // Unwinding through these from a signal handler can deadlock (see the pprof
+            // crate's README).
+            .blocklist(&["libc", "libgcc", "pthread", "vdso"])
+            .build()
+            .map_err(|error| failed(&error))?;
+        std::thread::sleep(Duration::from_secs(self.seconds));
+        let report = guard.report().build().map_err(|error| failed(&error))?;
+        drop(guard);
+        match self.format {
+            Format::Proto => {
+                let profile = report.pprof().map_err(|error| failed(&error))?;
+                Ok(("application/octet-stream", profile.encode_to_vec()))
+            }
+            Format::Svg => {
+                let mut svg = Vec::new();
+                report
+                    .flamegraph(&mut svg)
+                    .map_err(|error| failed(&error))?;
+                Ok(("image/svg+xml", svg))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad(query: &str) -> bool {
+        matches!(prepare(Some(query)), Err(Refusal::BadRequest(_)))
+    }
+
+    #[test]
+    fn validates_parameters() {
+        assert!(bad("seconds=0"));
+        assert!(bad("seconds=-1"));
+        assert!(bad("seconds=1.5"));
+        assert!(bad("seconds=abc"));
+        assert!(bad("seconds="));
+        assert!(bad("seconds=301"));
+        assert!(bad("format=png"));
+    }
+}

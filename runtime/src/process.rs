@@ -1,0 +1,222 @@
+//! The `process` variable: who this process is and what it uses, read from the OS
+//! through `sysinfo`, refreshing only the current process.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use once_cell::sync::Lazy;
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+use crate::var::{Var, Writer};
+
+/// One `System` kept between reads, so a read refreshes a few `/proc` files of this
+/// process and nothing else. Only readers take the lock; the program never waits on it.
+static SYSTEM: Lazy<Mutex<System>> = Lazy::new(|| Mutex::new(System::new()));
+
+/// A snapshot of the current process, as the `process` variable publishes it.
+///
+/// Fields the OS does not report are `None` (open file descriptors on Windows, say).
+///
+/// ```
+/// let process = expvar::ProcessStats::read();
+/// assert_eq!(process.pid, std::process::id());
+/// assert!(process.resident_memory_bytes > 0);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ProcessStats {
+    /// Process id.
+    pub pid: u32,
+    /// When the process started, in seconds since the Unix epoch.
+    pub start_time_seconds: u64,
+    /// Seconds since the process started.
+    pub uptime_seconds: f64,
+    /// Version of the `expvar` crate serving the statistics.
+    pub expvar_version: &'static str,
+    /// `rustc --version` of the compiler that built it.
+    pub rustc_version: &'static str,
+    /// Operating system (`std::env::consts::OS`).
+    pub os: &'static str,
+    /// CPU architecture (`std::env::consts::ARCH`).
+    pub arch: &'static str,
+    /// CPUs this process may run on (`std::thread::available_parallelism`).
+    pub cores: u64,
+    /// Threads of the process.
+    pub threads: Option<u64>,
+    /// Resident set size: bytes of the process in RAM.
+    pub resident_memory_bytes: u64,
+    /// Bytes of virtual address space.
+    pub virtual_memory_bytes: u64,
+    /// CPU time used by all threads, user and system, in seconds.
+    pub cpu_seconds: f64,
+    /// Open file descriptors (handles).
+    pub open_fds: Option<u64>,
+    /// The limit on open file descriptors.
+    pub max_fds: Option<u64>,
+}
+
+impl ProcessStats {
+    /// Reads the current figures from the OS.
+    ///
+    /// Cheap: a handful of small `/proc/self` reads on Linux; no other process is
+    /// looked at and nothing is paused.
+    pub fn read() -> ProcessStats {
+        let pid = std::process::id();
+        let mut stats = ProcessStats {
+            pid,
+            start_time_seconds: 0,
+            uptime_seconds: 0.0,
+            expvar_version: env!("CARGO_PKG_VERSION"),
+            rustc_version: env!("EXPVAR_RUSTC_VERSION"),
+            os: std::env::consts::OS,
+            arch: std::env::consts::ARCH,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
+            threads: None,
+            resident_memory_bytes: 0,
+            virtual_memory_bytes: 0,
+            cpu_seconds: 0.0,
+            open_fds: None,
+            max_fds: None,
+        };
+        let refresh = ProcessRefreshKind::nothing()
+            .with_memory()
+            .with_cpu()
+            .with_tasks();
+        with_process(refresh, |process| {
+            stats.start_time_seconds = process.start_time();
+            // sysinfo lists the threads other than the main one (whose id is the pid).
+            stats.threads = process.tasks().map(|tasks| {
+                let main_listed = tasks.contains(&process.pid());
+                tasks.len() as u64 + u64::from(!main_listed)
+            });
+            stats.resident_memory_bytes = process.memory();
+            stats.virtual_memory_bytes = process.virtual_memory();
+            stats.cpu_seconds = process.accumulated_cpu_time() as f64 / 1000.0;
+            stats.open_fds = process.open_files().map(|n| n as u64);
+            stats.max_fds = process.open_files_limit().map(|n| n as u64);
+        });
+        if let Ok(now) = SystemTime::now().duration_since(UNIX_EPOCH) {
+            if stats.start_time_seconds > 0 {
+                stats.uptime_seconds =
+                    (now.as_secs_f64() - stats.start_time_seconds as f64).max(0.0);
+            }
+        }
+        stats
+    }
+}
+
+/// Resident and virtual memory of the current process, in bytes (zero if unknown).
+pub(crate) fn memory() -> (u64, u64) {
+    let mut memory = (0, 0);
+    with_process(ProcessRefreshKind::nothing().with_memory(), |process| {
+        memory = (process.memory(), process.virtual_memory());
+    });
+    memory
+}
+
+fn with_process(refresh: ProcessRefreshKind, read: impl FnOnce(&sysinfo::Process)) {
+    let pid = Pid::from_u32(std::process::id());
+    let mut system = SYSTEM.lock().unwrap_or_else(PoisonError::into_inner);
+    system.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), true, refresh);
+    if let Some(process) = system.process(pid) {
+        read(process);
+    }
+}
+
+/// The `process` variable.
+pub(crate) struct Process;
+
+impl Var for Process {
+    fn write(&self, out: Writer<'_>) {
+        let stats = ProcessStats::read();
+        out.object(|fields| {
+            fields.field("pid").gauge(i64::from(stats.pid));
+            fields
+                .field_with_help(
+                    "start_time_seconds",
+                    "Start time of the process since the Unix epoch in seconds.",
+                )
+                .gauge(i64::try_from(stats.start_time_seconds).unwrap_or(i64::MAX));
+            fields
+                .field_with_help("uptime_seconds", "Seconds since the process started.")
+                .float(stats.uptime_seconds);
+            fields.field("expvar_version").str(stats.expvar_version);
+            fields.field("rustc_version").str(stats.rustc_version);
+            fields.field("os").str(stats.os);
+            fields.field("arch").str(stats.arch);
+            fields
+                .field_with_help("cores", "CPUs the process may run on.")
+                .gauge(stats.cores as i64);
+            optional_gauge(
+                fields.field_with_help("threads", "Number of OS threads in the process."),
+                stats.threads,
+            );
+            fields
+                .field_with_help("resident_memory_bytes", "Resident memory size in bytes.")
+                .gauge(stats.resident_memory_bytes as i64);
+            fields
+                .field_with_help("virtual_memory_bytes", "Virtual memory size in bytes.")
+                .gauge(stats.virtual_memory_bytes as i64);
+            fields
+                .field_with_help(
+                    "cpu_seconds",
+                    "Total user and system CPU time spent in seconds.",
+                )
+                .counter_f64(stats.cpu_seconds);
+            optional_gauge(
+                fields.field_with_help("open_fds", "Number of open file descriptors."),
+                stats.open_fds,
+            );
+            optional_gauge(
+                fields.field_with_help("max_fds", "Maximum number of open file descriptors."),
+                stats.max_fds,
+            );
+        });
+    }
+}
+
+fn optional_gauge(out: Writer<'_>, value: Option<u64>) {
+    match value {
+        Some(value) => out.gauge(i64::try_from(value).unwrap_or(i64::MAX)),
+        None => out.null(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_process() {
+        let stats = ProcessStats::read();
+        assert_eq!(stats.pid, std::process::id());
+        assert!(stats.cores >= 1);
+        assert!(stats.rustc_version.starts_with("rustc "));
+        if cfg!(target_os = "linux") {
+            assert!(stats.resident_memory_bytes > 0);
+            assert!(stats.virtual_memory_bytes >= stats.resident_memory_bytes);
+            let threads = std::fs::read_dir("/proc/self/task").map(|tasks| tasks.count() as u64);
+            if let Ok(threads) = threads {
+                // Other tests' threads may come and go meanwhile; the main one is counted.
+                assert!(stats.threads.unwrap() >= 1);
+                assert!(
+                    stats.threads.unwrap().abs_diff(threads) <= 8,
+                    "{stats:?} vs {threads}"
+                );
+            }
+            assert!(stats.open_fds.unwrap() >= 3);
+            assert!(stats.max_fds.unwrap() >= stats.open_fds.unwrap());
+            assert!(stats.start_time_seconds > 1_600_000_000);
+        }
+    }
+
+    #[test]
+    fn cpu_time_never_decreases() {
+        let first = ProcessStats::read().cpu_seconds;
+        let mut spin = 0u64;
+        for i in 0..2_000_000u64 {
+            spin = std::hint::black_box(spin.wrapping_add(i));
+        }
+        assert!(ProcessStats::read().cpu_seconds >= first);
+    }
+}

@@ -1,0 +1,164 @@
+//! `/debug/pprof/profile` (feature `pprof`): parameter checks, one profile at a time,
+//! and a profile that parses as pprof protobuf (and, when `go` is installed, that
+//! `go tool pprof` reads).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Duration;
+
+struct Response {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+fn get(addr: SocketAddr, path: &str) -> Response {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    Response {
+        status,
+        head,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+fn read_varint(bytes: &[u8], at: &mut usize) -> u64 {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = bytes[*at];
+        *at += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return value;
+        }
+    }
+    panic!("varint too long");
+}
+
+/// Walks a protobuf message, checking it is well formed, and returns the strings of
+/// field 6 (`Profile.string_table`).
+fn string_table(bytes: &[u8]) -> Vec<String> {
+    let mut strings = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let key = read_varint(bytes, &mut at);
+        match key & 7 {
+            0 => {
+                read_varint(bytes, &mut at);
+            }
+            1 => at += 8,
+            2 => {
+                let len = read_varint(bytes, &mut at) as usize;
+                if key >> 3 == 6 {
+                    strings.push(String::from_utf8(bytes[at..at + len].to_vec()).unwrap());
+                }
+                at += len;
+            }
+            5 => at += 4,
+            wire => panic!("wire type {wire} at byte {at}"),
+        }
+    }
+    assert_eq!(at, bytes.len(), "message ends inside a field");
+    strings
+}
+
+fn go_pprof_reads(profile: &[u8]) {
+    if Command::new("go").arg("version").output().is_err() {
+        assert!(
+            std::env::var("EXPVAR_REQUIRE_E2E").as_deref() != Ok("1"),
+            "EXPVAR_REQUIRE_E2E=1 but `go` is not installed (apt-get install golang-go)"
+        );
+        eprintln!("skipping go tool pprof: `go` is not installed");
+        return;
+    }
+    let scratch = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pprof");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let file = scratch.join("cpu.pb");
+    std::fs::write(&file, profile).unwrap();
+    let output = Command::new("go")
+        .args(["tool", "pprof", "-raw"])
+        .arg(&file)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOCACHE", scratch.join("cache"))
+        .env("HOME", &scratch)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "go tool pprof failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("PeriodType: cpu nanoseconds"), "{stdout}");
+}
+
+static BURN: AtomicBool = AtomicBool::new(true);
+
+#[test]
+fn profile_endpoint() {
+    let server = expvar::ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+
+    for query in [
+        "seconds=0",
+        "seconds=abc",
+        "seconds=301",
+        "seconds=1&format=png",
+    ] {
+        let response = get(addr, &format!("/debug/pprof/profile?{query}"));
+        assert_eq!(response.status, 400, "{query}");
+        assert!(String::from_utf8_lossy(&response.body).starts_with("bad "));
+    }
+
+    // Something to sample.
+    let burner = std::thread::spawn(|| {
+        let mut x = 0u64;
+        while BURN.load(Relaxed) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+    });
+
+    // Two profiles asked for at once: one runs, the other is refused, whichever the
+    // server sees first.
+    let requests: Vec<_> = (0..2)
+        .map(|_| std::thread::spawn(move || get(addr, "/debug/pprof/profile?seconds=2")))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // Other endpoints answer while a profile runs.
+    assert_eq!(get(addr, "/debug/vars").status, 200);
+    let mut responses: Vec<Response> = requests.into_iter().map(|r| r.join().unwrap()).collect();
+    responses.sort_by_key(|response| response.status);
+    let statuses: Vec<u16> = responses.iter().map(|response| response.status).collect();
+    assert_eq!(statuses, [200, 409]);
+    let profile = responses.swap_remove(0);
+    assert!(profile
+        .head
+        .to_ascii_lowercase()
+        .contains("content-type: application/octet-stream"));
+    let strings = string_table(&profile.body);
+    assert!(strings.iter().any(|s| s == "cpu"), "{strings:?}");
+    assert!(strings.iter().any(|s| s == "nanoseconds"), "{strings:?}");
+    go_pprof_reads(&profile.body);
+
+    let svg = get(addr, "/debug/pprof/profile?seconds=1&format=svg");
+    assert_eq!(svg.status, 200);
+    assert!(String::from_utf8_lossy(&svg.body).contains("<svg"));
+
+    BURN.store(false, Relaxed);
+    burner.join().unwrap();
+    server.shutdown();
+}

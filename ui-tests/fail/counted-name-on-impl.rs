@@ -1,0 +1,10 @@
+struct Repo;
+
+#[expvar::timed(name = "repo")]
+impl Repo {
+    fn find(&self) {}
+}
+
+fn main() {
+    Repo.find();
+}

@@ -1,0 +1,6 @@
+#[expvar::counted]
+struct Handler;
+
+fn main() {
+    let _ = Handler;
+}

@@ -1,0 +1,9 @@
+use expvar::Expvar;
+
+#[derive(Expvar)]
+enum State {
+    Idle,
+    Busy,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use expvar::Expvar;
+
+#[derive(Expvar, Default)]
+struct Stats<V> {
+    value: V,
+}
+
+fn main() {}

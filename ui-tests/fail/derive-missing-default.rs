@@ -1,0 +1,8 @@
+use expvar::{Counter, Expvar};
+
+#[derive(Expvar)]
+struct Stats {
+    requests: Counter,
+}
+
+fn main() {}

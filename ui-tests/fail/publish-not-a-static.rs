@@ -1,0 +1,8 @@
+#[expvar::publish]
+fn requests() -> u64 {
+    0
+}
+
+fn main() {
+    let _ = requests();
+}

@@ -1,0 +1,6 @@
+use expvar::Counter;
+
+#[expvar::publish]
+static mut REQUESTS: Counter = Counter::new();
+
+fn main() {}

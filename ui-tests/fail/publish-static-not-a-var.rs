@@ -1,0 +1,4 @@
+#[expvar::publish]
+static RETRIES: u64 = 3;
+
+fn main() {}

@@ -1,0 +1,79 @@
+//! Every macro on the items it accepts.
+use expvar::{counted, timed, Counter, Expvar, Gauge, Map};
+
+#[derive(Expvar, Default)]
+#[expvar(name = "ui_stats")]
+struct Stats {
+    /// Help text.
+    requests: Counter,
+    #[expvar(label = "status")]
+    by_status: Map<Counter>,
+    #[expvar(rename = "level")]
+    gauge: Gauge,
+    #[expvar(skip)]
+    _buffer: Vec<u8>,
+}
+
+#[derive(Expvar, Default)]
+struct Unit;
+
+#[counted]
+fn plain() {}
+
+#[counted]
+#[timed(name = "ui_fetch")]
+async fn fetch(id: u32) -> Result<u32, String> {
+    Ok(id)
+}
+
+#[timed]
+fn generic<T: Clone, const N: usize>(items: [T; N]) -> Option<T>
+where
+    T: Send,
+{
+    items.first().cloned()
+}
+
+struct Repo<'a>(&'a str);
+
+#[timed]
+impl<'a> Repo<'a> {
+    const fn new(name: &'a str) -> Self {
+        Repo(name)
+    }
+
+    fn name(&self) -> Option<&'a str> {
+        Some(self.0)
+    }
+
+    #[expvar(skip)]
+    fn skipped(&self) {}
+}
+
+trait Service {
+    fn call(&self) -> Result<(), ()>;
+}
+
+#[counted]
+impl Service for Repo<'_> {
+    fn call(&self) -> Result<(), ()> {
+        Ok(())
+    }
+}
+
+#[expvar::publish]
+static HITS: Counter = Counter::new();
+
+fn main() {
+    Stats::global().requests.inc();
+    let _ = Unit::global();
+    plain();
+    drop(fetch(1));
+    let _ = generic([1, 2]);
+    let repo = Repo::new("a");
+    let _ = repo.name();
+    repo.skipped();
+    let _ = repo.call();
+    HITS.inc();
+    expvar::publish("ui_hits_runtime", &HITS).unwrap();
+}
