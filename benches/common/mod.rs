@@ -23,6 +23,10 @@ pub fn run_on_threads(threads: usize, iters: u64, op: &(dyn Fn() + Sync)) -> Dur
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).max().unwrap()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap()
     })
 }
