@@ -10,9 +10,11 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::Barrier;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+mod common;
+
+use common::run_on_threads;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use expvar::CountingAlloc;
 use stats_alloc::StatsAlloc;
@@ -68,28 +70,8 @@ fn churn_with<A: GlobalAlloc>(alloc: &A, sizes: &[usize; BLOCKS], fill: bool) {
 }
 
 fn on_two_threads<A: GlobalAlloc + Sync>(alloc: &A, iters: u64) -> Duration {
-    let barrier = Barrier::new(2);
     let sizes = sizes();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..2)
-            .map(|_| {
-                scope.spawn(|| {
-                    churn(alloc, &sizes); // first use outside the timed loop (shard claim)
-                    barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        churn(alloc, &sizes);
-                    }
-                    start.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| handle.join().unwrap())
-            .max()
-            .unwrap()
-    })
+    run_on_threads(2, iters, &|| churn(alloc, &sizes))
 }
 
 fn single_thread(c: &mut Criterion) {

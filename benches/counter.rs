@@ -7,9 +7,10 @@
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Barrier;
-use std::time::{Duration, Instant};
 
+mod common;
+
+use common::run_on_threads;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use expvar::{Counter, Gauge, Histogram};
 
@@ -17,32 +18,6 @@ static BARE: AtomicU64 = AtomicU64::new(0);
 static COUNTER: Counter = Counter::new();
 static GAUGE: Gauge = Gauge::new();
 static HISTOGRAM: Histogram = Histogram::new();
-
-/// Runs `op` `iters` times on each of `threads` threads started together, and returns
-/// the wall time of the slowest.
-fn run_on_threads(threads: usize, iters: u64, op: fn()) -> Duration {
-    let barrier = Barrier::new(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    op(); // first use outside the timed loop (slot registration)
-                    barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        op();
-                    }
-                    start.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .max()
-            .unwrap()
-    })
-}
 
 fn single_thread(c: &mut Criterion) {
     let mut group = c.benchmark_group("single_thread");
@@ -73,7 +48,7 @@ fn thread_scaling(c: &mut Criterion) {
             group.bench_with_input(
                 BenchmarkId::from_parameter(threads),
                 &threads,
-                |b, &threads| b.iter_custom(|iters| run_on_threads(threads, iters, op)),
+                |b, &threads| b.iter_custom(|iters| run_on_threads(threads, iters, &op)),
             );
         }
         group.finish();

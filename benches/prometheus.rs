@@ -1,5 +1,6 @@
-//! Rendering `/metrics` for 10,000 series: expvar against the `prometheus` crate's
-//! `TextEncoder` and `prometheus-client`'s text encoder, on the same data, in one run.
+//! A scrape of 10,000 series: expvar rendering them as Prometheus text (`/metrics`) and
+//! as JSON (`/debug/vars`), against the `prometheus` crate's `TextEncoder` and
+//! `prometheus-client`'s text encoder, on the same data, in one run.
 //!
 //! `cargo bench --bench prometheus`. Each library holds 100 counter families of 100
 //! series each (`bench_family_NNN_total{key="kNNN"}`), the same names and values; each
@@ -100,6 +101,9 @@ fn render(c: &mut Criterion) {
     group.throughput(Throughput::Elements((FAMILIES * SERIES_PER_FAMILY) as u64));
     group.bench_function("expvar_to_prometheus", |b| {
         b.iter(|| black_box(expvar::to_prometheus()))
+    });
+    group.bench_function("expvar_to_json", |b| {
+        b.iter(|| black_box(expvar::to_json()))
     });
     group.bench_function("prometheus_text_encoder", |b| {
         b.iter(|| {

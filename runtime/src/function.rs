@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Instant;
 
 use once_cell::sync::Lazy;
+use quanta::Instant;
 
 use crate::counter::Counter;
 use crate::histogram::Histogram;
@@ -50,6 +50,10 @@ impl FunctionStats {
     }
 
     /// Like [`enter`](Self::enter), also timing the call.
+    ///
+    /// The clock is `quanta`'s: the CPU's time-stamp counter where it is invariant
+    /// (several times cheaper to read than the OS clock in a VM), calibrated against
+    /// the OS clock once, else the OS clock itself.
     #[inline]
     pub fn enter_timed(&'static self) -> CallGuard {
         let mut guard = self.enter();
