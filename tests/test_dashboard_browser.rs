@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use support::{example_path, get, wait_for_line, ChildGuard};
+use support::{get, start_web_example, ChildGuard};
 use tungstenite::{Message, WebSocket};
 
 /// Every wait in this test ends by then.
@@ -30,11 +30,7 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 #[test]
 fn dashboard_charts_agree_with_debug_vars() {
     let Some(chromium) = find_chromium() else {
-        assert!(
-            std::env::var("EXPVAR_REQUIRE_E2E").as_deref() != Ok("1"),
-            "EXPVAR_REQUIRE_E2E=1 but no chromium is installed (apt-get install chromium)"
-        );
-        eprintln!("skipping: no chromium on PATH (apt-get install chromium)");
+        support::skip_or_fail("no chromium on PATH (apt-get install chromium)");
         return;
     };
 
@@ -265,25 +261,6 @@ fn target_dir() -> PathBuf {
     // target/debug/deps/<test binary> -> target
     let exe = std::env::current_exe().unwrap();
     exe.ancestors().nth(3).unwrap().to_owned()
-}
-
-/// Starts the web example, its app on a free port and its debug server on
-/// `debug_addr`; returns it with both addresses.
-fn start_web_example(debug_addr: &str) -> (ChildGuard, SocketAddr, SocketAddr) {
-    let mut child = Command::new(example_path("web"))
-        .env("WEB_ADDR", "127.0.0.1:0")
-        .env("EXPVAR_ADDR", debug_addr)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start examples/web");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let guard = ChildGuard(child);
-    let app = wait_for_line(&mut stdout, "app listening on http://");
-    let debug = wait_for_line(&mut stdout, "debug listening on http://");
-    // Keep reading: a closed pipe would fail the example's next print and end it.
-    thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    (guard, app.parse().unwrap(), debug.parse().unwrap())
 }
 
 /// Requests to the app from a background thread, until stopped.

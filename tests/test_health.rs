@@ -1,32 +1,9 @@
 //! `/status/health` and `/status/hardware/*`: status codes, auth exemption, thresholds.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod support;
 
 use expvar::{Hardware, ServerBuilder, ServerHandle, Thresholds};
-
-struct Response {
-    status: u16,
-    body: String,
-}
-
-fn request(addr: SocketAddr, method: &str, path: &str, headers: &str) -> Response {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{headers}\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = raw.split_once("\r\n\r\n").unwrap().1.to_owned();
-    Response { status, body }
-}
-
-fn get(addr: SocketAddr, path: &str) -> Response {
-    request(addr, "GET", path, "")
-}
+use support::{get, request};
 
 fn start(builder: ServerBuilder) -> ServerHandle {
     builder.addr("127.0.0.1:0").start().unwrap()
@@ -41,18 +18,18 @@ fn health_is_ok_until_a_check_fails_and_needs_no_credentials() {
     let ok = get(addr, "/admin/status/health");
     assert_eq!((ok.status, ok.body.as_str()), (200, "OK"));
     assert_eq!(
-        request(addr, "HEAD", "/admin/status/health", "").status,
+        request(addr, "HEAD", "/admin/status/health", &["Content-Length: 0"]).status,
         200
     );
     assert_eq!(
-        request(addr, "POST", "/admin/status/health", "").status,
+        request(addr, "POST", "/admin/status/health", &["Content-Length: 0"]).status,
         405
     );
     assert_eq!(get(addr, "/status/health").status, 404);
     // The debug endpoints still need the token.
     assert_eq!(get(addr, "/admin/debug/vars").status, 401);
     assert_eq!(get(addr, "/admin/status/hardware/ram").status, 401);
-    let authorized = "Authorization: Bearer s3cret\r\n";
+    let authorized = &["Authorization: Bearer s3cret"];
     assert_eq!(
         request(addr, "GET", "/admin/status/hardware/ram", authorized).status,
         200

@@ -5,26 +5,16 @@
 //! `EXPVAR_REQUIRE_E2E=1`, which makes a missing `go` a failure.
 
 use std::path::Path;
+mod support;
+
 use std::process::Command;
 
 #[global_allocator]
 static ALLOC: expvar::CountingAlloc = expvar::CountingAlloc::new();
 
-fn go_available() -> bool {
-    let found = Command::new("go").arg("version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var("EXPVAR_REQUIRE_E2E").as_deref() != Ok("1"),
-            "EXPVAR_REQUIRE_E2E=1 but `go` is not installed (apt-get install golang-go)"
-        );
-        eprintln!("skipping: `go` is not installed (apt-get install golang-go)");
-    }
-    found
-}
-
 #[test]
 fn go_decodes_memstats_into_runtime_memstats() {
-    if !go_available() {
+    if !support::external_program("go", &["version"], "golang-go") {
         return;
     }
     let keep: Vec<String> = (0..100).map(|n| n.to_string()).collect();

@@ -2,6 +2,8 @@
 //! and a profile that parses as pprof protobuf (and, when `go` is installed, that
 //! `go tool pprof` reads).
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
@@ -74,12 +76,7 @@ fn string_table(bytes: &[u8]) -> Vec<String> {
 }
 
 fn go_pprof_reads(profile: &[u8]) {
-    if Command::new("go").arg("version").output().is_err() {
-        assert!(
-            std::env::var("EXPVAR_REQUIRE_E2E").as_deref() != Ok("1"),
-            "EXPVAR_REQUIRE_E2E=1 but `go` is not installed (apt-get install golang-go)"
-        );
-        eprintln!("skipping go tool pprof: `go` is not installed");
+    if !support::external_program("go", &["version"], "golang-go") {
         return;
     }
     let scratch = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pprof");

@@ -7,11 +7,12 @@
 //! them the test says why and passes, unless `EXPVAR_REQUIRE_E2E=1`, when it fails.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
+mod support;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -46,91 +47,6 @@ impl Drop for Cleanup {
         }
         let _ = fs::remove_dir_all(&self.dir);
     }
-}
-
-fn tools_available() -> bool {
-    let missing: Vec<&str> = ["prometheus", "promtool"]
-        .into_iter()
-        .filter(|tool| {
-            Command::new(tool)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .map_or(true, |status| !status.success())
-        })
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let reason = format!(
-        "{} not found; install the Debian package `prometheus`",
-        missing.join(" and ")
-    );
-    if std::env::var("EXPVAR_REQUIRE_E2E").as_deref() == Ok("1") {
-        panic!("EXPVAR_REQUIRE_E2E=1 but {reason}");
-    }
-    eprintln!("skipping the Prometheus end-to-end test: {reason}");
-    false
-}
-
-/// Builds the web example in this test's profile and returns its path.
-fn web_example() -> PathBuf {
-    // target/<profile>/deps/test_prometheus_e2e-<hash>
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    build
-        .args(["build", "--example", "web"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir
-        .file_name()
-        .is_some_and(|name| name == "release")
-    {
-        build.arg("--release");
-    }
-    let status = build.status().expect("running cargo build --example web");
-    assert!(status.success(), "cargo build --example web failed");
-    profile_dir.join("examples").join("web")
-}
-
-/// Starts the web example on free ports and returns (app, debug) addresses.
-fn start_web(cleanup: &mut Cleanup) -> (SocketAddr, SocketAddr) {
-    let mut child = Command::new(web_example())
-        .env("WEB_ADDR", "127.0.0.1:0")
-        .env("EXPVAR_ADDR", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting the web example");
-    let stdout = child.stdout.take().unwrap();
-    cleanup.children.push(child);
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let (mut app, mut debug) = (None, None);
-    let started = Instant::now();
-    while app.is_none() || debug.is_none() {
-        let left = DEADLINE.saturating_sub(started.elapsed());
-        let line = received
-            .recv_timeout(left)
-            .expect("the web example printed its addresses");
-        let addr = |prefix: &str| -> Option<SocketAddr> {
-            line.strip_prefix(prefix)?
-                .trim()
-                .trim_end_matches('/')
-                .parse()
-                .ok()
-        };
-        app = app.or_else(|| addr("app listening on http://"));
-        debug = debug.or_else(|| addr("debug listening on http://"));
-    }
-    (app.unwrap(), debug.unwrap())
 }
 
 /// `GET path` over HTTP/1.1; returns the status and the body.
@@ -291,7 +207,11 @@ fn promtool(args: &[&str], stdin: Option<&str>) {
 
 #[test]
 fn real_prometheus_scrapes_the_web_example() {
-    if !tools_available() {
+    let tools = ["prometheus", "promtool"];
+    if !tools
+        .iter()
+        .all(|tool| support::external_program(tool, &["--version"], "prometheus"))
+    {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -320,7 +240,7 @@ fn real_prometheus_scrapes_the_web_example() {
         None,
     );
 
-    let (app, debug) = start_web(&mut cleanup);
+    let (web, app, debug) = support::start_web_example("127.0.0.1:0");
     // Known traffic: 5 x `index`, 3 good and 2 failing `get_user`.
     let mut requests = vec!["/"; 5];
     requests.extend(["/users/2", "/users/4", "/users/6", "/users/1", "/users/3"]);
@@ -423,6 +343,7 @@ fn real_prometheus_scrapes_the_web_example() {
         "all {} dashboard expressions returned data",
         expressions.len()
     );
+    drop(web);
     drop(cleanup);
     assert!(!dir.exists());
 }

@@ -114,3 +114,50 @@ pub fn wait_for_line(reader: &mut impl std::io::BufRead, prefix: &str) -> String
         }
     }
 }
+
+/// Starts `examples/web.rs` with its app on a free port and its debug endpoint on
+/// `debug_addr`; returns the running example and both addresses it printed.
+pub fn start_web_example(debug_addr: &str) -> (ChildGuard, SocketAddr, SocketAddr) {
+    let mut child = std::process::Command::new(example_path("web"))
+        .env("WEB_ADDR", "127.0.0.1:0")
+        .env("EXPVAR_ADDR", debug_addr)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("start examples/web");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let guard = ChildGuard(child);
+    let app = wait_for_line(&mut stdout, "app listening on http://");
+    let debug = wait_for_line(&mut stdout, "debug listening on http://");
+    // Keep reading: a closed pipe would fail the example's next print and end it.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    (guard, app.parse().unwrap(), debug.parse().unwrap())
+}
+
+/// Whether `program` runs (`program args...` exits successfully). When it does not, the
+/// calling test should return early: this prints why, or fails the test instead when
+/// `EXPVAR_REQUIRE_E2E=1` (as `.ci/run` sets), so CI never skips silently.
+pub fn external_program(program: &str, args: &[&str], debian_package: &str) -> bool {
+    let runs = std::process::Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !runs {
+        skip_or_fail(&format!(
+            "`{program}` is not installed (apt-get install {debian_package})"
+        ));
+    }
+    runs
+}
+
+/// Reports why an end-to-end test cannot run: a printed skip on a developer's machine, a
+/// failure when `EXPVAR_REQUIRE_E2E=1`.
+pub fn skip_or_fail(reason: &str) {
+    assert!(
+        std::env::var("EXPVAR_REQUIRE_E2E").as_deref() != Ok("1"),
+        "EXPVAR_REQUIRE_E2E=1 but {reason}"
+    );
+    eprintln!("skipping: {reason}");
+}
