@@ -765,7 +765,7 @@ fn valid_bounds(bounds: &'static [f64]) -> std::borrow::Cow<'static, [f64]> {
     }
     let mut kept: Vec<f64> = Vec::with_capacity(bounds.len());
     for &bound in bounds {
-        if bound.is_finite() && kept.last().map_or(true, |&last| last < bound) {
+        if bound.is_finite() && kept.last().is_none_or(|&last| last < bound) {
             kept.push(bound);
         }
     }
