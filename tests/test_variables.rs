@@ -198,6 +198,25 @@ fn maps_nest() {
 }
 
 #[test]
+fn a_func_in_a_map_may_change_that_map_while_it_is_written() {
+    // Values that run user code are written from a snapshot, outside the map's lock.
+    static REENTRANT: Map<Func<fn() -> usize>> = Map::new();
+    fn grows() -> usize {
+        REENTRANT.set("zz_added_while_writing", Func::new(len));
+        REENTRANT.len()
+    }
+    fn len() -> usize {
+        REENTRANT.len()
+    }
+    REENTRANT.set("a", Func::new(grows));
+    assert_eq!(expvar::render_json(&REENTRANT), r#"{"a": 2}"#);
+    assert_eq!(
+        expvar::render_json(&REENTRANT),
+        r#"{"a": 2, "zz_added_while_writing": 2}"#
+    );
+}
+
+#[test]
 fn func_computes_on_read() {
     let calls = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let func = {

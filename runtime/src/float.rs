@@ -66,4 +66,8 @@ impl Var for Float {
     fn write(&self, out: Writer<'_>) {
         out.float(self.get());
     }
+
+    fn __writes_without_locks() -> bool {
+        true
+    }
 }

@@ -77,4 +77,8 @@ impl Var for Gauge {
     fn write(&self, out: Writer<'_>) {
         out.gauge(self.get());
     }
+
+    fn __writes_without_locks() -> bool {
+        true
+    }
 }

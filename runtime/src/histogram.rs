@@ -416,6 +416,10 @@ impl Var for Histogram {
     fn write(&self, out: Writer<'_>) {
         out.histogram(self);
     }
+
+    fn __writes_without_locks() -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

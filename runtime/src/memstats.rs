@@ -4,11 +4,13 @@
 //! Every field is present with Go's JSON type. Rust has no garbage collector, so the
 //! GC fields are zero. Allocation figures come from [`CountingAlloc`](crate::CountingAlloc)
 //! when it is the global allocator, memory sizes from the OS always. The meaning of each
-//! field for a Rust process is in `docs/process-and-memory.md`.
+//! field for a Rust process is in the README's `memstats` section.
+
+use once_cell::sync::Lazy;
 
 use crate::alloc::{AllocStats, SizeClassStats, CLASS_SIZES, SIZE_CLASSES};
 use crate::process;
-use crate::var::{ObjectWriter, Var, Writer};
+use crate::var::{Var, Writer};
 
 /// Entries in Go's `MemStats.PauseNs` and `PauseEnd` ring buffers.
 const PAUSE_RING_LEN: usize = 256;
@@ -93,42 +95,47 @@ impl Var for MemStats {
                     Gauge => field.gauge(i64::try_from(value).unwrap_or(i64::MAX)),
                 }
             }
-            write_zeros(fields, "PauseNs", PAUSE_RING_LEN);
-            write_zeros(fields, "PauseEnd", PAUSE_RING_LEN);
+            fields.field("PauseNs").json(&ZERO_RING);
+            fields.field("PauseEnd").json(&ZERO_RING);
             fields.field("NumGC").counter(0);
             fields.field("NumForcedGC").counter(0);
             fields.field("GCCPUFraction").float(0.0);
             // No garbage collector runs in a Rust process.
             fields.field("EnableGC").bool(false);
             fields.field("DebugGC").bool(false);
-            let uncounted: [SizeClassStats; SIZE_CLASSES] =
-                std::array::from_fn(|class| SizeClassStats {
-                    size: CLASS_SIZES[class],
-                    mallocs: 0,
-                    frees: 0,
-                });
-            let by_size = figures.alloc.as_ref().map_or(&uncounted, |a| &a.by_size);
-            let by_size = by_size
-                .iter()
-                .map(|class| {
-                    serde_json::json!({
-                        "Size": class.size,
-                        "Mallocs": class.mallocs,
-                        "Frees": class.frees,
-                    })
-                })
-                .collect();
-            fields
-                .field("BySize")
-                .json(&serde_json::Value::Array(by_size));
+            match &figures.alloc {
+                Some(alloc) => fields.field("BySize").json(&by_size_json(&alloc.by_size)),
+                None => fields.field("BySize").json(&UNCOUNTED_BY_SIZE),
+            }
         });
     }
 }
 
-fn write_zeros(fields: &mut ObjectWriter<'_>, name: &str, len: usize) {
-    fields
-        .field(name)
-        .json(&serde_json::Value::Array(vec![0.into(); len]));
+/// Go's GC pause rings, always zero here: built once, not on every read.
+static ZERO_RING: Lazy<serde_json::Value> =
+    Lazy::new(|| serde_json::Value::Array(vec![0.into(); PAUSE_RING_LEN]));
+
+/// `BySize` without `CountingAlloc`: Go's class sizes with zero counts, built once.
+static UNCOUNTED_BY_SIZE: Lazy<serde_json::Value> = Lazy::new(|| {
+    let uncounted: [SizeClassStats; SIZE_CLASSES] = std::array::from_fn(|class| SizeClassStats {
+        size: CLASS_SIZES[class],
+        mallocs: 0,
+        frees: 0,
+    });
+    by_size_json(&uncounted)
+});
+
+fn by_size_json(classes: &[SizeClassStats]) -> serde_json::Value {
+    classes
+        .iter()
+        .map(|class| {
+            serde_json::json!({
+                "Size": class.size,
+                "Mallocs": class.mallocs,
+                "Frees": class.frees,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

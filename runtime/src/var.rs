@@ -55,6 +55,16 @@ pub trait Var: Send + Sync {
     /// Write exactly one value. A writer that is dropped without a value writes `null`,
     /// so the output stays well-formed whatever the implementation does.
     fn write(&self, out: Writer<'_>);
+
+    /// Not public API. Whether `write` takes no lock and runs no user code, so a
+    /// [`Map`](crate::Map) of such values may write them while holding its own lock.
+    #[doc(hidden)]
+    fn __writes_without_locks() -> bool
+    where
+        Self: Sized,
+    {
+        false
+    }
 }
 
 /// Receives the value of one variable. Handed to [`Var::write`].

@@ -26,18 +26,17 @@ use crate::var::{Var, Writer};
 /// assert_eq!(parsed["doc_to_json_hits"], 2);
 /// ```
 pub fn to_json() -> String {
-    let mut vars = Vec::new();
-    registry::for_each(|name, var| vars.push((name.to_owned(), var.clone())));
-    render_document(&vars)
+    render_document(&registry::snapshot())
 }
 
-pub(crate) fn render_document(vars: &[(String, VarRef)]) -> String {
+pub(crate) fn render_document<N: AsRef<str>>(vars: &[(N, VarRef)]) -> String {
     let mut encoder = JsonEncoder::with_capacity(64 + vars.len() * 32);
     encoder.out.extend_from_slice(b"{\n");
     for (index, (name, var)) in vars.iter().enumerate() {
         if index > 0 {
             encoder.out.extend_from_slice(b",\n");
         }
+        let name = name.as_ref();
         write_escaped(&mut encoder.out, name);
         encoder.out.extend_from_slice(b": ");
         encoder.write_isolated(name, &**var);

@@ -972,7 +972,7 @@ mod tests {
         )));
     }
 
-    /// The `process` variable (issue 5's shape) gets the standard `process_*` names,
+    /// The `process` variable gets the standard `process_*` names,
     /// without the namespace.
     struct Process;
 
