@@ -1,15 +1,10 @@
 //! [`Counter`]: a monotonic count that scales across threads.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::slots;
+use crate::slots::{self, SlotId};
 use crate::var::{Var, Writer};
-
-/// No slot yet: taken on the first increment.
-const UNASSIGNED: u32 = 0;
-/// No slot could be had: count in `shared` instead.
-const EXHAUSTED: u32 = u32::MAX;
 
 /// A monotonically increasing `u64` count, such as requests served.
 ///
@@ -36,8 +31,7 @@ const EXHAUSTED: u32 = u32::MAX;
 /// assert_eq!(REQUESTS.get(), 3);
 /// ```
 pub struct Counter {
-    /// Slot id plus one, or [`UNASSIGNED`] / [`EXHAUSTED`].
-    slot: AtomicU32,
+    slot: SlotId,
     /// Counts made where no per-thread slot is available.
     shared: AtomicU64,
 }
@@ -46,7 +40,7 @@ impl Counter {
     /// A counter at zero. `const`, so it can initialize a `static`.
     pub const fn new() -> Self {
         Counter {
-            slot: AtomicU32::new(UNASSIGNED),
+            slot: SlotId::new(),
             shared: AtomicU64::new(0),
         }
     }
@@ -60,37 +54,18 @@ impl Counter {
     /// Adds `n`.
     #[inline]
     pub fn add(&self, n: u64) {
-        let slot = self.slot.load(Relaxed);
-        if slot != UNASSIGNED && slot != EXHAUSTED && slots::add(slot - 1, n) {
-            return;
+        match self.slot.get() {
+            Some(id) if slots::add(id, n) => {}
+            _ => self.add_slow(n),
         }
-        self.add_slow(slot, n);
     }
 
     #[cold]
-    fn add_slow(&self, slot: u32, n: u64) {
-        if slot == UNASSIGNED {
-            let id = self.assign_slot();
-            if id != EXHAUSTED && slots::add(id - 1, n) {
-                return;
-            }
-        }
-        self.shared.fetch_add(n, Relaxed);
-    }
-
-    /// Takes a slot id for this counter (racing threads agree on one winner).
-    fn assign_slot(&self) -> u32 {
-        let candidate = slots::acquire_id().map_or(EXHAUSTED, |id| id + 1);
-        match self
-            .slot
-            .compare_exchange(UNASSIGNED, candidate, Relaxed, Relaxed)
-        {
-            Ok(_) => candidate,
-            Err(winner) => {
-                if candidate != EXHAUSTED {
-                    slots::release_id(candidate - 1);
-                }
-                winner
+    fn add_slow(&self, n: u64) {
+        match self.slot.get_or_assign() {
+            Some(id) if slots::add(id, n) => {}
+            _ => {
+                self.shared.fetch_add(n, Relaxed);
             }
         }
     }
@@ -98,25 +73,15 @@ impl Counter {
     /// The current total.
     pub fn get(&self) -> u64 {
         let shared = self.shared.load(Relaxed);
-        match self.slot.load(Relaxed) {
-            UNASSIGNED | EXHAUSTED => shared,
-            slot => shared.wrapping_add(slots::sum(slot - 1)),
-        }
+        self.slot
+            .get()
+            .map_or(shared, |id| shared.wrapping_add(slots::sum(id)))
     }
 }
 
 impl Default for Counter {
     fn default() -> Self {
         Counter::new()
-    }
-}
-
-impl Drop for Counter {
-    fn drop(&mut self) {
-        match *self.slot.get_mut() {
-            UNASSIGNED | EXHAUSTED => {}
-            slot => slots::release_id(slot - 1),
-        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
 use std::time::Duration;
 
+use crate::slots::{self, SlotId};
 use crate::var::{Var, Writer};
 
 /// Sub-buckets per power of two: 2^4 = 16, for a relative error of at most 1/32.
@@ -32,7 +33,8 @@ type Buckets = [AtomicU64; BUCKET_COUNT];
 /// nanosecond) to 2^40 (about a terabyte) is split into 16 equal buckets. A value's
 /// bucket comes straight from the bits of its `f64`, so [`record`](Histogram::record)
 /// is O(1) with no lock, no search and no allocation: one atomic add on the bucket,
-/// one on the sum, and a min/max update only when a new extreme arrives.
+/// a plain add to the sum in the calling thread's own slot (as a [`Counter`](crate::Counter)
+/// counts), and a min/max update only when a new extreme arrives.
 ///
 /// Count, sum, min and max are exact. Quantiles (p50, p90, p99, p999) are the middle of
 /// the bucket holding the requested rank, clamped to `[min, max]`, so they are within
@@ -49,8 +51,9 @@ type Buckets = [AtomicU64; BUCKET_COUNT];
 /// boundary below it, within 1/16 of the bound.
 ///
 /// # Cost
-/// 48 bytes inline. The 1,136 buckets (9 KiB) are allocated on the first `record`, so a
-/// histogram that never records costs 48 bytes.
+/// 56 bytes inline. The 1,136 buckets (9 KiB) are allocated on the first `record`, so a
+/// histogram that never records costs 56 bytes; each thread that records adds an 8-byte
+/// slot for its share of the sum, as for a counter.
 ///
 /// Negative values are recorded as `0`; NaN is ignored.
 ///
@@ -72,7 +75,11 @@ type Buckets = [AtomicU64; BUCKET_COUNT];
 pub struct Histogram {
     /// Null until the first record.
     buckets: AtomicPtr<Buckets>,
-    sum: AtomicU64,
+    /// The sum, kept per thread like a [`Counter`](crate::Counter)'s count: under
+    /// contention a shared compare-and-swap would retry, and drag `min`/`max` with it.
+    sum_slot: SlotId,
+    /// The sum of values recorded where no per-thread slot is available.
+    shared_sum: AtomicU64,
     min: AtomicU64,
     max: AtomicU64,
     /// The Prometheus `le` bounds; empty for [`DEFAULT_BUCKETS`].
@@ -150,7 +157,8 @@ impl Histogram {
     pub const fn with_buckets(buckets: &'static [f64]) -> Self {
         Histogram {
             buckets: AtomicPtr::new(ptr::null_mut()),
-            sum: AtomicU64::new(0),
+            sum_slot: SlotId::new(),
+            shared_sum: AtomicU64::new(0),
             min: AtomicU64::new(INFINITY_BITS),
             max: AtomicU64::new(0),
             le: buckets,
@@ -178,9 +186,10 @@ impl Histogram {
             0.0
         };
         self.counts()[bucket_index(value)].fetch_add(1, Relaxed);
-        let _ = self.sum.fetch_update(Relaxed, Relaxed, |sum| {
-            Some((f64::from_bits(sum) + value).to_bits())
-        });
+        match self.sum_slot.get() {
+            Some(id) if slots::add_f64(id, value) => {}
+            _ => self.add_sum_slow(value),
+        }
         // For non-negative floats the bit patterns order like the values, so integer
         // min/max work; the plain load skips the atomic when nothing changes.
         let bits = value.to_bits();
@@ -240,7 +249,23 @@ impl Histogram {
 
     /// Sum of recorded values.
     pub fn sum(&self) -> f64 {
-        f64::from_bits(self.sum.load(Relaxed))
+        let shared = f64::from_bits(self.shared_sum.load(Relaxed));
+        self.sum_slot
+            .get()
+            .map_or(shared, |id| shared + slots::sum_f64(id))
+    }
+
+    #[cold]
+    fn add_sum_slow(&self, value: f64) {
+        match self.sum_slot.get_or_assign() {
+            Some(id) if slots::add_f64(id, value) => {}
+            _ => {
+                // `fetch_update` retries until no other thread changed the sum in between.
+                let _ = self.shared_sum.fetch_update(Relaxed, Relaxed, |sum| {
+                    Some((f64::from_bits(sum) + value).to_bits())
+                });
+            }
+        }
     }
 
     /// The value at quantile `q` (from 0.0 to 1.0), or `0.0` if nothing was recorded.

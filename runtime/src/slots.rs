@@ -18,7 +18,7 @@
 
 use std::cell::Cell;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 const CHUNK_BITS: u32 = 10;
@@ -146,11 +146,11 @@ fn claim_table(local: &LocalTable) -> Option<&'static Table> {
     Some(table)
 }
 
-/// Adds `n` to this thread's slot `id`. Returns `false` if the thread has no table (it
-/// is being torn down, or too many threads count at once) and the caller must count
-/// elsewhere.
+/// Applies `update` to this thread's slot `id`. Returns `false` if the thread has no
+/// table (it is being torn down, or too many threads count at once) and the caller must
+/// count elsewhere.
 #[inline]
-pub(crate) fn add(id: u32, n: u64) -> bool {
+fn with_own_slot(id: u32, update: impl FnOnce(&AtomicU64)) -> bool {
     LOCAL
         .try_with(|local| {
             // SAFETY: tables are never freed.
@@ -165,11 +165,28 @@ pub(crate) fn add(id: u32, n: u64) -> bool {
                 Some(slot) => slot,
                 None => table.slot_or_alloc(id),
             };
-            // Only this thread writes this slot: a plain read-modify-write is exact.
-            slot.store(slot.load(Relaxed).wrapping_add(n), Relaxed);
+            update(slot);
             true
         })
         .unwrap_or(false)
+}
+
+/// Adds `n` to this thread's slot `id` (see [`with_own_slot`]).
+#[inline]
+pub(crate) fn add(id: u32, n: u64) -> bool {
+    // Only this thread writes this slot: a plain read-modify-write is exact.
+    with_own_slot(id, |slot| {
+        slot.store(slot.load(Relaxed).wrapping_add(n), Relaxed)
+    })
+}
+
+/// Adds `value` to this thread's slot `id`, which holds the bits of an `f64`.
+#[inline]
+pub(crate) fn add_f64(id: u32, value: f64) -> bool {
+    with_own_slot(id, |slot| {
+        let sum = f64::from_bits(slot.load(Relaxed)) + value;
+        slot.store(sum.to_bits(), Relaxed);
+    })
 }
 
 /// The sum of slot `id` over every table. Takes no lock.
@@ -179,8 +196,65 @@ pub(crate) fn sum(id: u32) -> u64 {
         .fold(0, |total, slot| total.wrapping_add(slot.load(Relaxed)))
 }
 
+/// The sum of slot `id` over every table, each holding the bits of an `f64`.
+pub(crate) fn sum_f64(id: u32) -> f64 {
+    tables()
+        .filter_map(|table| table.slot(id))
+        .map(|slot| f64::from_bits(slot.load(Relaxed)))
+        .sum()
+}
+
+/// A variable's slot id, taken on first use and given back when the variable is dropped.
+pub(crate) struct SlotId(AtomicU32);
+
+/// No id yet: one is taken on first use.
+const UNASSIGNED: u32 = 0;
+/// No id could be had: the variable counts through its own shared atomic.
+const EXHAUSTED: u32 = u32::MAX;
+
+impl SlotId {
+    pub(crate) const fn new() -> Self {
+        SlotId(AtomicU32::new(UNASSIGNED))
+    }
+
+    /// The id, if one has been taken.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<u32> {
+        match self.0.load(Relaxed) {
+            UNASSIGNED | EXHAUSTED => None,
+            stored => Some(stored - 1),
+        }
+    }
+
+    /// The id, taking one if none was taken yet; `None` when none is available.
+    #[cold]
+    pub(crate) fn get_or_assign(&self) -> Option<u32> {
+        if self.0.load(Relaxed) == UNASSIGNED {
+            let candidate = acquire_id().map_or(EXHAUSTED, |id| id + 1);
+            // Racing threads agree on one winner; a loser gives its id back.
+            if let Err(_winner) = self
+                .0
+                .compare_exchange(UNASSIGNED, candidate, Relaxed, Relaxed)
+            {
+                if candidate != EXHAUSTED {
+                    release_id(candidate - 1);
+                }
+            }
+        }
+        self.get()
+    }
+}
+
+impl Drop for SlotId {
+    fn drop(&mut self) {
+        if let Some(id) = self.get() {
+            release_id(id);
+        }
+    }
+}
+
 /// Takes a free slot id, or `None` when all [`MAX_SLOTS`] are in use.
-pub(crate) fn acquire_id() -> Option<u32> {
+fn acquire_id() -> Option<u32> {
     let mut ids = ids();
     if let Some(id) = ids.free.pop() {
         return Some(id);
@@ -195,7 +269,7 @@ pub(crate) fn acquire_id() -> Option<u32> {
 
 /// Zeroes slot `id` everywhere and makes it available again. The counter that owned it
 /// is gone, so no thread can be bumping it concurrently.
-pub(crate) fn release_id(id: u32) {
+fn release_id(id: u32) {
     let mut ids = ids();
     for slot in tables().filter_map(|table| table.slot(id)) {
         slot.store(0, Relaxed);
