@@ -17,9 +17,47 @@ expvar::__private::inventory::submit! {
     expvar::__private::Entry::new("test_registry_twice", twice_registered, "src/second.rs", 20)
 }
 
+// Two instrumented functions given one key (two `#[counted(name = "...")]` alike).
+static FIRST_FUNCTION: expvar::__private::FunctionStats = expvar::__private::FunctionStats::new();
+static SECOND_FUNCTION: expvar::__private::FunctionStats = expvar::__private::FunctionStats::new();
+
+const fn function_info(file: &'static str, line: u32) -> expvar::__private::FunctionInfo {
+    expvar::__private::FunctionInfo {
+        key: "test_registry_twice_fn",
+        module: "test_registry",
+        function: "twice_fn",
+        timed: false,
+        fallible: false,
+        site: expvar::__private::Site { file, line },
+    }
+}
+
+expvar::__private::inventory::submit! {
+    expvar::__private::FunctionEntry::new(&FIRST_FUNCTION, function_info("src/a.rs", 1))
+}
+expvar::__private::inventory::submit! {
+    expvar::__private::FunctionEntry::new(&SECOND_FUNCTION, function_info("src/b.rs", 2))
+}
+
+#[test]
+fn duplicate_function_keys_are_reported_with_both_sites() {
+    let conflicts = expvar::conflicts();
+    let conflict = conflicts
+        .iter()
+        .find(|conflict| conflict.name == "test_registry_twice_fn")
+        .expect("the duplicate function key is reported");
+    assert_eq!(conflict.kept.to_string(), "src/a.rs:1");
+    assert_eq!(conflict.ignored.to_string(), "src/b.rs:2");
+    assert!(std::ptr::eq(
+        expvar::function_stats("test_registry_twice_fn").unwrap(),
+        &FIRST_FUNCTION
+    ));
+}
+
 #[test]
 fn link_time_duplicates_are_reported_with_both_sites() {
-    let conflict = expvar::conflicts()
+    let conflicts = expvar::conflicts();
+    let conflict = conflicts
         .iter()
         .find(|conflict| conflict.name == "test_registry_twice")
         .expect("the duplicate is reported");

@@ -9,7 +9,7 @@ use quanta::Instant;
 
 use crate::counter::Counter;
 use crate::histogram::Histogram;
-use crate::registry::Site;
+use crate::registry::{first_of_each_name, Conflict, Site};
 use crate::var::{Var, Writer};
 
 /// The top-level variable holding every instrumented function.
@@ -199,27 +199,29 @@ impl FunctionEntry {
 
 inventory::collect!(FunctionEntry);
 
-/// Every instrumented function by key; the first of two with one key (by site) wins.
-static FUNCTIONS: Lazy<BTreeMap<&'static str, &'static FunctionEntry>> = Lazy::new(|| {
-    let mut entries: Vec<&'static FunctionEntry> =
+/// Every instrumented function by key (the first of two with one key, by site), and the
+/// clashes.
+struct FunctionTable {
+    by_key: BTreeMap<&'static str, &'static FunctionEntry>,
+    conflicts: Vec<Conflict>,
+}
+
+static FUNCTIONS: Lazy<FunctionTable> = Lazy::new(|| {
+    let entries: Vec<&'static FunctionEntry> =
         inventory::iter::<FunctionEntry>.into_iter().collect();
-    entries.sort_by_key(|entry| (entry.info.key, entry.info.site));
-    let mut functions = BTreeMap::new();
-    for entry in entries {
-        if let Some(kept) = functions.get(entry.info.key) {
-            let kept: &&FunctionEntry = kept;
-            let message = format!(
-                "expvar function name {:?} is used twice: at {} and at {}; serving the one at {}",
-                entry.info.key, kept.info.site, entry.info.site, kept.info.site
-            );
-            eprintln!("{message}");
-            log::error!("{message}");
-        } else {
-            functions.insert(entry.info.key, entry);
-        }
-    }
-    functions
+    let (entries, conflicts) =
+        first_of_each_name(entries, |entry| (entry.info.key, entry.info.site));
+    let by_key = entries
+        .into_iter()
+        .map(|entry| (entry.info.key, entry))
+        .collect();
+    FunctionTable { by_key, conflicts }
 });
+
+/// Function keys defined twice; part of [`conflicts`](crate::conflicts).
+pub(crate) fn conflicts() -> &'static [Conflict] {
+    &FUNCTIONS.conflicts
+}
 
 /// Calls `visit` with every instrumented function, sorted by key.
 ///
@@ -229,14 +231,14 @@ static FUNCTIONS: Lazy<BTreeMap<&'static str, &'static FunctionEntry>> = Lazy::n
 /// });
 /// ```
 pub fn for_each_function(mut visit: impl FnMut(&FunctionInfo, &FunctionStats)) {
-    for entry in FUNCTIONS.values() {
+    for entry in FUNCTIONS.by_key.values() {
         visit(&entry.info, entry.stats);
     }
 }
 
 /// The statistics of the instrumented function with `key` (see [`FunctionInfo::key`]).
 pub fn function_stats(key: &str) -> Option<&'static FunctionStats> {
-    FUNCTIONS.get(key).map(|entry| entry.stats)
+    FUNCTIONS.by_key.get(key).map(|entry| entry.stats)
 }
 
 /// The `functions` variable: one object per instrumented function.

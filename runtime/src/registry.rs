@@ -181,7 +181,7 @@ impl fmt::Display for PublishError {
 
 impl std::error::Error for PublishError {}
 
-/// Two link-time variables that claim the same name. The first by source location is
+/// Two link-time definitions that claim the same name. The first by source location is
 /// served; see [`conflicts`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
@@ -197,7 +197,7 @@ impl fmt::Display for Conflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "expvar variable name {:?} is defined twice: at {} and at {}; serving the one at {}",
+            "expvar name {:?} is defined twice: at {} and at {}; serving the one at {}",
             self.name, self.kept, self.ignored, self.kept
         )
     }
@@ -214,27 +214,25 @@ struct Registry {
     conflicts: Vec<Conflict>,
 }
 
-static REGISTRY: Lazy<Registry> = Lazy::new(|| {
-    let mut entries: Vec<&Entry> = inventory::iter::<Entry>.into_iter().collect();
-    // Deterministic: the same binary always keeps the same one of two duplicates.
-    entries.sort_by_key(|entry| (entry.name, entry.site));
-    let mut vars = BTreeMap::new();
+/// Keeps the first of the link-time `entries` with each name, ordered by name and then
+/// source site so the same binary always keeps the same one, and reports the others.
+pub(crate) fn first_of_each_name<T>(
+    mut entries: Vec<T>,
+    name_and_site: impl Fn(&T) -> (&'static str, Site),
+) -> (Vec<T>, Vec<Conflict>) {
+    entries.sort_by_key(|entry| name_and_site(entry));
+    let mut kept: Vec<T> = Vec::with_capacity(entries.len());
     let mut conflicts = Vec::new();
     for entry in entries {
-        match vars.get(entry.name) {
-            Some(Published { site, .. }) => conflicts.push(Conflict {
-                name: entry.name,
-                kept: *site,
-                ignored: entry.site,
+        let (name, site) = name_and_site(&entry);
+        // Sorted, so a duplicate follows the entry it duplicates.
+        match kept.last().map(&name_and_site) {
+            Some((kept_name, kept_site)) if kept_name == name => conflicts.push(Conflict {
+                name,
+                kept: kept_site,
+                ignored: site,
             }),
-            None => {
-                let published = Published {
-                    var: VarRef(VarSource::Deferred(entry.var)),
-                    site: entry.site,
-                    link_time: true,
-                };
-                vars.insert(Arc::from(entry.name), published);
-            }
+            _ => kept.push(entry),
         }
     }
     for conflict in &conflicts {
@@ -242,6 +240,23 @@ static REGISTRY: Lazy<Registry> = Lazy::new(|| {
         eprintln!("{conflict}");
         log::error!("{conflict}");
     }
+    (kept, conflicts)
+}
+
+static REGISTRY: Lazy<Registry> = Lazy::new(|| {
+    let entries: Vec<&Entry> = inventory::iter::<Entry>.into_iter().collect();
+    let (entries, conflicts) = first_of_each_name(entries, |entry| (entry.name, entry.site));
+    let vars = entries
+        .into_iter()
+        .map(|entry| {
+            let published = Published {
+                var: VarRef(VarSource::Deferred(entry.var)),
+                site: entry.site,
+                link_time: true,
+            };
+            (Arc::from(entry.name), published)
+        })
+        .collect();
     Registry {
         vars: RwLock::new(vars),
         conflicts,
@@ -378,10 +393,18 @@ pub(crate) fn snapshot() -> Vec<(Arc<str>, VarRef)> {
         .collect()
 }
 
-/// Link-time variables that claimed a name already taken by another, with both sites.
-/// Each is also printed to standard error and logged when the registry is first used.
-pub fn conflicts() -> &'static [Conflict] {
-    &REGISTRY.conflicts
+/// Link-time definitions that claimed a name already taken by another, with both
+/// sites: variables (from `#[derive(Expvar)]`, `#[expvar::publish]`, `name = ...`) and
+/// instrumented-function keys under `functions`. Each is also printed to standard error
+/// and logged when its table is first used.
+pub fn conflicts() -> Vec<Conflict> {
+    let functions = crate::function::conflicts();
+    REGISTRY
+        .conflicts
+        .iter()
+        .chain(functions)
+        .cloned()
+        .collect()
 }
 
 static RENDER_FAILURES: Counter = Counter::new();
