@@ -66,6 +66,11 @@ impl FunctionStats {
         self.calls.get()
     }
 
+    /// Calls that have finished: returned, panicked, or were dropped (a future).
+    pub fn finished(&self) -> u64 {
+        self.finished.get()
+    }
+
     /// Calls that returned an error (`Err`, or `None` for `Option`) or panicked.
     pub fn errors(&self) -> u64 {
         self.errors.get()
@@ -75,7 +80,7 @@ impl FunctionStats {
     pub fn in_flight(&self) -> u64 {
         // Read `finished` first: a call finishing between the two reads can then only
         // make the result too high by one for an instant, never wrap below zero.
-        let finished = self.finished.get();
+        let finished = self.finished();
         self.calls.get().saturating_sub(finished)
     }
 

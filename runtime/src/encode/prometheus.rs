@@ -405,7 +405,7 @@ impl<'o> PromEncoder<'o> {
             // Errors first: a call counts as an error before it counts as finished, so
             // `ok` is never more than the calls that really finished well.
             let errors = stats.errors();
-            let finished = stats.calls().saturating_sub(stats.in_flight());
+            let finished = stats.finished();
             for (result, count) in [("ok", finished.saturating_sub(errors)), ("error", errors)] {
                 push_label(&mut self.labels, "result", result);
                 self.scalar(Kind::Counter, Number::U64(count));
