@@ -12,10 +12,12 @@ pub use core::{concat, file, line, module_path, unreachable};
 pub use inventory;
 pub use once_cell::sync::Lazy;
 
-pub use crate::function::{CallGuard, FunctionEntry, FunctionInfo, FunctionStats, Outcome};
-pub use crate::map::Map;
+pub use crate::registry::functions::{
+    CallGuard, FunctionEntry, FunctionInfo, FunctionStats, Outcome,
+};
 pub use crate::registry::{Entry, Site};
-pub use crate::var::{ObjectWriter, Var, Writer};
+pub use crate::vars::map::Map;
+pub use crate::vars::{ObjectWriter, Var, Writer};
 
 /// `&'static V` as the `&'static dyn Var` an [`Entry`] hands out, for `#[publish]`. A
 /// function rather than a cast so a type that is not a variable fails with

@@ -2,10 +2,10 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::Encode;
-use crate::histogram::Histogram;
 use crate::registry::{self, VarRef};
-use crate::var::{Var, Writer};
+use crate::vars::histogram::Histogram;
+use crate::vars::Encode;
+use crate::vars::{Var, Writer};
 
 /// Renders the whole registry exactly as `/debug/vars` serves it.
 ///

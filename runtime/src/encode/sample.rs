@@ -6,10 +6,10 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::Encode;
-use crate::histogram::Histogram;
 use crate::registry::VarRef;
-use crate::var::{Var, Writer};
+use crate::vars::histogram::Histogram;
+use crate::vars::Encode;
+use crate::vars::{Var, Writer};
 
 /// The most leaves one sample holds; the rest of a huge registry is left out so a
 /// sample stays small enough to send every second.

@@ -3,8 +3,11 @@
 
 mod auth;
 mod dashboard;
+#[cfg(feature = "pprof")]
+pub(crate) mod pprof;
 mod sampler;
 mod service;
+pub(crate) mod status;
 mod write_timeout;
 
 use std::fmt;
@@ -21,7 +24,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::hardware::{Hardware, Thresholds};
+use crate::server::status::hardware::{Hardware, Thresholds};
 use service::ServiceConfig;
 pub use service::{Body, ExpvarService, ResponseFuture};
 use write_timeout::WriteTimeout;

@@ -19,7 +19,7 @@ use super::auth::Auth;
 use super::dashboard::{EventStream, PAGE};
 use super::sampler::{Hub, Refusal};
 use crate::encode::prometheus::{PrometheusFormat, PrometheusOptions};
-use crate::hardware::{self, Hardware, HardwareConfig};
+use crate::server::status::hardware::{self, Hardware, HardwareConfig};
 
 /// The response body type of [`ExpvarService`]: a whole document, or the dashboard's
 /// endless stream of samples.
@@ -118,7 +118,7 @@ enum Endpoint {
 enum Reply {
     Now(Response<Body>),
     #[cfg(feature = "pprof")]
-    Profile(crate::pprof::Job),
+    Profile(crate::server::pprof::Job),
 }
 
 impl ExpvarService {
@@ -205,12 +205,12 @@ impl ExpvarService {
                 with_type(status, JSON, report.body.to_string())
             }
             #[cfg(feature = "pprof")]
-            Endpoint::Profile => match crate::pprof::prepare(request.uri().query()) {
+            Endpoint::Profile => match crate::server::pprof::prepare(request.uri().query()) {
                 Ok(job) => return Reply::Profile(job),
-                Err(crate::pprof::Refusal::BadRequest(message)) => {
+                Err(crate::server::pprof::Refusal::BadRequest(message)) => {
                     with_type(StatusCode::BAD_REQUEST, TEXT, message)
                 }
-                Err(crate::pprof::Refusal::Busy) => plain(
+                Err(crate::server::pprof::Refusal::Busy) => plain(
                     StatusCode::CONFLICT,
                     "409 conflict: a profile is already running\n",
                 ),

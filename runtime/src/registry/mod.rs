@@ -1,6 +1,9 @@
 //! The registry of published variables: link-time entries collected by `inventory`,
 //! plus variables published at run time. Every output is a view of it.
 
+mod builtin;
+pub(crate) mod functions;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Deref;
@@ -10,9 +13,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 use once_cell::sync::Lazy;
 use serde::Serialize;
 
-use crate::counter::Counter;
-use crate::func::Func;
-use crate::var::Var;
+use crate::vars::counter::Counter;
+use crate::vars::func::Func;
+use crate::vars::Var;
 
 /// Where a variable was defined or published: a source file and line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -398,7 +401,7 @@ pub(crate) fn snapshot() -> Vec<(Arc<str>, VarRef)> {
 /// instrumented-function keys under `functions`. Each is also printed to standard error
 /// and logged when its table is first used.
 pub fn conflicts() -> Vec<Conflict> {
-    let functions = crate::function::conflicts();
+    let functions = crate::registry::functions::conflicts();
     REGISTRY
         .conflicts
         .iter()

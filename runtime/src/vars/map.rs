@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::counter::Counter;
-use crate::float::Float;
-use crate::gauge::Gauge;
-use crate::var::{Var, Writer};
+use crate::vars::counter::Counter;
+use crate::vars::float::Float;
+use crate::vars::gauge::Gauge;
+use crate::vars::{Var, Writer};
 
 /// The label name a [`Map`] uses unless told otherwise.
 pub const DEFAULT_LABEL: &str = "key";
@@ -263,8 +263,8 @@ impl<V: Var> Var for Map<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::Encode;
-    use crate::histogram::Histogram;
+    use crate::vars::histogram::Histogram;
+    use crate::vars::Encode;
 
     /// Records the labels of the maps written to it.
     #[derive(Default)]

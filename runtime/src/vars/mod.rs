@@ -1,7 +1,15 @@
-//! The [`Var`] trait: how a variable writes itself, independent of the output format.
+//! Variables: the [`Var`] trait, the [`Writer`] a variable describes itself to, and
+//! the built-in variable types.
 
-use crate::encode::Encode;
-use crate::histogram::Histogram;
+pub(crate) mod counter;
+pub(crate) mod float;
+pub(crate) mod func;
+pub(crate) mod gauge;
+pub(crate) mod histogram;
+pub(crate) mod map;
+pub(crate) mod str;
+
+use crate::vars::histogram::Histogram;
 
 /// A variable that can be published and read by `/debug/vars` (Go's `expvar.Var`).
 ///
@@ -252,4 +260,25 @@ impl<V: Var + ?Sized> Var for std::sync::Arc<V> {
     fn write(&self, out: Writer<'_>) {
         (**self).write(out);
     }
+}
+
+/// The receiving end of a [`Writer`](crate::Writer): one output format.
+pub(crate) trait Encode {
+    fn counter(&mut self, value: u64);
+    fn counter_f64(&mut self, value: f64);
+    fn gauge(&mut self, value: i64);
+    fn float(&mut self, value: f64);
+    fn str(&mut self, value: &str);
+    fn bool(&mut self, value: bool);
+    fn null(&mut self);
+    fn histogram(&mut self, histogram: &Histogram);
+    fn json(&mut self, value: &serde_json::Value);
+    /// A value that could not be produced: written as absent, counted and logged.
+    fn fail(&mut self, reason: &dyn std::fmt::Display);
+    fn begin_object(&mut self);
+    fn field(&mut self, name: &str, help: Option<&str>);
+    fn end_object(&mut self);
+    fn begin_map(&mut self, label: &str);
+    fn entry(&mut self, key: &str);
+    fn end_map(&mut self);
 }

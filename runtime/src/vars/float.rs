@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::var::{Var, Writer};
+use crate::vars::{Var, Writer};
 
 /// A 64-bit floating-point value (Go's `expvar.Float`).
 ///

@@ -7,7 +7,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::var::{Var, Writer};
+use crate::vars::{Var, Writer};
 
 /// A snapshot of the current process, as the `process` variable publishes it.
 ///

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 
-use crate::var::{Var, Writer};
+use crate::vars::{Var, Writer};
 
 /// A signed integer that can go up and down, such as items in a queue (Go's `expvar.Int`).
 ///

@@ -3,7 +3,7 @@
 
 use tikv_jemalloc_ctl::{epoch, stats};
 
-use crate::var::{Var, Writer};
+use crate::vars::{Var, Writer};
 
 /// jemalloc's global statistics, in bytes (`stats.*` in jemalloc's `mallctl` API).
 ///

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
 use std::time::Duration;
 
 use crate::slots::{self, SlotId};
-use crate::var::{Var, Writer};
+use crate::vars::{Var, Writer};
 
 /// Sub-buckets per power of two: 2^4 = 16, for a relative error of at most 1/32.
 const SUB_BUCKET_BITS: u32 = 4;

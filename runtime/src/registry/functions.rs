@@ -7,10 +7,10 @@ use std::fmt;
 use once_cell::sync::Lazy;
 use quanta::Instant;
 
-use crate::counter::Counter;
-use crate::histogram::Histogram;
 use crate::registry::{first_of_each_name, Conflict, Site};
-use crate::var::{Var, Writer};
+use crate::vars::counter::Counter;
+use crate::vars::histogram::Histogram;
+use crate::vars::{Var, Writer};
 
 /// The top-level variable holding every instrumented function.
 pub const FUNCTIONS_VAR: &str = "functions";

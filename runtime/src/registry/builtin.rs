@@ -1,9 +1,9 @@
 //! Variables every process publishes: Go's `cmdline` and `memstats`, and `process`
 //! (and `jemalloc` with that feature).
 
-use crate::memstats::MemStats;
-use crate::process::Process;
-use crate::var::{Var, Writer};
+use crate::stats::memstats::MemStats;
+use crate::stats::process::Process;
+use crate::vars::{Var, Writer};
 
 /// The process's command line as an array of strings (Go's `cmdline`).
 struct Cmdline;
@@ -43,7 +43,7 @@ inventory::submit! {
 
 #[cfg(feature = "jemalloc")]
 fn jemalloc() -> &'static dyn Var {
-    &crate::jemalloc::Jemalloc
+    &crate::stats::jemalloc::Jemalloc
 }
 
 #[cfg(feature = "jemalloc")]

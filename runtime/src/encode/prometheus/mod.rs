@@ -16,12 +16,14 @@ use std::sync::{Mutex, PoisonError};
 
 use once_cell::sync::Lazy;
 
-use super::names::{label_name, push_f64, push_help, push_label_value, push_name};
-use super::Encode;
-use crate::function::{for_each_function, FunctionInfo, FUNCTIONS_VAR};
-use crate::histogram::Histogram;
+mod names;
+
+use crate::registry::functions::{for_each_function, FunctionInfo, FUNCTIONS_VAR};
 use crate::registry::{self, VarRef};
-use crate::var::{Var, Writer};
+use crate::vars::histogram::Histogram;
+use crate::vars::Encode;
+use crate::vars::{Var, Writer};
+use names::{label_name, push_f64, push_help, push_label_value, push_name};
 
 /// The `Content-Type` of the Prometheus text format 0.0.4.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -363,7 +365,7 @@ impl<'o> PromEncoder<'o> {
             }
             self.claims.retain(|_, index| *index < families_before);
             self.last = None;
-            let message = super::json::panic_message(&*panic);
+            let message = crate::encode::json::panic_message(&*panic);
             registry::record_failure(name, &format_args!("panicked: {message}"));
         }
     }
@@ -912,7 +914,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::function::{FunctionEntry, FunctionInfo, FunctionStats};
+    use crate::registry::functions::{FunctionEntry, FunctionInfo, FunctionStats};
     use crate::registry::{IntoVarRef, Site};
 
     static FETCH: FunctionStats = FunctionStats::new();
@@ -1134,7 +1136,7 @@ mod tests {
         static BAD: [f64; 5] = [1.0, 0.5, 2.0, f64::NAN, 3.0];
         assert_eq!(&*valid_bounds(&BAD), [1.0, 2.0, 3.0]);
         assert!(matches!(
-            valid_bounds(crate::histogram::DEFAULT_BUCKETS),
+            valid_bounds(crate::vars::histogram::DEFAULT_BUCKETS),
             std::borrow::Cow::Borrowed(_)
         ));
     }

@@ -3,7 +3,7 @@
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-use crate::var::{Var, Writer};
+use crate::vars::{Var, Writer};
 
 /// A variable that reports a tokio runtime's workers, alive tasks and global queue
 /// depth, read from tokio's stable [`RuntimeMetrics`](tokio::runtime::RuntimeMetrics)

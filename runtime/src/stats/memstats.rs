@@ -8,9 +8,9 @@
 
 use once_cell::sync::Lazy;
 
-use crate::alloc::{AllocStats, SizeClassStats, CLASS_SIZES, SIZE_CLASSES};
-use crate::process;
-use crate::var::{Var, Writer};
+use crate::stats::alloc::{AllocStats, SizeClassStats, CLASS_SIZES, SIZE_CLASSES};
+use crate::stats::process;
+use crate::vars::{Var, Writer};
 
 /// Entries in Go's `MemStats.PauseNs` and `PauseEnd` ring buffers.
 const PAUSE_RING_LEN: usize = 256;

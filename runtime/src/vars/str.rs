@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::{PoisonError, RwLock};
 
-use crate::var::{Var, Writer};
+use crate::vars::{Var, Writer};
 
 /// A string value, such as a version or a mode (Go's `expvar.String`).
 ///

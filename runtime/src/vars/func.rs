@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::var::{Var, Writer};
+use crate::vars::{Var, Writer};
 
 /// A value computed by a closure each time the variable is read (Go's `expvar.Func`).
 ///

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::slots::{self, SlotId};
-use crate::var::{Var, Writer};
+use crate::vars::{Var, Writer};
 
 /// A monotonically increasing `u64` count, such as requests served.
 ///

@@ -1,0 +1,9 @@
+//! Figures of the process itself: memory, CPU, allocator and runtime statistics.
+
+pub(crate) mod alloc;
+#[cfg(feature = "jemalloc")]
+pub(crate) mod jemalloc;
+pub(crate) mod memstats;
+pub(crate) mod process;
+#[cfg(feature = "tokio-stats")]
+pub(crate) mod tokio_runtime;
