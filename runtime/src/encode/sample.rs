@@ -7,9 +7,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::registry::VarRef;
-use crate::vars::histogram::Histogram;
-use crate::vars::Encode;
-use crate::vars::{Var, Writer};
+use crate::vars::{Describe, Distribution, Encode, Statistic, Var, View, Writer};
 
 /// The most leaves one sample holds; the rest of a huge registry is left out so a
 /// sample stays small enough to send every second.
@@ -83,6 +81,7 @@ pub(crate) fn flatten(
         keys: previous.is_none().then(Vec::new),
         path: String::new(),
         segments: Vec::new(),
+        skipping: 0,
     };
     for (name, var) in vars {
         if encoder.values.len() >= MAX_LEAVES {
@@ -112,6 +111,8 @@ struct SampleEncoder<'a> {
     path: String,
     /// ...each starting here, with whether it is a map key.
     segments: Vec<(usize, bool)>,
+    /// Open values being left out (metrics-only); 1 means the next value is.
+    skipping: usize,
 }
 
 impl SampleEncoder<'_> {
@@ -119,6 +120,7 @@ impl SampleEncoder<'_> {
         let start = self.values.len();
         self.path.clear();
         self.segments.clear();
+        self.skipping = 0;
         self.push_segment(name, false);
         let result = catch_unwind(AssertUnwindSafe(|| var.write(Writer::new(self))));
         if result.is_err() {
@@ -153,8 +155,23 @@ impl SampleEncoder<'_> {
     }
 
     fn leaf(&mut self, kind: Kind, value: f64) {
-        self.push_leaf(kind, value);
+        if !self.skip_value() {
+            self.push_leaf(kind, value);
+        }
         self.end_value();
+    }
+
+    /// Whether the value being written is left out; ends the skip when it is the
+    /// skipped value itself.
+    fn skip_value(&mut self) -> bool {
+        match self.skipping {
+            0 => false,
+            1 => {
+                self.skipping = 0;
+                true
+            }
+            _ => true,
+        }
     }
 
     fn push_leaf(&mut self, kind: Kind, value: f64) {
@@ -230,6 +247,15 @@ impl SampleEncoder<'_> {
 }
 
 impl Encode for SampleEncoder<'_> {
+    fn describe(&mut self, fact: Describe<'_>) {
+        // The dashboard charts what `/debug/vars` holds.
+        if let Describe::View(View::Metrics) = fact {
+            if self.skipping == 0 {
+                self.skipping = 1;
+            }
+        }
+    }
+
     fn counter(&mut self, value: u64) {
         self.leaf(Kind::Counter, value as f64);
     }
@@ -247,64 +273,78 @@ impl Encode for SampleEncoder<'_> {
     }
 
     fn str(&mut self, _: &str) {
+        self.skip_value();
         self.end_value();
     }
 
     fn bool(&mut self, _: bool) {
+        self.skip_value();
         self.end_value();
     }
 
     fn null(&mut self) {
+        self.skip_value();
         self.end_value();
     }
 
-    fn histogram(&mut self, histogram: &Histogram) {
-        let summary = histogram.summary();
-        let fields = [
-            ("count", Kind::Counter, summary.count as f64),
-            ("sum", Kind::Counter, summary.sum),
-            ("min", Kind::Quantile, summary.min),
-            ("max", Kind::Quantile, summary.max),
-            ("mean", Kind::Quantile, summary.mean),
-            ("p50", Kind::Quantile, summary.p50),
-            ("p90", Kind::Quantile, summary.p90),
-            ("p99", Kind::Quantile, summary.p99),
-            ("p999", Kind::Quantile, summary.p999),
-        ];
-        for (name, kind, value) in fields {
-            self.push_segment(name, false);
-            self.leaf(kind, value);
+    fn distribution(&mut self, distribution: &Distribution<'_>) {
+        if !self.skip_value() {
+            distribution.for_each_statistic(|name, statistic, value| {
+                let kind = match statistic {
+                    Statistic::Count | Statistic::Sum => Kind::Counter,
+                    Statistic::Value => Kind::Quantile,
+                };
+                self.push_segment(name, false);
+                self.push_leaf(kind, value);
+                self.pop_segment();
+            });
         }
         self.end_value();
     }
 
     fn json(&mut self, value: &serde_json::Value) {
-        self.json_leaves(value);
+        if !self.skip_value() {
+            self.json_leaves(value);
+        }
         self.end_value();
     }
 
     fn fail(&mut self, _: &dyn std::fmt::Display) {
+        self.skip_value();
         self.end_value();
     }
 
-    fn begin_object(&mut self) {}
+    fn begin_object(&mut self) {
+        if self.skipping > 0 {
+            self.skipping += 1;
+        }
+    }
 
-    fn field(&mut self, name: &str, _: Option<&str>) {
+    fn field(&mut self, name: &str) {
         self.push_segment(name, false);
     }
 
     fn end_object(&mut self) {
+        if self.skipping > 0 {
+            // The skipped object itself ends at 2; its value is then complete.
+            self.skipping -= 1;
+            if self.skipping == 1 {
+                self.skipping = 0;
+            }
+        }
         self.end_value();
     }
 
-    fn begin_map(&mut self, _: &str) {}
+    fn begin_map(&mut self, _: &str) {
+        self.begin_object();
+    }
 
     fn entry(&mut self, key: &str) {
         self.push_segment(key, true);
     }
 
     fn end_map(&mut self) {
-        self.end_value();
+        self.end_object();
     }
 }
 
@@ -314,7 +354,7 @@ mod tests {
 
     use super::*;
     use crate::registry::IntoVarRef;
-    use crate::{Counter, Func, Gauge, Map, Str};
+    use crate::{Counter, Func, Gauge, Histogram, Map, Str};
 
     fn leaves_of(var: impl Var + 'static) -> Vec<(String, Kind, u64, f64)> {
         let var: Arc<dyn Var> = Arc::new(var);
