@@ -1,5 +1,6 @@
 //! The live dashboard's server side, without a browser: the page, its event stream,
 //! credentials, the client cap, and slow clients.
+#![cfg(feature = "server")]
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! `expvar::serve()` listens where `EXPVAR_ADDR` says. Its own test binary, because it
 //! sets a process-wide environment variable.
+#![cfg(feature = "server")]
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! The HTTP endpoint: status codes, headers, auth, limits, mounting, shutdown.
+#![cfg(feature = "server")]
 
 mod support;
 

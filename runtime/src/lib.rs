@@ -7,6 +7,7 @@
 
 mod encode;
 mod registry;
+#[cfg(feature = "server")]
 mod server;
 mod slots;
 mod stats;
@@ -28,8 +29,11 @@ pub use registry::{
     conflicts, for_each, get, publish, publish_func, render_failures, unpublish, Conflict,
     IntoVarRef, PublishError, Registry, RegistryRef, Site, VarRef,
 };
+#[cfg(feature = "server")]
 pub use server::status::hardware::{Hardware, Thresholds};
+#[cfg(feature = "server")]
 pub use server::status::health::{add_readiness_check, check_readiness, remove_readiness_check};
+#[cfg(feature = "server")]
 pub use server::{
     serve, service, service_for, Body, ExpvarService, ResponseFuture, ServeError, ServerBuilder,
     ServerHandle, ADDR_ENV, DEFAULT_ADDR,

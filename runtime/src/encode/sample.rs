@@ -18,7 +18,7 @@ const MAX_ARRAY_LEN: usize = 64;
 
 /// What a variable said a leaf is, which decides how the dashboard charts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Kind {
+pub(crate) enum LeafKind {
     /// Only goes up: charted as a rate per second.
     Counter,
     /// Goes up and down: charted as its value.
@@ -31,15 +31,15 @@ pub(crate) enum Kind {
     Number,
 }
 
-impl Kind {
+impl LeafKind {
     /// The one-letter code the dashboard page reads.
     pub(crate) fn code(self) -> char {
         match self {
-            Kind::Counter => 'c',
-            Kind::Gauge => 'g',
-            Kind::Float => 'f',
-            Kind::Quantile => 'q',
-            Kind::Number => 'n',
+            LeafKind::Counter => 'c',
+            LeafKind::Gauge => 'g',
+            LeafKind::Float => 'f',
+            LeafKind::Quantile => 'q',
+            LeafKind::Number => 'n',
         }
     }
 }
@@ -52,7 +52,7 @@ pub(crate) struct LeafKey {
     /// Bit `i` is set when `path[i]` is a key of a [`Map`](crate::Map) rather than a
     /// field name, so the page can draw one series per key.
     pub(crate) map_keys: u64,
-    pub(crate) kind: Kind,
+    pub(crate) kind: LeafKind,
 }
 
 /// One registry snapshot, flattened.
@@ -154,7 +154,7 @@ impl SampleEncoder<'_> {
         &self.path[start..end]
     }
 
-    fn leaf(&mut self, kind: Kind, value: f64) {
+    fn leaf(&mut self, kind: LeafKind, value: f64) {
         if !self.skip_value() {
             self.push_leaf(kind, value);
         }
@@ -174,7 +174,7 @@ impl SampleEncoder<'_> {
         }
     }
 
-    fn push_leaf(&mut self, kind: Kind, value: f64) {
+    fn push_leaf(&mut self, kind: LeafKind, value: f64) {
         let index = self.values.len();
         if index >= MAX_LEAVES {
             return;
@@ -224,7 +224,7 @@ impl SampleEncoder<'_> {
         match value {
             serde_json::Value::Number(number) => {
                 if let Some(number) = number.as_f64() {
-                    self.push_leaf(Kind::Number, number);
+                    self.push_leaf(LeafKind::Number, number);
                 }
             }
             serde_json::Value::Object(members) => {
@@ -257,19 +257,19 @@ impl Encode for SampleEncoder<'_> {
     }
 
     fn counter(&mut self, value: u64) {
-        self.leaf(Kind::Counter, value as f64);
+        self.leaf(LeafKind::Counter, value as f64);
     }
 
     fn counter_f64(&mut self, value: f64) {
-        self.leaf(Kind::Counter, value);
+        self.leaf(LeafKind::Counter, value);
     }
 
     fn gauge(&mut self, value: i64) {
-        self.leaf(Kind::Gauge, value as f64);
+        self.leaf(LeafKind::Gauge, value as f64);
     }
 
     fn float(&mut self, value: f64) {
-        self.leaf(Kind::Float, value);
+        self.leaf(LeafKind::Float, value);
     }
 
     fn str(&mut self, _: &str) {
@@ -291,8 +291,8 @@ impl Encode for SampleEncoder<'_> {
         if !self.skip_value() {
             distribution.for_each_statistic(|name, statistic, value| {
                 let kind = match statistic {
-                    Statistic::Count | Statistic::Sum => Kind::Counter,
-                    Statistic::Value => Kind::Quantile,
+                    Statistic::Count | Statistic::Sum => LeafKind::Counter,
+                    Statistic::Value => LeafKind::Quantile,
                 };
                 self.push_segment(name, false);
                 self.push_leaf(kind, value);
@@ -356,7 +356,7 @@ mod tests {
     use crate::registry::IntoVarRef;
     use crate::{Counter, Func, Gauge, Histogram, Map, Str};
 
-    fn leaves_of(var: impl Var + 'static) -> Vec<(String, Kind, u64, f64)> {
+    fn leaves_of(var: impl Var + 'static) -> Vec<(String, LeafKind, u64, f64)> {
         let var: Arc<dyn Var> = Arc::new(var);
         let flat = flatten(&[("v", var.into_var_ref())], None);
         flat.keys
@@ -371,10 +371,13 @@ mod tests {
     fn scalars_keep_their_kind() {
         let counter = Counter::new();
         counter.add(3);
-        assert_eq!(leaves_of(counter), [("v".into(), Kind::Counter, 0, 3.0)]);
+        assert_eq!(
+            leaves_of(counter),
+            [("v".into(), LeafKind::Counter, 0, 3.0)]
+        );
         let gauge = Gauge::new();
         gauge.set(-2);
-        assert_eq!(leaves_of(gauge), [("v".into(), Kind::Gauge, 0, -2.0)]);
+        assert_eq!(leaves_of(gauge), [("v".into(), LeafKind::Gauge, 0, -2.0)]);
         assert!(leaves_of(Str::new()).is_empty());
     }
 
@@ -386,8 +389,8 @@ mod tests {
         assert_eq!(
             leaves_of(map),
             [
-                ("v.fail".into(), Kind::Counter, 0b10, 1.0),
-                ("v.ok".into(), Kind::Counter, 0b10, 2.0),
+                ("v.fail".into(), LeafKind::Counter, 0b10, 1.0),
+                ("v.ok".into(), LeafKind::Counter, 0b10, 2.0),
             ]
         );
     }
@@ -398,9 +401,9 @@ mod tests {
         histogram.record(2.0);
         let leaves = leaves_of(histogram);
         assert_eq!(leaves.len(), 9);
-        assert_eq!(leaves[0], ("v.count".into(), Kind::Counter, 0, 1.0));
+        assert_eq!(leaves[0], ("v.count".into(), LeafKind::Counter, 0, 1.0));
         assert_eq!(leaves[5].0, "v.p50");
-        assert_eq!(leaves[5].1, Kind::Quantile);
+        assert_eq!(leaves[5].1, LeafKind::Quantile);
 
         let func = Func::new(
             || serde_json::json!({"a": {"b": 1.5, "s": "x"}, "list": [1, 2], "ring": vec![0; 100]}),
@@ -408,9 +411,9 @@ mod tests {
         assert_eq!(
             leaves_of(func),
             [
-                ("v.a.b".into(), Kind::Number, 0, 1.5),
-                ("v.list.0".into(), Kind::Number, 0b100, 1.0),
-                ("v.list.1".into(), Kind::Number, 0b100, 2.0),
+                ("v.a.b".into(), LeafKind::Number, 0, 1.5),
+                ("v.list.0".into(), LeafKind::Number, 0b100, 1.0),
+                ("v.list.1".into(), LeafKind::Number, 0b100, 2.0),
             ]
         );
     }

@@ -20,13 +20,13 @@ pub(crate) struct MemStats;
 
 /// How an integer field is written.
 #[derive(Clone, Copy)]
-enum Kind {
+enum FieldKind {
     /// A total that never decreases.
     Counter,
     /// A size that goes up and down.
     Gauge,
 }
-use Kind::{Counter, Gauge};
+use FieldKind::{Counter, Gauge};
 
 /// The values behind the integer fields, computed once per read.
 struct Figures {
@@ -61,7 +61,7 @@ impl Var for MemStats {
         // Go's `runtime.MemStats` integer fields, in Go's declaration order, before the
         // pause rings. Totals are counters; sizes that go up and down are gauges (both
         // are JSON integers, as Go writes them).
-        let head: [(&str, Kind, u64); 24] = [
+        let head: [(&str, FieldKind, u64); 24] = [
             ("Alloc", Gauge, live),
             ("TotalAlloc", Counter, figures.counted(|a| a.total_bytes)),
             ("Sys", Gauge, figures.virtual_size),

@@ -22,6 +22,10 @@ use crate::vars::{Describe, Distribution, Encode, Unit, Var, View, Writer};
 /// The label a string value becomes on its `_info` series.
 const INFO_LABEL: &str = "value";
 
+/// Labels the formats give histogram and summary samples: no other series may use
+/// them (promtool and scrapers read `le` as a bucket bound wherever it appears).
+const SAMPLE_LABELS: &[&str] = &["le", "quantile"];
+
 #[derive(Clone, Copy)]
 enum Number {
     U64(u64),
@@ -472,7 +476,7 @@ impl<'o> PromEncoder<'o> {
             let name = label_name(name);
             let replaces_key = replaced.as_ref().is_some_and(|(_, label)| *label == name);
             if !replaces_key {
-                if self.label_names.contains(&name) {
+                if self.label_names.contains(&name) || SAMPLE_LABELS.contains(&name.as_str()) {
                     self.skip_value(&format_args!("its label `{name}` is already used"));
                     return;
                 }
@@ -655,7 +659,7 @@ impl Encode for PromEncoder<'_> {
             return;
         }
         let label = label_name(label);
-        if self.label_names.contains(&label) {
+        if self.label_names.contains(&label) || SAMPLE_LABELS.contains(&label.as_str()) {
             self.skip_value(&format_args!("its label `{label}` is already used"));
             self.push_frame(None);
             return;
