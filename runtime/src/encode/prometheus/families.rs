@@ -194,3 +194,41 @@ impl Families {
         assembled
     }
 }
+
+/// An owner as people read it: `dupe.y`, `functions=` for a named family.
+pub(super) fn readable(owner: &str) -> String {
+    let mut out = String::with_capacity(owner.len());
+    let mut rest = owner;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('=') {
+            out.push('=');
+            rest = after;
+            continue;
+        }
+        let Some((len, after)) = rest.split_once(':') else {
+            out.push_str(rest);
+            break;
+        };
+        let len: usize = len.parse().unwrap_or(after.len()).min(after.len());
+        if !out.is_empty() && !out.ends_with('=') {
+            out.push('.');
+        }
+        // The length counts bytes of a `&str` segment, so it ends on a char boundary.
+        out.push_str(after.get(..len).unwrap_or(after));
+        rest = after.get(len..).unwrap_or("");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable;
+
+    #[test]
+    fn owners_read_as_paths() {
+        assert_eq!(readable("4:dupe1:y"), "dupe.y");
+        assert_eq!(readable("6:dupe\0y"), "dupe\0y");
+        assert_eq!(readable("9:functions="), "functions=");
+        assert_eq!(readable("1:a=1:b"), "a=b");
+    }
+}

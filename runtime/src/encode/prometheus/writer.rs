@@ -4,6 +4,9 @@
 //! unless the value names itself ([`Writer::metric_name`](crate::Writer::metric_name));
 //! its labels are the constant labels, one per enclosing map (the map's label, the
 //! entry's key) and those the value describes. Nothing here knows a variable by name.
+//!
+//! A little over 600 lines on purpose: the encoder's state and the `Encode` methods
+//! that drive it are one state machine, easier to check side by side.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -13,8 +16,8 @@ use std::sync::{Mutex, PoisonError};
 
 use once_cell::sync::Lazy;
 
-use super::families::{Families, FamilyType, Refusal};
-use super::names::{label_name, push_f64, push_help, push_label_value, push_name};
+use super::families::{readable, Families, FamilyType, Refusal};
+use super::names::{label_name, push_f64, push_help, push_label, push_label_value, push_name};
 use super::{PrometheusFormat, PrometheusOptions};
 use crate::registry;
 use crate::vars::{Describe, Distribution, Encode, Unit, Var, View, Writer};
@@ -499,42 +502,6 @@ impl<'o> PromEncoder<'o> {
     }
 }
 
-/// An owner as people read it: `dupe.y`, `functions=` for a named family.
-fn readable(owner: &str) -> String {
-    let mut out = String::with_capacity(owner.len());
-    let mut rest = owner;
-    while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix('=') {
-            out.push('=');
-            rest = after;
-            continue;
-        }
-        let Some((len, after)) = rest.split_once(':') else {
-            out.push_str(rest);
-            break;
-        };
-        let len: usize = len.parse().unwrap_or(after.len()).min(after.len());
-        if !out.is_empty() && !out.ends_with('=') {
-            out.push('.');
-        }
-        // The length counts bytes of a `&str` segment, so it ends on a char boundary.
-        out.push_str(after.get(..len).unwrap_or(after));
-        rest = after.get(len..).unwrap_or("");
-    }
-    out
-}
-
-/// Appends `name="value"` (escaped) to rendered labels.
-pub(super) fn push_label(labels: &mut Vec<u8>, name: &str, value: &str) {
-    if !labels.is_empty() {
-        labels.push(b',');
-    }
-    labels.extend_from_slice(name.as_bytes());
-    labels.extend_from_slice(b"=\"");
-    push_label_value(labels, value);
-    labels.push(b'"');
-}
-
 /// Whether `buckets` are valid `le` buckets: bounds finite and increasing, counts not
 /// decreasing and at most `count`.
 fn valid_buckets(buckets: &[(f64, u64)], count: u64) -> bool {
@@ -692,18 +659,5 @@ impl PromEncoder<'_> {
             return self.owner.len();
         };
         len.len() + 1 + len.parse::<usize>().unwrap_or(0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::readable;
-
-    #[test]
-    fn owners_read_as_paths() {
-        assert_eq!(readable("4:dupe1:y"), "dupe.y");
-        assert_eq!(readable("6:dupe\0y"), "dupe\0y");
-        assert_eq!(readable("9:functions="), "functions=");
-        assert_eq!(readable("1:a=1:b"), "a=b");
     }
 }
