@@ -246,6 +246,12 @@ impl<'a> Writer<'a> {
         self.encoder.distribution(distribution);
     }
 
+    /// Writes the distribution a [`Histogram`](crate::Histogram) recorded: the same as
+    /// `.var(histogram)`.
+    pub fn histogram(self, histogram: &crate::Histogram) {
+        self.var(histogram);
+    }
+
     /// Writes an arbitrary JSON value, as produced by a [`Func`](crate::Func).
     pub fn json(mut self, value: &serde_json::Value) {
         self.written = true;
