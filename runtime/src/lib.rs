@@ -45,6 +45,8 @@ pub use vars::float::Float;
 pub use vars::func::Func;
 pub use vars::gauge::Gauge;
 pub use vars::histogram::{Histogram, HistogramSummary, DEFAULT_BUCKETS, QUANTILE_RELATIVE_ERROR};
-pub use vars::map::{Map, DEFAULT_LABEL};
+pub use vars::map::{
+    default_map_limit, set_default_map_limit, Map, DEFAULT_LABEL, DEFAULT_MAP_LIMIT, OVERFLOW_KEY,
+};
 pub use vars::str::Str;
 pub use vars::{MapWriter, ObjectWriter, Var, Writer};

@@ -1,7 +1,5 @@
 //! The `/debug/vars` document: Go's expvar layout, but always valid JSON.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use crate::registry::{self, VarRef};
 use crate::vars::histogram::Histogram;
 use crate::vars::Encode;
@@ -82,7 +80,7 @@ impl JsonEncoder {
     fn write_isolated(&mut self, name: &str, var: &dyn Var) {
         let start = self.out.len();
         name.clone_into(&mut self.current);
-        let result = catch_unwind(AssertUnwindSafe(|| var.write(Writer::new(self))));
+        let result = crate::registry::failures::catch_render(|| var.write(Writer::new(self)));
         if let Err(panic) = result {
             self.out.truncate(start);
             self.first_member.clear();

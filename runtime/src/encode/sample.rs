@@ -4,8 +4,6 @@
 //! variable wrote (a counter is charted as a rate, a gauge as a value) and the value.
 //! Strings, booleans and nulls are not charted and are left out.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use crate::registry::VarRef;
 use crate::vars::histogram::Histogram;
 use crate::vars::Encode;
@@ -120,7 +118,7 @@ impl SampleEncoder<'_> {
         self.path.clear();
         self.segments.clear();
         self.push_segment(name, false);
-        let result = catch_unwind(AssertUnwindSafe(|| var.write(Writer::new(self))));
+        let result = crate::registry::failures::catch_render(|| var.write(Writer::new(self)));
         if result.is_err() {
             // `/debug/vars` reports the panic; the sample just leaves the variable out.
             self.values.truncate(start);

@@ -2,6 +2,7 @@
 //! plus variables published at run time. Every output is a view of it.
 
 mod builtin;
+pub(crate) mod failures;
 pub(crate) mod functions;
 
 use std::collections::BTreeMap;
@@ -414,11 +415,15 @@ static RENDER_FAILURES: Counter = Counter::new();
 
 /// How many times a variable could not be rendered (a [`Func`] that panicked or whose
 /// value failed to serialize, a [`Var`] that panicked) and was written as `null`.
+///
+/// Every failure is counted here; each variable's failures are logged (`log::warn!`)
+/// at most once a minute, and a panic while rendering skips the panic hook, so it
+/// prints no message or backtrace to standard error.
 pub fn render_failures() -> u64 {
     RENDER_FAILURES.get()
 }
 
 pub(crate) fn record_failure(name: &str, reason: &dyn fmt::Display) {
     RENDER_FAILURES.inc();
-    log::warn!("expvar: variable {name:?} rendered as null: {reason}");
+    failures::report(name, reason);
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::slots::{self, SlotId};
+use crate::slots::{self, SlotId, SlotKind};
 use crate::vars::{Var, Writer};
 
 /// A monotonically increasing `u64` count, such as requests served.
@@ -62,7 +62,7 @@ impl Counter {
 
     #[cold]
     fn add_slow(&self, n: u64) {
-        match self.slot.get_or_assign() {
+        match self.slot.get_or_assign(SlotKind::Count) {
             Some(id) if slots::add(id, n) => {}
             _ => {
                 self.shared.fetch_add(n, Relaxed);

@@ -10,7 +10,6 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};
 
@@ -353,7 +352,7 @@ impl<'o> PromEncoder<'o> {
         let start = self.out.len();
         name.clone_into(&mut self.current);
         self.reset();
-        let result = catch_unwind(AssertUnwindSafe(|| write(self)));
+        let result = crate::registry::failures::catch_render(|| write(self));
         if let Err(panic) = result {
             // Everything the variable wrote is at the end of the output.
             self.out.truncate(start);
