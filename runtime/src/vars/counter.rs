@@ -16,9 +16,25 @@ use crate::vars::{Var, Writer};
 /// # Cost
 /// 16 bytes inline. Each thread that increments it adds an 8-byte slot (allocated in
 /// chunks of 1,024 slots per thread); an idle counter costs only its 16 bytes.
-/// `get` takes no lock: it reads one slot per thread table. A thread's table outlives
-/// it and is adopted by the next new thread, so there are at most as many tables as
-/// threads that ever counted at once.
+/// `get` takes a read lock and reads the count left by exited threads plus one slot
+/// per live thread that has counted.
+///
+/// # Threads that exit
+/// When a thread exits, its counts are added to a shared per-counter total and its
+/// table is freed. So after a burst of thousands of short-lived threads, `get` and a
+/// scrape cost what they cost before it, memory comes back, and the count stays exact:
+///
+/// ```
+/// use expvar::Counter;
+///
+/// static JOBS: Counter = Counter::new();
+///
+/// let workers: Vec<_> = (0..64).map(|_| std::thread::spawn(|| JOBS.add(2))).collect();
+/// for worker in workers {
+///     worker.join().unwrap();
+/// }
+/// assert_eq!(JOBS.get(), 128);
+/// ```
 ///
 /// # Example
 /// ```
