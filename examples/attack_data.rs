@@ -74,7 +74,9 @@ fn thread_burst(threads: usize) -> bool {
     println!("== thread burst: {threads} threads alive at once, then exited ({burst:.0?})");
     println!(
         "Counter::get          before {:>9.1} ns   after {:>9.1} ns   ratio {:.2}",
-        get_before, get_after, get_after / get_before
+        get_before,
+        get_after,
+        get_after / get_before
     );
     println!(
         "render 10k counters   before {:>9.1} us   after {:>9.1} us   ratio {:.2}",
@@ -143,7 +145,10 @@ fn hostile_keys(keys: usize) -> bool {
     let json_bytes = expvar::render_json(&map).len();
     let bounded = map.len() <= map.limit() + 1;
     let exact = total == keys as u64;
-    println!("== hostile keys: {keys} distinct keys into a Map<Counter> (limit {})", map.limit());
+    println!(
+        "== hostile keys: {keys} distinct keys into a Map<Counter> (limit {})",
+        map.limit()
+    );
     println!(
         "len {} ({}), overflow count {overflow}, JSON {json_bytes} bytes, {elapsed:.0?}",
         map.len(),

@@ -41,10 +41,11 @@ fn panicking_variables_are_counted_each_time_but_logged_once_and_quietly() {
         HOOK_CALLS.fetch_add(1, Relaxed);
     }));
 
-    expvar::publish_func("render_failures_broken", || -> u64 { panic!("database gone") })
-        .unwrap();
-    expvar::publish_func("render_failures_also_broken", || -> u64 { panic!("other") })
-        .unwrap();
+    expvar::publish_func("render_failures_broken", || -> u64 {
+        panic!("database gone")
+    })
+    .unwrap();
+    expvar::publish_func("render_failures_also_broken", || -> u64 { panic!("other") }).unwrap();
     let failures_before = expvar::render_failures();
     for _ in 0..3 {
         let json = expvar::to_json();
