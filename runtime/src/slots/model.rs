@@ -1,6 +1,7 @@
 //! Loom model of the slot protocol: claim on first bump, retire on thread exit, reads
 //! under the lock, id release and reuse. Runs the real code with loom's atomics, lock
-//! and thread-locals (tables of 2 slots per chunk, 2 chunks):
+//! and thread-locals (tables of 2 slots per chunk, 2 chunks). Each model thread ends
+//! with `exit_thread`, the retirement its thread-local destructor does outside loom:
 //!
 //! ```text
 //! RUSTFLAGS="--cfg expvar_loom" CARGO_TARGET_DIR=target/loom \
@@ -52,7 +53,7 @@ fn exiting_threads_hand_their_counts_to_readers_exactly_once() {
             .map(|n| {
                 thread::spawn(move || {
                     assert!(add(id, n));
-                    // Exits here: the thread-local table is retired.
+                    exit_thread();
                 })
             })
             .collect();
@@ -63,9 +64,8 @@ fn exiting_threads_hand_their_counts_to_readers_exactly_once() {
         for thread in threads {
             thread.join().unwrap();
         }
-        // Whether or not a thread's table was retired yet (loom's `join` can return
-        // before thread-locals are dropped), every count is there once.
         assert_eq!(sum(id), 3);
+        assert_eq!(SLOTS.live_tables(), 0, "exited threads' tables are freed");
     });
 }
 
@@ -86,6 +86,7 @@ fn a_reused_id_starts_from_zero_for_a_thread_that_counted_the_old_one() {
                 // The thread stays alive, so its table (with 5 in the old slot) does too.
                 wait_for(|| new.get().is_some());
                 assert!(add(new.get().unwrap(), 1));
+                exit_thread();
             })
         };
         wait_for(|| done_with_old.load(Acquire));
@@ -110,6 +111,7 @@ fn racing_first_uses_agree_on_one_id() {
             thread::spawn(move || {
                 let id = counter.get_or_assign(SlotKind::Count).unwrap();
                 assert!(add(id, 1));
+                exit_thread();
                 id
             })
         };
@@ -120,6 +122,7 @@ fn racing_first_uses_agree_on_one_id() {
         // The loser's id went back to the free list, so the next id is not a new one.
         let next = slot_id();
         assert!(next.get_or_assign(SlotKind::Count).unwrap() <= 1);
+        exit_thread();
     });
 }
 
@@ -128,8 +131,12 @@ fn retired_sums_fold_as_floats() {
     loom::model(|| {
         let sum_slot = Arc::new(slot_id());
         let id = sum_slot.get_or_assign(SlotKind::Sum).unwrap();
-        let worker = thread::spawn(move || assert!(add_f64(id, 0.25)));
+        let worker = thread::spawn(move || {
+            assert!(add_f64(id, 0.25));
+            exit_thread();
+        });
         assert!(add_f64(id, 0.5));
+        exit_thread();
         worker.join().unwrap();
         assert_eq!(sum_f64(id), 0.75);
     });
