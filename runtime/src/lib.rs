@@ -16,6 +16,7 @@ mod vars;
 #[doc(hidden)]
 pub mod __private;
 
+pub use encode::failures::render_failures;
 pub use encode::json::{render_json, to_json};
 pub use encode::prometheus::{
     to_prometheus, to_prometheus_with, PrometheusFormat, PrometheusOptions, ReservedLabelError,
@@ -26,8 +27,8 @@ pub use registry::functions::{
     FUNCTIONS_VAR,
 };
 pub use registry::{
-    conflicts, for_each, get, publish, publish_func, render_failures, unpublish, Conflict,
-    IntoVarRef, PublishError, Registry, RegistryRef, Site, VarRef,
+    conflicts, for_each, get, publish, publish_func, unpublish, Conflict, PublishError, Registry,
+    RegistryRef, Site,
 };
 #[cfg(feature = "server")]
 pub use server::status::hardware::{Hardware, Thresholds};
@@ -49,6 +50,10 @@ pub use vars::float::Float;
 pub use vars::func::Func;
 pub use vars::gauge::Gauge;
 pub use vars::histogram::{Histogram, HistogramSummary, DEFAULT_BUCKETS, QUANTILE_RELATIVE_ERROR};
-pub use vars::map::{Map, DEFAULT_LABEL};
+pub use vars::map::{
+    default_map_limit, set_default_map_limit, Map, DEFAULT_LABEL, DEFAULT_MAP_LIMIT, OVERFLOW_KEY,
+};
 pub use vars::str::Str;
-pub use vars::{Distribution, MapWriter, ObjectWriter, Statistic, Unit, Var, Writer};
+pub use vars::{
+    Distribution, IntoVarRef, MapWriter, ObjectWriter, Statistic, Unit, Var, VarRef, Writer,
+};

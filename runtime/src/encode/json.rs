@@ -1,8 +1,6 @@
 //! The `/debug/vars` document: Go's expvar layout, but always valid JSON.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
-use crate::registry::VarRef;
+use crate::vars::VarRef;
 use crate::vars::{Describe, Distribution, Encode, Statistic, Var, View, Writer};
 
 /// Renders the global registry exactly as `/debug/vars` serves it. See
@@ -89,7 +87,7 @@ impl JsonEncoder {
         let start = self.out.len();
         let depth = self.first_member.len();
         name.clone_into(&mut self.current);
-        let result = catch_unwind(AssertUnwindSafe(|| var.write(Writer::new(self))));
+        let result = crate::encode::failures::catch_render(|| var.write(Writer::new(self)));
         if let Err(panic) = result {
             self.out.truncate(start);
             self.first_member.truncate(depth);
@@ -234,7 +232,7 @@ impl Encode for JsonEncoder {
     }
 
     fn fail(&mut self, reason: &dyn std::fmt::Display) {
-        crate::registry::record_failure(&self.current, reason);
+        crate::encode::failures::record_failure(&self.current, reason);
         self.null();
     }
 

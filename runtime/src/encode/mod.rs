@@ -3,6 +3,7 @@
 //! Every output is a view of the same registry, so every encoder implements the one
 //! `Encode` interface that [`Writer`](crate::Writer) drives (defined beside it).
 
+pub(crate) mod failures;
 pub(crate) mod json;
 pub(crate) mod prometheus;
 #[cfg(feature = "server")]

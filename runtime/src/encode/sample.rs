@@ -4,9 +4,7 @@
 //! variable wrote (a counter is charted as a rate, a gauge as a value) and the value.
 //! Strings, booleans and nulls are not charted and are left out.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
-use crate::registry::VarRef;
+use crate::vars::VarRef;
 use crate::vars::{Describe, Distribution, Encode, Statistic, Var, View, Writer};
 
 /// The most leaves one sample holds; the rest of a huge registry is left out so a
@@ -122,7 +120,7 @@ impl SampleEncoder<'_> {
         self.segments.clear();
         self.skipping = 0;
         self.push_segment(name, false);
-        let result = catch_unwind(AssertUnwindSafe(|| var.write(Writer::new(self))));
+        let result = crate::encode::failures::catch_render(|| var.write(Writer::new(self)));
         if result.is_err() {
             // `/debug/vars` reports the panic; the sample just leaves the variable out.
             self.values.truncate(start);
@@ -353,7 +351,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::registry::IntoVarRef;
+    use crate::vars::IntoVarRef;
     use crate::{Counter, Func, Gauge, Histogram, Map, Str};
 
     fn leaves_of(var: impl Var + 'static) -> Vec<(String, LeafKind, u64, f64)> {

@@ -24,9 +24,8 @@ pub use entry::Entry;
 pub use entry::{Conflict, Site};
 
 use crate::encode::{json, prometheus};
-use crate::vars::counter::Counter;
 use crate::vars::func::Func;
-use crate::vars::Var;
+use crate::vars::{IntoVarRef, VarRef};
 use crate::PrometheusOptions;
 
 /// A set of published variables, by name: what `/debug/vars` and `/metrics` show.
@@ -69,7 +68,7 @@ static GLOBAL: Lazy<Registry> = Lazy::new(|| {
         .into_iter()
         .map(|entry| {
             let published = Published {
-                var: VarRef(VarSource::Deferred(entry.var)),
+                var: VarRef::deferred(entry.var),
                 site: entry.site,
                 link_time: true,
             };
@@ -278,78 +277,6 @@ impl Deref for RegistryRef {
     }
 }
 
-/// A handle to a published variable: a `&'static` variable or a shared `Arc`.
-///
-/// Dereferences to `dyn Var`. [`get`] returns one; [`publish`] makes one from what it
-/// is given (see [`IntoVarRef`]).
-#[derive(Clone)]
-pub struct VarRef(VarSource);
-
-#[derive(Clone)]
-enum VarSource {
-    Static(&'static dyn Var),
-    /// A link-time entry: called on each use, so a variable is only created when read
-    /// and never while the registry itself is being built.
-    Deferred(fn() -> &'static dyn Var),
-    Shared(Arc<dyn Var>),
-}
-
-impl Deref for VarRef {
-    type Target = dyn Var;
-
-    fn deref(&self) -> &(dyn Var + 'static) {
-        match &self.0 {
-            VarSource::Static(var) => *var,
-            VarSource::Deferred(var) => var(),
-            VarSource::Shared(var) => &**var,
-        }
-    }
-}
-
-impl fmt::Debug for VarRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("VarRef(")?;
-        f.write_str(&crate::render_json(&**self))?;
-        f.write_str(")")
-    }
-}
-
-/// What [`publish`] accepts: a `&'static` variable, an `Arc` of one, or a [`VarRef`].
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be published as an expvar variable",
-    label = "expected `&'static V` or `Arc<V>` where `V: expvar::Var`",
-    note = "publish a variable type such as `expvar::Counter`, `Gauge`, `Map<_>`, a struct with `#[derive(Expvar)]`, or a type implementing `expvar::Var`",
-    note = "a borrowed variable must be `'static` (a `static` item); share run-time instances with `Arc::new(..)`"
-)]
-pub trait IntoVarRef {
-    /// Converts into a registry handle.
-    fn into_var_ref(self) -> VarRef;
-}
-
-impl<V: Var + 'static> IntoVarRef for &'static V {
-    fn into_var_ref(self) -> VarRef {
-        VarRef(VarSource::Static(self))
-    }
-}
-
-impl<V: Var + 'static> IntoVarRef for Arc<V> {
-    fn into_var_ref(self) -> VarRef {
-        VarRef(VarSource::Shared(self))
-    }
-}
-
-impl IntoVarRef for Arc<dyn Var> {
-    fn into_var_ref(self) -> VarRef {
-        VarRef(VarSource::Shared(self))
-    }
-}
-
-impl IntoVarRef for VarRef {
-    fn into_var_ref(self) -> VarRef {
-        self
-    }
-}
-
 /// Why [`publish`] refused a variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -477,23 +404,4 @@ pub fn conflicts() -> Vec<Conflict> {
         .chain(functions)
         .cloned()
         .collect()
-}
-
-static RENDER_FAILURES: Counter = Counter::new();
-
-/// How many times a value could not be rendered and was left out: a variable written
-/// as `null` (a [`Func`] that panicked or whose value failed to serialize, a [`Var`]
-/// that panicked), or a sample `/metrics` cannot express (a NaN or negative counter).
-pub fn render_failures() -> u64 {
-    RENDER_FAILURES.get()
-}
-
-pub(crate) fn record_failure(name: &str, reason: &dyn fmt::Display) {
-    count_failure();
-    log::warn!("expvar: variable {name:?} rendered as null: {reason}");
-}
-
-/// Counts a failure whose log line the caller writes (or has written once already).
-pub(crate) fn count_failure() {
-    RENDER_FAILURES.inc();
 }

@@ -262,6 +262,9 @@ mod tests {
 
     #[test]
     fn reads_this_process() {
+        let _alone = crate::slots::tests::MANY_THREADS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let stats = ProcessStats::read();
         assert_eq!(stats.pid, std::process::id());
         assert!(stats.cores >= 1);

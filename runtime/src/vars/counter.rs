@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::slots::{self, SlotId};
+use crate::slots::{self, SlotId, SlotKind};
 use crate::vars::{Var, Writer};
 
 /// A monotonically increasing `u64` count, such as requests served.
@@ -16,9 +16,25 @@ use crate::vars::{Var, Writer};
 /// # Cost
 /// 16 bytes inline. Each thread that increments it adds an 8-byte slot (allocated in
 /// chunks of 1,024 slots per thread); an idle counter costs only its 16 bytes.
-/// `get` takes no lock: it reads one slot per thread table. A thread's table outlives
-/// it and is adopted by the next new thread, so there are at most as many tables as
-/// threads that ever counted at once.
+/// `get` takes a read lock and reads the count left by exited threads plus one slot
+/// per live thread that has counted.
+///
+/// # Threads that exit
+/// When a thread exits, its counts are added to a shared per-counter total and its
+/// table is freed. So after a burst of thousands of short-lived threads, `get` and a
+/// scrape cost what they cost before it, memory comes back, and the count stays exact:
+///
+/// ```
+/// use expvar::Counter;
+///
+/// static JOBS: Counter = Counter::new();
+///
+/// let workers: Vec<_> = (0..64).map(|_| std::thread::spawn(|| JOBS.add(2))).collect();
+/// for worker in workers {
+///     worker.join().unwrap();
+/// }
+/// assert_eq!(JOBS.get(), 128);
+/// ```
 ///
 /// # Example
 /// ```
@@ -62,7 +78,7 @@ impl Counter {
 
     #[cold]
     fn add_slow(&self, n: u64) {
-        match self.slot.get_or_assign() {
+        match self.slot.get_or_assign(SlotKind::Count) {
             Some(id) if slots::add(id, n) => {}
             _ => {
                 self.shared.fetch_add(n, Relaxed);

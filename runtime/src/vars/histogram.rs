@@ -2,10 +2,10 @@
 
 use std::fmt;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::*};
 use std::time::Duration;
 
-use crate::slots::{self, SlotId};
+use crate::slots::{self, SlotId, SlotKind};
 use crate::vars::{Distribution, Var, Writer};
 
 /// Sub-buckets per power of two: 2^4 = 16, for a relative error of at most 1/32.
@@ -55,7 +55,21 @@ type Buckets = [AtomicU64; BUCKET_COUNT];
 /// histogram that never records costs 56 bytes; each thread that records adds an 8-byte
 /// slot for its share of the sum, as for a counter.
 ///
-/// Negative values are recorded as `0`; NaN is ignored.
+/// # Out-of-range values
+/// Negative values are recorded as `0`. NaN, the infinities and values above
+/// [`Histogram::MAX_VALUE`] (2^64 ≈ 1.8e19) are refused: not counted at all, so one
+/// bad value cannot turn the sum, max and mean into infinity or NaN for good (the first
+/// refusal in the process is logged with `log::warn!`).
+///
+/// ```
+/// let histogram = expvar::Histogram::new();
+/// histogram.record(f64::INFINITY);
+/// histogram.record(f64::NAN);
+/// histogram.record(2.0);
+/// let summary = histogram.summary();
+/// assert_eq!((summary.count, summary.sum, summary.max), (1, 2.0, 2.0));
+/// ```
+///
 ///
 /// ```
 /// use std::time::Duration;
@@ -175,15 +189,21 @@ impl Histogram {
         }
     }
 
-    /// Records one value.
+    /// The largest value recorded: 2^64, about 1.8e19 (584 years in nanoseconds).
+    /// Larger values are refused (see [Out-of-range values](Histogram#out-of-range-values)),
+    /// which keeps the sum finite for any count below 2^64.
+    pub const MAX_VALUE: f64 = 18_446_744_073_709_551_616.0;
+
+    /// Records one value; see [Out-of-range values](Histogram#out-of-range-values).
     #[inline]
     pub fn record(&self, value: f64) {
-        let value = if value >= 0.0 {
+        let value = if (0.0..=Self::MAX_VALUE).contains(&value) {
             value
-        } else if value.is_nan() {
-            return;
-        } else {
+        } else if value < 0.0 && value.is_finite() {
             0.0
+        } else {
+            refuse(value);
+            return;
         };
         self.counts()[bucket_index(value)].fetch_add(1, Relaxed);
         match self.sum_slot.get() {
@@ -257,7 +277,7 @@ impl Histogram {
 
     #[cold]
     fn add_sum_slow(&self, value: f64) {
-        match self.sum_slot.get_or_assign() {
+        match self.sum_slot.get_or_assign(SlotKind::Sum) {
             Some(id) if slots::add_f64(id, value) => {}
             _ => {
                 // `fetch_update` retries until no other thread changed the sum in between.
@@ -314,6 +334,18 @@ impl Histogram {
             min: f64::from_bits(self.min.load(Relaxed)),
             max: f64::from_bits(self.max.load(Relaxed)),
         }
+    }
+}
+
+/// A value [`Histogram::record`] will not count: NaN, infinite or above the maximum.
+#[cold]
+fn refuse(value: f64) {
+    static LOGGED: AtomicBool = AtomicBool::new(false);
+    if !LOGGED.swap(true, Relaxed) {
+        log::warn!(
+            "expvar: a Histogram refused the value {value} (NaN, infinite or above 2^64); \
+             such values are not counted (logged once per process)"
+        );
     }
 }
 
@@ -488,7 +520,7 @@ mod tests {
         };
         let histogram = Histogram::new();
         assert_eq!(cumulative(&histogram, &[1.0]), [0]);
-        for value in [0.0, 0.3, 0.5, 0.99, 1.0, 1.01, 1.5, 3.0, 1e20] {
+        for value in [0.0, 0.3, 0.5, 0.99, 1.0, 1.01, 1.5, 3.0, 1e18] {
             histogram.record(value);
         }
         // `(lower, upper]` buckets: a value equal to a bound counts at that bound.
@@ -520,6 +552,25 @@ mod tests {
         assert_eq!(summary.mean, 1.5);
         assert_eq!(histogram.quantile(1.0), 3.0);
         assert_eq!(histogram.quantile(0.0), 0.0);
+    }
+
+    #[test]
+    fn non_finite_and_huge_values_do_not_poison_the_summary() {
+        let histogram = Histogram::new();
+        histogram.record(1.0);
+        for refused in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1e300, f64::MAX] {
+            histogram.record(refused);
+        }
+        histogram.record(Histogram::MAX_VALUE);
+        histogram.record(Histogram::MAX_VALUE);
+        histogram.record(-1.0);
+        let summary = histogram.summary();
+        assert_eq!(summary.count, 4);
+        assert_eq!(summary.sum, 1.0 + 2.0 * Histogram::MAX_VALUE);
+        assert_eq!(summary.max, Histogram::MAX_VALUE);
+        assert_eq!(summary.min, 0.0);
+        assert!(summary.mean.is_finite());
+        assert_eq!(histogram.quantile(1.0), Histogram::MAX_VALUE);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use crate::vars::counter::Counter;
 use crate::vars::float::Float;
@@ -11,6 +12,37 @@ use crate::vars::{Var, Writer};
 
 /// The label name a [`Map`] uses unless told otherwise.
 pub const DEFAULT_LABEL: &str = "key";
+
+/// The key under which a [`Map`] counts every key beyond its [limit](Map#key-limit).
+pub const OVERFLOW_KEY: &str = "__overflow__";
+
+/// The key limit of a [`Map`] created without one, unless
+/// [`set_default_map_limit`] changes it: 2,000, OpenTelemetry's default.
+pub const DEFAULT_MAP_LIMIT: usize = 2000;
+
+static DEFAULT_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_MAP_LIMIT);
+
+/// Sets the key limit of every [`Map`] created without one (default
+/// [`DEFAULT_MAP_LIMIT`]).
+///
+/// A map reads it when it first needs its limit (its first new key, or
+/// [`Map::limit`]) and keeps that value, so set it at startup, before maps fill.
+///
+/// ```
+/// expvar::set_default_map_limit(10_000);
+/// assert_eq!(expvar::default_map_limit(), 10_000);
+/// let map: expvar::Map<expvar::Counter> = expvar::Map::new();
+/// assert_eq!(map.limit(), 10_000);
+/// # expvar::set_default_map_limit(expvar::DEFAULT_MAP_LIMIT);
+/// ```
+pub fn set_default_map_limit(limit: usize) {
+    DEFAULT_LIMIT.store(limit, Relaxed);
+}
+
+/// The key limit a [`Map`] created without one takes (see [`set_default_map_limit`]).
+pub fn default_map_limit() -> usize {
+    DEFAULT_LIMIT.load(Relaxed)
+}
 
 /// Variables keyed by string, such as results per API (Go's `expvar.Map`).
 ///
@@ -31,9 +63,36 @@ pub const DEFAULT_LABEL: &str = "key";
 /// assert_eq!(API_RESULTS.keys(), ["fail", "success"]);
 /// assert_eq!(expvar::render_json(&API_RESULTS), r#"{"fail": 2, "success": 6}"#);
 /// ```
+///
+/// # Key limit
+/// A map keyed by outside input (paths, user names, hosts) could otherwise grow without
+/// bound, in memory and in series on `/metrics`. So each map holds at most
+/// [`limit`](Map::limit) keys: [`DEFAULT_MAP_LIMIT`] (2,000), or the process default
+/// set by [`set_default_map_limit`], or its own from [`with_limit`](Map::with_limit) /
+/// [`limited`](Map::limited). Past the limit, a new key goes to the one entry
+/// [`OVERFLOW_KEY`] (`"__overflow__"`) instead: adds are counted there, so the values
+/// still sum to everything added, and `get_or_create` and `set` use that entry. The
+/// first overflow of each map is logged (`log::warn!`). Keys already in the map keep
+/// working; [`remove`](Map::remove) and [`clear`](Map::clear) make room again.
+///
+/// ```
+/// use expvar::{Counter, Map};
+///
+/// static BY_HOST: Map<Counter> = Map::with_label("host").limited(2);
+///
+/// for host in ["a", "b", "c", "d", "a"] {
+///     BY_HOST.inc(host);
+/// }
+/// assert_eq!(BY_HOST.keys(), ["__overflow__", "a", "b"]);
+/// assert_eq!(BY_HOST.get(expvar::OVERFLOW_KEY).unwrap().get(), 2);
+/// ```
 pub struct Map<V> {
     label: &'static str,
     entries: RwLock<BTreeMap<String, Arc<V>>>,
+    /// Set by `with_limit`/`limited`; otherwise the process default, read once.
+    limit: Option<usize>,
+    default_limit: OnceLock<usize>,
+    overflow_logged: AtomicBool,
 }
 
 impl<V> Map<V> {
@@ -47,7 +106,57 @@ impl<V> Map<V> {
         Map {
             label,
             entries: RwLock::new(BTreeMap::new()),
+            limit: None,
+            default_limit: OnceLock::new(),
+            overflow_logged: AtomicBool::new(false),
         }
+    }
+
+    /// An empty map labelled `"key"` that holds at most `limit` keys (see
+    /// [Key limit](Map#key-limit)). `const`, so it can initialize a `static`.
+    ///
+    /// ```
+    /// static PER_USER: expvar::Map<expvar::Counter> = expvar::Map::with_limit(100);
+    /// assert_eq!(PER_USER.limit(), 100);
+    /// ```
+    pub const fn with_limit(limit: usize) -> Self {
+        Map::new().limited(limit)
+    }
+
+    /// This map, holding at most `limit` keys (see [Key limit](Map#key-limit)).
+    /// `const`, to follow another constructor in a `static`:
+    /// `Map::with_label("route").limited(500)`.
+    pub const fn limited(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// The most keys this map holds besides [`OVERFLOW_KEY`].
+    pub fn limit(&self) -> usize {
+        self.limit
+            .unwrap_or_else(|| *self.default_limit.get_or_init(default_map_limit))
+    }
+
+    /// Whether `entries` has no room for another key (the overflow entry aside).
+    fn is_full(&self, entries: &BTreeMap<String, Arc<V>>) -> bool {
+        let keys = entries.len() - usize::from(entries.contains_key(OVERFLOW_KEY));
+        keys >= self.limit()
+    }
+
+    /// The key a new `key` is stored under: itself, or [`OVERFLOW_KEY`] when full.
+    fn key_for_new<'k>(&self, entries: &BTreeMap<String, Arc<V>>, key: &'k str) -> &'k str {
+        if entries.contains_key(key) || !self.is_full(entries) {
+            return key;
+        }
+        if !self.overflow_logged.swap(true, Relaxed) {
+            log::warn!(
+                "expvar: a map labelled {:?} reached its limit of {} keys; \
+                 new keys are counted under {OVERFLOW_KEY:?}",
+                self.label,
+                self.limit()
+            );
+        }
+        OVERFLOW_KEY
     }
 
     /// The label name of the keys.
@@ -60,7 +169,8 @@ impl<V> Map<V> {
         self.read().get(key).cloned()
     }
 
-    /// The entry for `key`, created with `V::default()` if there is none.
+    /// The entry for `key`, created with `V::default()` if there is none. Past the
+    /// [limit](Map#key-limit), a new key gets the [`OVERFLOW_KEY`] entry.
     pub fn get_or_create(&self, key: &str) -> Arc<V>
     where
         V: Default,
@@ -68,8 +178,10 @@ impl<V> Map<V> {
         if let Some(existing) = self.read().get(key) {
             return Arc::clone(existing);
         }
+        let mut entries = self.write();
+        let key = self.key_for_new(&entries, key);
         Arc::clone(
-            self.write()
+            entries
                 .entry(key.to_owned())
                 .or_insert_with(|| Arc::new(V::default())),
         )
@@ -80,9 +192,16 @@ impl<V> Map<V> {
         self.set_arc(key, Arc::new(value));
     }
 
-    /// Sets the entry for `key` to a shared variable, replacing any previous one.
+    /// Sets the entry for `key` to a shared variable, replacing any previous one. Past
+    /// the [limit](Map#key-limit), a new key sets the [`OVERFLOW_KEY`] entry.
     pub fn set_arc(&self, key: impl Into<String>, value: Arc<V>) {
-        self.write().insert(key.into(), value);
+        let key = key.into();
+        let mut entries = self.write();
+        if self.key_for_new(&entries, &key) == key {
+            entries.insert(key, value);
+        } else {
+            entries.insert(OVERFLOW_KEY.to_owned(), value);
+        }
     }
 
     /// Removes the entry for `key` and returns it.
@@ -139,6 +258,14 @@ impl<V> Map<V> {
             if let Some(existing) = entries.get(key) {
                 update(existing);
                 return;
+            }
+            // Full, with the overflow entry made: count there without the write lock,
+            // so a flood of new keys does not serialize on it.
+            if self.overflow_logged.load(Relaxed) && self.is_full(&entries) {
+                if let Some(overflow) = entries.get(OVERFLOW_KEY) {
+                    update(overflow);
+                    return;
+                }
             }
         }
         update(&self.get_or_create(key));

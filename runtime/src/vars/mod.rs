@@ -10,8 +10,10 @@ pub(crate) mod map;
 pub(crate) mod str;
 
 mod distribution;
+mod var_ref;
 
 pub use distribution::{Distribution, Statistic};
+pub use var_ref::{IntoVarRef, VarRef};
 
 /// A variable that can be published and read by `/debug/vars` (Go's `expvar.Var`).
 ///

@@ -11,7 +11,7 @@ mod writer;
 
 use std::fmt;
 
-use crate::registry::VarRef;
+use crate::vars::VarRef;
 use names::label_name;
 pub use negotiate::{PrometheusFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 use writer::PromEncoder;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use super::*;
 use crate::registry::functions::{FunctionEntry, FunctionInfo, FunctionStats, FUNCTIONS_VAR};
-use crate::registry::{IntoVarRef, Site};
+use crate::registry::Site;
+use crate::vars::IntoVarRef;
 use crate::vars::{Var, Writer};
 use crate::Histogram;
 

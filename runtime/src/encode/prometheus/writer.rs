@@ -10,7 +10,6 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};
 
@@ -19,7 +18,7 @@ use once_cell::sync::Lazy;
 use super::families::{readable, Families, FamilyType, Refusal};
 use super::names::{label_name, push_f64, push_help, push_label, push_label_value, push_name};
 use super::{PrometheusFormat, PrometheusOptions};
-use crate::registry;
+use crate::encode::failures;
 use crate::vars::{Describe, Distribution, Encode, Unit, Var, View, Writer};
 
 /// The label a string value becomes on its `_info` series.
@@ -121,13 +120,13 @@ impl<'o> PromEncoder<'o> {
             self.path.push_str(&self.options.namespace);
         }
         self.push_segment(name);
-        let result = catch_unwind(AssertUnwindSafe(|| var.write(Writer::new(self))));
+        let result = failures::catch_render(|| var.write(Writer::new(self)));
         if let Err(panic) = result {
             // Everything the variable wrote is at the end of the output.
             self.out.truncate(start);
             self.families.roll_back(families_before, start);
             let message = crate::encode::json::panic_message(&*panic);
-            registry::record_failure(name, &format_args!("panicked: {message}"));
+            failures::record_failure(name, &format_args!("panicked: {message}"));
         }
     }
 
@@ -495,7 +494,7 @@ impl<'o> PromEncoder<'o> {
             return Some(Number::F64(value));
         }
         if self.skip_depth.is_none() {
-            registry::count_failure();
+            failures::count_failure();
             self.skipped(&format_args!("a counter cannot be {value}"));
         }
         None
@@ -576,7 +575,7 @@ impl Encode for PromEncoder<'_> {
         }
         if distribution.sum.is_nan() || distribution.sum < 0.0 {
             // A histogram's sum is a counter in OpenMetrics.
-            registry::count_failure();
+            failures::count_failure();
             self.skipped(&format_args!(
                 "a histogram sum cannot be {}",
                 distribution.sum
@@ -603,7 +602,7 @@ impl Encode for PromEncoder<'_> {
     }
 
     fn fail(&mut self, reason: &dyn fmt::Display) {
-        registry::record_failure(&self.current, reason);
+        failures::record_failure(&self.current, reason);
     }
 
     fn begin_object(&mut self) {

@@ -1,0 +1,602 @@
+//! Per-thread counter slots: the storage behind [`Counter`](crate::Counter) and a
+//! [`Histogram`](crate::Histogram)'s sum.
+//!
+//! A counter that every thread bumps with `fetch_add` on one shared word makes the cores
+//! fight over that cache line. Instead each counter gets a slot id, and each live thread
+//! owns a table of slots indexed by id. Only the owning thread writes its table, so a
+//! bump is a plain load and store (no `lock` prefix) on a line no other core writes.
+//!
+//! Tables are allocated in chunks of [`CHUNK_LEN`] slots on a thread's first bump of a
+//! counter in that chunk, so an idle counter costs no slot memory at all and a thread
+//! pays 8 bytes per counter it has touched (rounded up to a chunk).
+//!
+//! When a thread exits, its table is retired: under the write lock its counts are added
+//! to the shared `retired` counts and the table is freed. A read takes the read lock and
+//! sums the retired count and one slot per live table, so it costs one lock and as many
+//! slots as threads alive now, however many threads came and went, and it sees each
+//! count exactly once: a count moves from a table to `retired` while no reader looks.
+//!
+//! Ordering on id reuse: [`Slots::release_id`] zeroes the slot in every live table with
+//! a `Relaxed` store under the write lock. The owner of a table later bumps that slot
+//! without the lock, so it must not read the value from before the zeroing. It learns
+//! the new counter's id from [`SlotIdIn::get`], an `Acquire` load of the id that
+//! [`SlotIdIn::get_or_assign`] published with `Release` after taking it under the lock:
+//! zeroing, unlock, lock, publish, load is a happens-before chain. The loom model in
+//! `model.rs` checks this (`RUSTFLAGS="--cfg expvar_loom"`).
+
+#[cfg(all(test, expvar_loom))]
+mod model;
+
+use std::cell::Cell;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::Ordering::{self, *};
+use std::sync::PoisonError;
+
+#[cfg(all(test, expvar_loom))]
+use loom::sync::{
+    atomic::{AtomicPtr, AtomicU64},
+    RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+#[cfg(not(all(test, expvar_loom)))]
+use std::sync::{
+    atomic::{AtomicPtr, AtomicU64},
+    RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+
+#[cfg(not(all(test, expvar_loom)))]
+const CHUNK_BITS: u32 = 10;
+/// A model explores every interleaving of every slot: keep tables tiny there.
+#[cfg(all(test, expvar_loom))]
+const CHUNK_BITS: u32 = 1;
+/// Slots per chunk: 1024 slots of 8 bytes.
+pub(crate) const CHUNK_LEN: usize = 1 << CHUNK_BITS;
+#[cfg(not(all(test, expvar_loom)))]
+const MAX_CHUNKS: usize = 1024;
+#[cfg(all(test, expvar_loom))]
+const MAX_CHUNKS: usize = 2;
+/// Slot ids available at once. A counter created beyond this (a million live counters)
+/// falls back to a shared atomic, which is slower under contention but still exact.
+pub(crate) const MAX_SLOTS: u32 = (CHUNK_LEN * MAX_CHUNKS) as u32;
+
+#[repr(align(128))] // keep chunks of different threads off each other's cache lines
+struct Chunk([AtomicU64; CHUNK_LEN]);
+
+impl Chunk {
+    #[cfg(not(all(test, expvar_loom)))]
+    fn new_boxed() -> Box<Chunk> {
+        Box::new(Chunk([const { AtomicU64::new(0) }; CHUNK_LEN]))
+    }
+
+    #[cfg(all(test, expvar_loom))]
+    fn new_boxed() -> Box<Chunk> {
+        Box::new(Chunk(std::array::from_fn(|_| AtomicU64::new(0))))
+    }
+}
+
+/// One live thread's slots: chunk pointers indexed by `id >> CHUNK_BITS`.
+struct Table {
+    chunks: Box<[AtomicPtr<Chunk>]>,
+}
+
+impl Table {
+    fn new() -> Self {
+        Table {
+            chunks: (0..MAX_CHUNKS)
+                .map(|_| AtomicPtr::new(ptr::null_mut()))
+                .collect(),
+        }
+    }
+
+    #[inline]
+    fn slot(&self, id: u32) -> Option<&AtomicU64> {
+        let chunk = self.chunks[(id >> CHUNK_BITS) as usize].load(Acquire);
+        // SAFETY: a non-null chunk pointer stays valid until the table is dropped.
+        unsafe { chunk.as_ref() }.map(|chunk| &chunk.0[id as usize & (CHUNK_LEN - 1)])
+    }
+
+    /// Called by the owning thread only, so no two threads allocate the same chunk.
+    #[cold]
+    fn slot_or_alloc(&self, id: u32) -> &AtomicU64 {
+        let index = (id >> CHUNK_BITS) as usize;
+        if self.chunks[index].load(Acquire).is_null() {
+            self.chunks[index].store(Box::into_raw(Chunk::new_boxed()), Release);
+        }
+        self.slot(id).expect("chunk was just allocated")
+    }
+
+    /// The allocated chunks with the first slot id of each.
+    fn allocated(&self) -> impl Iterator<Item = (u32, &Chunk)> {
+        self.chunks.iter().enumerate().filter_map(|(index, chunk)| {
+            // SAFETY: as in `slot`.
+            unsafe { chunk.load(Acquire).as_ref() }
+                .map(|chunk| ((index << CHUNK_BITS) as u32, chunk))
+        })
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        for chunk in self.chunks.iter() {
+            let chunk = chunk.load(Acquire);
+            if !chunk.is_null() {
+                // SAFETY: allocated by `slot_or_alloc`; the table is no longer shared.
+                drop(unsafe { Box::from_raw(chunk) });
+            }
+        }
+    }
+}
+
+/// A live thread's table. Freed by [`Slots::retire`] once no reader can see it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct TablePtr(NonNull<Table>);
+
+// SAFETY: a `Table` is only atomics; who may free it is governed by the `Slots` lock.
+unsafe impl Send for TablePtr {}
+// SAFETY: as above.
+unsafe impl Sync for TablePtr {}
+
+impl TablePtr {
+    /// # Safety
+    /// The table must not have been retired.
+    unsafe fn get<'a>(self) -> &'a Table {
+        // SAFETY: the caller guarantees the table is alive.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// What a slot holds, so that retiring a table adds it to the retired count the right way.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SlotKind {
+    /// A `u64` count, added with wrapping.
+    Count,
+    /// The bits of an `f64` sum.
+    Sum,
+}
+
+struct State {
+    /// The tables of live threads.
+    live: Vec<TablePtr>,
+    /// Counts of retired tables, by slot id, in chunks allocated when first needed.
+    retired: Vec<Option<Box<[u64; CHUNK_LEN]>>>,
+    free_ids: Vec<u32>,
+    next_id: u32,
+    /// One bit per slot id: set for [`SlotKind::Sum`].
+    sum_ids: Vec<u64>,
+}
+
+impl State {
+    fn retired(&self, id: u32) -> u64 {
+        match self.retired.get((id >> CHUNK_BITS) as usize) {
+            Some(Some(chunk)) => chunk[id as usize & (CHUNK_LEN - 1)],
+            _ => 0,
+        }
+    }
+
+    fn retired_mut(&mut self, id: u32) -> &mut u64 {
+        let index = (id >> CHUNK_BITS) as usize;
+        if self.retired.len() <= index {
+            self.retired.resize_with(index + 1, || None);
+        }
+        let chunk = self.retired[index].get_or_insert_with(|| Box::new([0; CHUNK_LEN]));
+        &mut chunk[id as usize & (CHUNK_LEN - 1)]
+    }
+
+    fn kind(&self, id: u32) -> SlotKind {
+        let word = self.sum_ids.get(id as usize / 64).copied().unwrap_or(0);
+        if word >> (id % 64) & 1 == 1 {
+            SlotKind::Sum
+        } else {
+            SlotKind::Count
+        }
+    }
+
+    fn set_kind(&mut self, id: u32, kind: SlotKind) {
+        let index = id as usize / 64;
+        if self.sum_ids.len() <= index {
+            self.sum_ids.resize(index + 1, 0);
+        }
+        let bit = 1 << (id % 64);
+        match kind {
+            SlotKind::Sum => self.sum_ids[index] |= bit,
+            SlotKind::Count => self.sum_ids[index] &= !bit,
+        }
+    }
+
+    fn fold(&mut self, id: u32, value: u64) {
+        let kind = self.kind(id);
+        let retired = self.retired_mut(id);
+        *retired = match kind {
+            SlotKind::Count => retired.wrapping_add(value),
+            SlotKind::Sum => (f64::from_bits(*retired) + f64::from_bits(value)).to_bits(),
+        };
+    }
+}
+
+/// Every table, the retired counts and the slot ids. The write lock is taken when a
+/// thread starts or stops counting and when a counter takes or gives back an id; the
+/// read lock for each read of a count.
+pub(crate) struct Slots {
+    state: RwLock<State>,
+}
+
+const EMPTY_STATE: State = State {
+    live: Vec::new(),
+    retired: Vec::new(),
+    free_ids: Vec::new(),
+    next_id: 0,
+    sum_ids: Vec::new(),
+};
+
+impl Slots {
+    #[cfg(not(all(test, expvar_loom)))]
+    const fn new() -> Self {
+        Slots {
+            state: RwLock::new(EMPTY_STATE),
+        }
+    }
+
+    #[cfg(all(test, expvar_loom))]
+    fn new() -> Self {
+        Slots {
+            state: RwLock::new(EMPTY_STATE),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        // Nothing panics while the lock is held, but never let poison stop counting.
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A new table for the calling thread, visible to readers from now on.
+    fn claim(&self) -> TablePtr {
+        let table = TablePtr(NonNull::from(Box::leak(Box::new(Table::new()))));
+        self.write().live.push(table);
+        table
+    }
+
+    /// Adds the counts of `table` to the retired counts and frees it. Called by the
+    /// thread that owns `table`, once it will write it no more.
+    fn retire(&self, table: TablePtr) {
+        let mut state = self.write();
+        // SAFETY: live until removed below; its owner is the caller.
+        for (first_id, chunk) in unsafe { table.get() }.allocated() {
+            for (offset, slot) in chunk.0.iter().enumerate() {
+                let value = slot.load(Relaxed);
+                if value != 0 {
+                    state.fold(first_id + offset as u32, value);
+                }
+            }
+        }
+        if let Some(position) = state.live.iter().position(|live| *live == table) {
+            state.live.swap_remove(position);
+        }
+        drop(state);
+        // SAFETY: no longer listed, so no reader can reach it, and its owner is done.
+        drop(unsafe { Box::from_raw(table.0.as_ptr()) });
+    }
+
+    /// The total of slot `id`: the retired count plus every live table's slot.
+    fn sum(&self, id: u32) -> u64 {
+        let state = self.read();
+        let mut total = state.retired(id);
+        for table in &state.live {
+            // SAFETY: listed tables are alive while the lock is held.
+            if let Some(slot) = unsafe { table.get() }.slot(id) {
+                total = total.wrapping_add(slot.load(Relaxed));
+            }
+        }
+        total
+    }
+
+    /// As [`sum`](Self::sum), for a slot holding the bits of an `f64`.
+    fn sum_f64(&self, id: u32) -> f64 {
+        let state = self.read();
+        let mut total = f64::from_bits(state.retired(id));
+        for table in &state.live {
+            // SAFETY: as in `sum`.
+            if let Some(slot) = unsafe { table.get() }.slot(id) {
+                total += f64::from_bits(slot.load(Relaxed));
+            }
+        }
+        total
+    }
+
+    /// Takes a free slot id for a slot of `kind`, or `None` when all [`MAX_SLOTS`] are
+    /// in use.
+    fn acquire_id(&self, kind: SlotKind) -> Option<u32> {
+        let mut state = self.write();
+        let id = match state.free_ids.pop() {
+            Some(id) => id,
+            None if state.next_id < MAX_SLOTS => {
+                state.next_id += 1;
+                state.next_id - 1
+            }
+            None => return None,
+        };
+        state.set_kind(id, kind);
+        Some(id)
+    }
+
+    /// Zeroes slot `id` everywhere and makes it available again. The variable that
+    /// owned it is gone, so no thread bumps it any more; the next user of the id reads
+    /// the zeroes through the chain described in the module docs.
+    fn release_id(&self, id: u32) {
+        let mut state = self.write();
+        for table in &state.live {
+            // SAFETY: as in `sum`.
+            if let Some(slot) = unsafe { table.get() }.slot(id) {
+                slot.store(0, Relaxed);
+            }
+        }
+        if let Some(Some(chunk)) = state.retired.get_mut((id >> CHUNK_BITS) as usize) {
+            chunk[id as usize & (CHUNK_LEN - 1)] = 0;
+        }
+        state.free_ids.push(id);
+    }
+
+    /// Tables a read visits: one per live thread that has counted.
+    #[cfg(test)]
+    fn live_tables(&self) -> usize {
+        self.read().live.len()
+    }
+}
+
+#[cfg(not(all(test, expvar_loom)))]
+static SLOTS: Slots = Slots::new();
+
+#[cfg(all(test, expvar_loom))]
+loom::lazy_static! {
+    static ref SLOTS: Slots = Slots::new();
+}
+
+/// The current thread's table, claimed on its first bump and retired on thread exit.
+struct LocalTable(Cell<Option<TablePtr>>);
+
+impl Drop for LocalTable {
+    fn drop(&mut self) {
+        if let Some(table) = self.0.take() {
+            SLOTS.retire(table);
+        }
+    }
+}
+
+#[cfg(not(all(test, expvar_loom)))]
+thread_local! {
+    static LOCAL: LocalTable = const { LocalTable(Cell::new(None)) };
+}
+
+#[cfg(all(test, expvar_loom))]
+loom::thread_local! {
+    static LOCAL: LocalTable = LocalTable(Cell::new(None));
+}
+
+/// What a thread's exit does: retires its table. Loom drops thread-locals outside its
+/// execution, where its lock cannot be used, so model threads call this at their end.
+#[cfg(all(test, expvar_loom))]
+fn exit_thread() {
+    LOCAL.with(|local| {
+        if let Some(table) = local.0.take() {
+            SLOTS.retire(table);
+        }
+    });
+}
+
+/// Applies `update` to this thread's slot `id`. Returns `false` if the thread cannot
+/// have a table (its thread-locals are being torn down) and the caller must count
+/// elsewhere.
+#[inline]
+fn with_own_slot(id: u32, update: impl FnOnce(&AtomicU64)) -> bool {
+    LOCAL
+        .try_with(|local| {
+            let table = match local.0.get() {
+                Some(table) => table,
+                None => claim_local(local),
+            };
+            // SAFETY: only this thread's exit retires its table.
+            let table = unsafe { table.get() };
+            let slot = match table.slot(id) {
+                Some(slot) => slot,
+                None => table.slot_or_alloc(id),
+            };
+            update(slot);
+            true
+        })
+        .unwrap_or(false)
+}
+
+#[cold]
+fn claim_local(local: &LocalTable) -> TablePtr {
+    let table = SLOTS.claim();
+    local.0.set(Some(table));
+    table
+}
+
+/// Adds `n` to this thread's slot `id` (see [`with_own_slot`]).
+#[inline]
+pub(crate) fn add(id: u32, n: u64) -> bool {
+    // Only this thread writes this slot: a plain read-modify-write is exact.
+    with_own_slot(id, |slot| {
+        slot.store(slot.load(Relaxed).wrapping_add(n), Relaxed)
+    })
+}
+
+/// Adds `value` to this thread's slot `id`, which holds the bits of an `f64`.
+#[inline]
+pub(crate) fn add_f64(id: u32, value: f64) -> bool {
+    with_own_slot(id, |slot| {
+        let sum = f64::from_bits(slot.load(Relaxed)) + value;
+        slot.store(sum.to_bits(), Relaxed);
+    })
+}
+
+/// The total of slot `id` over retired and live tables.
+pub(crate) fn sum(id: u32) -> u64 {
+    SLOTS.sum(id)
+}
+
+/// The total of slot `id`, whose slots hold the bits of an `f64`.
+pub(crate) fn sum_f64(id: u32) -> f64 {
+    SLOTS.sum_f64(id)
+}
+
+/// How many tables a read visits now: one per live thread that has counted.
+#[cfg(all(test, not(expvar_loom)))]
+pub(crate) fn live_tables() -> usize {
+    SLOTS.live_tables()
+}
+
+/// The atomic a [`SlotIdIn`] keeps its id in: std's, or loom's in the model.
+pub(crate) trait IdCell {
+    fn load(&self, order: Ordering) -> u32;
+    fn compare_exchange(
+        &self,
+        current: u32,
+        new: u32,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u32, u32>;
+}
+
+impl IdCell for std::sync::atomic::AtomicU32 {
+    #[inline]
+    fn load(&self, order: Ordering) -> u32 {
+        self.load(order)
+    }
+
+    fn compare_exchange(
+        &self,
+        current: u32,
+        new: u32,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u32, u32> {
+        self.compare_exchange(current, new, success, failure)
+    }
+}
+
+/// A variable's slot id, taken on first use and given back when the variable is dropped.
+pub(crate) type SlotId = SlotIdIn<std::sync::atomic::AtomicU32>;
+
+pub(crate) struct SlotIdIn<A: IdCell>(A);
+
+/// No id yet: one is taken on first use.
+const UNASSIGNED: u32 = 0;
+/// No id could be had: the variable counts through its own shared atomic.
+const EXHAUSTED: u32 = u32::MAX;
+
+impl SlotId {
+    pub(crate) const fn new() -> Self {
+        SlotIdIn(std::sync::atomic::AtomicU32::new(UNASSIGNED))
+    }
+}
+
+impl<A: IdCell> SlotIdIn<A> {
+    /// The id, if one has been taken. `Acquire`: see the module docs on id reuse.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<u32> {
+        match self.0.load(Acquire) {
+            UNASSIGNED | EXHAUSTED => None,
+            stored => Some(stored - 1),
+        }
+    }
+
+    /// The id, taking one for a slot of `kind` if none was taken yet; `None` when none
+    /// is available.
+    #[cold]
+    pub(crate) fn get_or_assign(&self, kind: SlotKind) -> Option<u32> {
+        if self.0.load(Acquire) == UNASSIGNED {
+            let candidate = SLOTS.acquire_id(kind).map_or(EXHAUSTED, |id| id + 1);
+            // Racing threads agree on one winner; a loser gives its id back. `Release`
+            // publishes the id after the zeroing its last release did.
+            if let Err(_winner) = self
+                .0
+                .compare_exchange(UNASSIGNED, candidate, Release, Acquire)
+            {
+                if candidate != EXHAUSTED {
+                    SLOTS.release_id(candidate - 1);
+                }
+            }
+        }
+        self.get()
+    }
+}
+
+impl<A: IdCell> Drop for SlotIdIn<A> {
+    fn drop(&mut self) {
+        if let Some(id) = self.get() {
+            SLOTS.release_id(id);
+        }
+    }
+}
+
+#[cfg(all(test, not(expvar_loom)))]
+pub(crate) mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_survive_their_threads_and_tables_are_freed() {
+        let counter = SlotId::new();
+        let sum_id = SlotId::new();
+        let id = counter.get_or_assign(SlotKind::Count).unwrap();
+        let float = sum_id.get_or_assign(SlotKind::Sum).unwrap();
+        for _ in 0..3 {
+            std::thread::scope(|scope| {
+                for _ in 0..4 {
+                    scope.spawn(|| {
+                        for _ in 0..1000 {
+                            assert!(add(id, 1));
+                            assert!(add_f64(float, 0.5));
+                        }
+                    });
+                }
+            });
+        }
+        assert_eq!(sum(id), 12_000);
+        assert_eq!(sum_f64(float), 6_000.0);
+        assert!(add(id, 5));
+        assert_eq!(sum(id), 12_005);
+        drop(counter);
+        let again = SlotId::new();
+        let reused = again.get_or_assign(SlotKind::Count).unwrap();
+        assert_eq!(sum(reused), 0, "a reused id starts from zero");
+    }
+
+    /// Held by unit tests that start thousands of threads or count the process's
+    /// threads, so they do not run at the same time.
+    pub(crate) static MANY_THREADS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    #[test]
+    fn a_burst_of_threads_leaves_exact_counts_and_few_tables() {
+        let _alone = MANY_THREADS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        const THREADS: usize = 2_000;
+        let slot = SlotId::new();
+        let id = slot.get_or_assign(SlotKind::Count).unwrap();
+        let barrier = std::sync::Barrier::new(THREADS);
+        std::thread::scope(|scope| {
+            for _ in 0..THREADS {
+                scope.spawn(|| {
+                    assert!(add(id, 3));
+                    // All alive at once: thousands of tables exist here.
+                    barrier.wait();
+                    assert!(add(id, 1));
+                });
+            }
+        });
+        assert_eq!(sum(id), 4 * THREADS as u64);
+        // Exited threads' tables are gone; what is left belongs to threads of other
+        // tests running now (each test thread, plus their own short-lived threads).
+        // A scoped thread is joined when its closure returns; its thread-local
+        // destructor (which retires the table) may run a moment later.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while live_tables() >= 100 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(live_tables() < 100, "{} live tables", live_tables());
+    }
+}
