@@ -238,7 +238,7 @@ fn function_tokens(function: &Function) -> TokenStream {
 fn function_body(function: &Function) -> TokenStream {
     let krate = function.krate();
     let private = quote!(#krate::__private);
-    let block = &function.block;
+    let block = own_block(&function.block);
     let guard = Ident::new("__expvar_guard", Span::mixed_site());
     let display_name = function.display_name();
     let key = match function.explicit_name() {
@@ -325,6 +325,17 @@ fn function_body(function: &Function) -> TokenStream {
         #published_count
         #call
     }
+}
+
+/// The user's block, still at its place in the source but with braces that belong to
+/// this expansion: rustc's `unused_braces` lint would otherwise flag a one-line body
+/// (`{ x + 1 }`) as an unnecessary block around the generated tail expression, and
+/// `cargo fix` would strip it into code that no longer compiles.
+fn own_block(block: &syn::Block) -> syn::Block {
+    let mut block = block.clone();
+    let span = block.brace_token.span.join().resolved_at(Span::mixed_site());
+    block.brace_token = syn::token::Brace(span);
+    block
 }
 
 /// `#[publish]` on a `static`.
