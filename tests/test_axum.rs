@@ -1,6 +1,6 @@
-//! The mountable service in a real axum router (feature `tower`), mounted as the README
-//! shows: at the root with `fallback_service`, and under a path with `nest_service`.
-#![cfg(feature = "tower")]
+//! The mountable service in a real axum router (feature `tower`, on for the facade's
+//! tests through its dev-dependencies), mounted as the README shows: at the root with
+//! `fallback_service`, and under a path with `nest_service`.
 
 mod support;
 
