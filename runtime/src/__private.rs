@@ -16,6 +16,7 @@ pub use crate::registry::functions::{
     CallGuard, FunctionEntry, FunctionInfo, FunctionStats, Outcome,
 };
 pub use crate::registry::{Entry, Site};
+pub use crate::vars::histogram::Histogram;
 pub use crate::vars::map::Map;
 pub use crate::vars::{ObjectWriter, Var, Writer};
 
@@ -95,5 +96,45 @@ impl<V: Var> Labelled for Map<V> {
     #[inline]
     fn write_labelled(&self, label: &str, out: Writer<'_>) {
         self.write_with_label(label, out);
+    }
+}
+
+/// `#[expvar(buckets = [..])]` on a field of a derived struct: only a [`Histogram`] has
+/// bucket bounds.
+#[diagnostic::on_unimplemented(
+    message = "`buckets` applies to a `Histogram` field, and `{Self}` is not a `Histogram`",
+    label = "`buckets` on a field that is not a `Histogram`",
+    note = "remove `buckets`, or make the field an `expvar::Histogram`"
+)]
+pub trait Bucketed {
+    /// Writes `self` with the `le` bounds `buckets`.
+    fn write_with_buckets(&self, buckets: &'static [f64], out: Writer<'_>);
+}
+
+impl Bucketed for Histogram {
+    #[inline]
+    fn write_with_buckets(&self, buckets: &'static [f64], out: Writer<'_>) {
+        out.histogram_with_buckets(self, buckets);
+    }
+}
+
+/// A `#[publish]` static with a doc comment: the variable, and the comment as its help
+/// text (the Prometheus `HELP` line).
+pub struct Documented {
+    var: &'static dyn Var,
+    help: &'static str,
+}
+
+impl Documented {
+    /// `var` with `help`. Bounded like [`as_var`], so a type that is not a variable
+    /// fails with [`PublishedStatic`]'s diagnostic.
+    pub const fn new<V: PublishedStatic>(var: &'static V, help: &'static str) -> Self {
+        Documented { var, help }
+    }
+}
+
+impl Var for Documented {
+    fn write(&self, out: Writer<'_>) {
+        self.var.write(out.with_help(self.help));
     }
 }

@@ -73,6 +73,15 @@ pub trait Var: Send + Sync {
     {
         false
     }
+
+    /// Not public API. Writes the variable with the label names of nested maps:
+    /// [`Map::with_labels`](crate::Map::with_labels) hands each level's map the rest of
+    /// its list. Other variables have no labels to take and write as usual.
+    #[doc(hidden)]
+    fn __write_labelled(&self, labels: &[&'static str], out: Writer<'_>) {
+        let _ = labels;
+        self.write(out);
+    }
 }
 
 /// Receives the value of one variable. Handed to [`Var::write`].
@@ -109,6 +118,13 @@ impl<'a> Writer<'a> {
         self.encoder.counter_f64(value);
     }
 
+    /// The help text of the value written next, for formats that carry one (the
+    /// Prometheus `HELP` line); used for documented `#[expvar::publish]` statics.
+    pub(crate) fn with_help(self, help: &str) -> Self {
+        self.encoder.help(help);
+        self
+    }
+
     /// Writes a signed value that can go up and down.
     pub fn gauge(mut self, value: i64) {
         self.written = true;
@@ -143,6 +159,13 @@ impl<'a> Writer<'a> {
     pub fn histogram(mut self, histogram: &Histogram) {
         self.written = true;
         self.encoder.histogram(histogram);
+    }
+
+    /// Writes a histogram served with the `le` bounds `buckets` instead of its own
+    /// (`#[expvar(buckets = [..])]` on a derived field).
+    pub(crate) fn histogram_with_buckets(mut self, histogram: &Histogram, buckets: &'static [f64]) {
+        self.written = true;
+        self.encoder.histogram_with_buckets(histogram, buckets);
     }
 
     /// Writes an arbitrary JSON value, as produced by a [`Func`](crate::Func).
@@ -272,6 +295,15 @@ pub(crate) trait Encode {
     fn bool(&mut self, value: bool);
     fn null(&mut self);
     fn histogram(&mut self, histogram: &Histogram);
+    /// Only formats with bucket bounds (Prometheus) tell this from `histogram`.
+    fn histogram_with_buckets(&mut self, histogram: &Histogram, buckets: &'static [f64]) {
+        let _ = buckets;
+        self.histogram(histogram);
+    }
+    /// Help text for the value written next; formats without help ignore it.
+    fn help(&mut self, help: &str) {
+        let _ = help;
+    }
     fn json(&mut self, value: &serde_json::Value);
     /// A value that could not be produced: written as absent, counted and logged.
     fn fail(&mut self, reason: &dyn std::fmt::Display);

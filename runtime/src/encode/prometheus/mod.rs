@@ -802,6 +802,14 @@ impl Encode for PromEncoder<'_> {
     fn null(&mut self) {}
 
     fn histogram(&mut self, histogram: &Histogram) {
+        self.histogram_with_buckets(histogram, histogram.buckets());
+    }
+
+    fn help(&mut self, help: &str) {
+        self.help = Some(help.to_owned());
+    }
+
+    fn histogram_with_buckets(&mut self, histogram: &Histogram, buckets: &'static [f64]) {
         if self.skip_depth.is_some() {
             return;
         }
@@ -812,8 +820,8 @@ impl Encode for PromEncoder<'_> {
         let Some(index) = self.family(Kind::Histogram) else {
             return;
         };
-        let bounds = valid_bounds(histogram.buckets());
-        if bounds.len() != histogram.buckets().len() {
+        let bounds = valid_bounds(buckets);
+        if bounds.len() != buckets.len() {
             self.skipped(&"some bucket bounds are not finite and increasing; they are left out");
         }
         let counts = histogram.le_counts(&bounds);
