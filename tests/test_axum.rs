@@ -71,12 +71,7 @@ fn nested_under_a_path_serves_relative_to_it() {
     );
     assert_eq!(authorized.status, 200);
     // The dashboard's stream is found relative to the page, so it is mounted too.
-    let events = support::request(
-        addr,
-        "HEAD",
-        "/ops/debug/dashboard/events",
-        &[],
-    );
+    let events = support::request(addr, "HEAD", "/ops/debug/dashboard/events", &[]);
     assert_eq!(events.status, 200);
     assert_eq!(events.header("content-type"), Some("text/event-stream"));
 }

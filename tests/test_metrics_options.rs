@@ -18,7 +18,9 @@ fn lines_starting_with(text: &str, prefix: &str) -> Vec<String> {
 }
 
 #[timed(buckets = [0.00005, 0.0001, 0.001])]
-fn fast_handler(x: u32) -> u32 { x + 1 }
+fn fast_handler(x: u32) -> u32 {
+    x + 1
+}
 
 #[test]
 fn timed_buckets_set_the_le_bounds_of_the_duration() {
@@ -32,7 +34,14 @@ fn timed_buckets_set_the_le_bounds_of_the_duration() {
     );
     let bounds: Vec<&str> = buckets
         .iter()
-        .map(|line| line.split(",le=\"").nth(1).unwrap().split('"').next().unwrap())
+        .map(|line| {
+            line.split(",le=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+        })
         .collect();
     assert_eq!(bounds, ["0.00005", "0.0001", "0.001", "+Inf"], "{text}");
 }
@@ -66,7 +75,10 @@ fn derived_histogram_fields_take_buckets() {
     let plain = lines_starting_with(&text, "test_options_sizes_plain_bucket");
     assert_eq!(plain.len(), expvar::DEFAULT_BUCKETS.len() + 1, "{text}");
     let json = expvar::render_json(sizes);
-    assert!(json.starts_with(r#"{"response_bytes": {"count": 1,"#), "{json}");
+    assert!(
+        json.starts_with(r#"{"response_bytes": {"count": 1,"#),
+        "{json}"
+    );
 }
 
 static RESPONSES: Map<Map<Counter>> = Map::with_labels(&["method", "status"]);

@@ -325,12 +325,15 @@ fn parse_lit_str(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option
 /// `buckets = [0.001, 0.01, 0.1]`: numbers, finite and increasing, at least one.
 fn parse_buckets(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option<Buckets> {
     let example = format!("`{key} = [0.001, 0.01, 0.1]`");
-    let Expr::Array(array) = parse_value(cx, meta, key, &example)? else {
-        cx.error_spanned_by(
-            &meta.path,
-            format!("expected a list of bucket bounds, as in {example}"),
-        );
-        return None;
+    let array = match parse_value(cx, meta, key, &example)? {
+        Expr::Array(array) => array,
+        other => {
+            cx.error_spanned_by(
+                &other,
+                format!("expected a list of bucket bounds, as in {example}"),
+            );
+            return None;
+        }
     };
     if array.elems.is_empty() {
         cx.error_spanned_by(
@@ -374,8 +377,7 @@ fn number(expr: &Expr) -> Option<f64> {
             ..
         }) => float.base10_parse().ok(),
         Expr::Lit(ExprLit {
-            lit: Lit::Int(int),
-            ..
+            lit: Lit::Int(int), ..
         }) => int.base10_digits().parse().ok(),
         Expr::Unary(syn::ExprUnary {
             op: syn::UnOp::Neg(_),

@@ -350,7 +350,11 @@ fn function_body(function: &Function) -> TokenStream {
 /// `cargo fix` would strip it into code that no longer compiles.
 fn own_block(block: &syn::Block) -> syn::Block {
     let mut block = block.clone();
-    let span = block.brace_token.span.join().resolved_at(Span::mixed_site());
+    let span = block
+        .brace_token
+        .span
+        .join()
+        .resolved_at(Span::mixed_site());
     block.brace_token = syn::token::Brace(span);
     block
 }
