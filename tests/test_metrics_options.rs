@@ -81,6 +81,23 @@ fn derived_histogram_fields_take_buckets() {
     );
 }
 
+#[derive(Expvar, Default)]
+#[expvar(name = "test_options_http")]
+struct Http {
+    #[expvar(labels = ["method", "status"])]
+    responses: Map<Map<Counter>>,
+}
+
+#[test]
+fn derived_nested_maps_name_each_level() {
+    Http::global().responses.get_or_create("GET").inc("404");
+    let text = metrics();
+    assert!(
+        text.contains("test_options_http_responses_total{method=\"GET\",status=\"404\"} 1\n"),
+        "{text}"
+    );
+}
+
 static RESPONSES: Map<Map<Counter>> = Map::with_labels(&["method", "status"]);
 
 #[test]

@@ -21,6 +21,8 @@ pub(crate) const LABEL: &str = "label";
 /// `#[timed(buckets = [..])]`, `#[expvar(buckets = [..])]` on a `Histogram` field: the
 /// Prometheus `le` bounds.
 pub(crate) const BUCKETS: &str = "buckets";
+/// `#[expvar(labels = ["method", "status"])]` on a `Map` of maps: the label of each level.
+pub(crate) const LABELS: &str = "labels";
 /// `#[expvar(skip)]` on a field or a method: leave it out.
 pub(crate) const SKIP: &str = "skip";
 
@@ -69,6 +71,7 @@ pub(crate) struct StructAttrs {
 pub(crate) struct FieldAttrs {
     pub(crate) rename: Option<Setting<LitStr>>,
     pub(crate) label: Option<Setting<LitStr>>,
+    pub(crate) labels: Option<Setting<Vec<LitStr>>>,
     pub(crate) buckets: Option<Setting<Buckets>>,
     pub(crate) skip: Option<Setting<()>>,
     pub(crate) doc: Option<String>,
@@ -179,6 +182,10 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                 Some(LABEL) => {
                     let value = parse_lit_str(cx, &meta, LABEL);
                     set(cx, &mut parsed.label, &meta, value);
+                }
+                Some(LABELS) => {
+                    let value = parse_labels(cx, &meta, LABELS);
+                    set(cx, &mut parsed.labels, &meta, value);
                 }
                 Some(BUCKETS) => {
                     let value = parse_buckets(cx, &meta, BUCKETS);
@@ -367,6 +374,39 @@ fn parse_buckets(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option
         bounds.push((bound, element.span()));
     }
     valid.then_some(Buckets { bounds })
+}
+
+/// `labels = ["method", "status"]`: non-empty strings, at least one.
+fn parse_labels(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option<Vec<LitStr>> {
+    let example = format!("`{key} = [\"method\", \"status\"]`");
+    let array = match parse_value(cx, meta, key, &example)? {
+        Expr::Array(array) => array,
+        other => {
+            cx.error_spanned_by(
+                &other,
+                format!("expected a list of label names, as in {example}"),
+            );
+            return None;
+        }
+    };
+    if array.elems.is_empty() {
+        cx.error_spanned_by(
+            &array,
+            format!("`{key}` needs at least one label, as in {example}"),
+        );
+        return None;
+    }
+    let mut labels = Vec::new();
+    for element in &array.elems {
+        match element {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(text),
+                ..
+            }) if !text.value().is_empty() => labels.push(text.clone()),
+            other => cx.error_spanned_by(other, "expected a non-empty string as a label name"),
+        }
+    }
+    (labels.len() == array.elems.len()).then_some(labels)
 }
 
 /// The value of a number literal, negative or not (`0.5`, `64`, `-1e3`).

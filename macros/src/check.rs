@@ -43,6 +43,7 @@ pub(crate) fn stats(cx: &mut Ctxt, stats: &Stats<'_>) {
             let keys = [
                 attrs.rename.as_ref().map(|setting| &setting.key),
                 attrs.label.as_ref().map(|setting| &setting.key),
+                attrs.labels.as_ref().map(|setting| &setting.key),
                 attrs.buckets.as_ref().map(|setting| &setting.key),
             ];
             for key in keys.into_iter().flatten() {
@@ -53,7 +54,13 @@ pub(crate) fn stats(cx: &mut Ctxt, stats: &Stats<'_>) {
             }
             continue;
         }
-        if let (Some(_), Some(buckets)) = (&attrs.label, &attrs.buckets) {
+        if let (Some(_), Some(labels)) = (&attrs.label, &attrs.labels) {
+            cx.error_spanned_by(
+                &labels.key,
+                "`label` names one level and `labels` every level: use one",
+            );
+        }
+        if let (true, Some(buckets)) = (attrs.label.is_some() || attrs.labels.is_some(), &attrs.buckets) {
             cx.error_spanned_by(
                 &buckets.key,
                 "`buckets` applies to a `Histogram` field and `label` to a `Map` field: use one",

@@ -66,6 +66,14 @@ fn derive_stats(stats: &Stats<'_>) -> TokenStream {
                     #private::Bucketed::write_with_buckets(&self.#member, #bounds, #writer);
                 };
             }
+            if let Some(labels) = &field.attrs.labels {
+                let span = labels.key.span();
+                let member = respanned(&field.member, span);
+                let labels = &labels.value;
+                return quote_spanned! {span=>
+                    #private::Labelled::write_labelled_levels(&self.#member, &[#(#labels),*], #writer);
+                };
+            }
             match &field.attrs.label {
                 Some(label) => {
                     let label = &label.value;

@@ -81,21 +81,29 @@ impl<T: Default> Global for T {
     }
 }
 
-/// A field with `#[expvar(label = "...")]`: a [`Map`] written with that label.
+/// A field with `#[expvar(label = "...")]` or `#[expvar(labels = [..])]`: a [`Map`]
+/// written with those labels.
 #[diagnostic::on_unimplemented(
-    message = "`#[expvar(label = ...)]` needs an `expvar::Map` field, not `{Self}`",
+    message = "`#[expvar(label = ...)]` and `labels` need an `expvar::Map` field, not `{Self}`",
     label = "`label` names the keys of a `Map`",
     note = "remove `label`, or make the field an `expvar::Map<_>`"
 )]
 pub trait Labelled {
     /// Writes `self` with its keys named `label`.
     fn write_labelled(&self, label: &str, out: Writer<'_>);
+    /// Writes `self` with the keys of each level of nested maps named by `labels`.
+    fn write_labelled_levels(&self, labels: &'static [&'static str], out: Writer<'_>);
 }
 
 impl<V: Var> Labelled for Map<V> {
     #[inline]
     fn write_labelled(&self, label: &str, out: Writer<'_>) {
         self.write_with_label(label, out);
+    }
+
+    #[inline]
+    fn write_labelled_levels(&self, labels: &'static [&'static str], out: Writer<'_>) {
+        Var::__write_labelled(self, labels, out);
     }
 }
 
