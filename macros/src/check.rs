@@ -60,7 +60,10 @@ pub(crate) fn stats(cx: &mut Ctxt, stats: &Stats<'_>) {
                 "`label` names one level and `labels` every level: use one",
             );
         }
-        if let (true, Some(buckets)) = (attrs.label.is_some() || attrs.labels.is_some(), &attrs.buckets) {
+        if let (true, Some(buckets)) = (
+            attrs.label.is_some() || attrs.labels.is_some(),
+            &attrs.buckets,
+        ) {
             cx.error_spanned_by(
                 &buckets.key,
                 "`buckets` applies to a `Histogram` field and `label` to a `Map` field: use one",
