@@ -27,6 +27,10 @@ static LATENCY: Histogram = Histogram::new();
 static VERSION: Str = Str::new();
 
 fn main() {
+    // The runtime reports problems (serving beyond loopback without credentials, a
+    // variable left out of /metrics) through `log`: without a logger they are silent.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+
     expvar::publish("requests", &REQUESTS).unwrap();
     expvar::publish("errors", &ERRORS).unwrap();
     expvar::publish("api_results", &API_RESULTS).unwrap();
@@ -52,7 +56,10 @@ fn main() {
             std::process::exit(1);
         }
     };
-    println!("serving http://{}/debug/vars", server.local_addr());
+    let addr = server.local_addr();
+    println!("serving http://{addr}/debug/vars");
+    println!("Prometheus metrics at http://{addr}/metrics");
+    println!("live dashboard at http://{addr}/debug/dashboard");
 
     // The "work": a few threads handling simulated requests.
     let seed = Arc::new(AtomicU64::new(1));

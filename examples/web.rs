@@ -89,6 +89,8 @@ async fn route(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infa
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Shows the runtime's warnings, which go through `log`.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let web_addr = std::env::var("WEB_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
     let listener = TcpListener::bind(&web_addr).await?;
     // The debug endpoint: its own thread and runtime, on `EXPVAR_ADDR` (loopback).

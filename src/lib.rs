@@ -1,15 +1,42 @@
 //! Go's [`expvar`](https://pkg.go.dev/expvar) for Rust: a program's live internal state
-//! served as JSON at `/debug/vars`.
+//! served as JSON at `/debug/vars`, as Prometheus metrics at `/metrics`, and as a live
+//! dashboard at `/debug/dashboard`.
 //!
-//! Variables are cheap to update (a [`Counter`] increment is a plain per-thread add)
-//! and are published by name, either at run time with [`publish`](fn@publish) or at
-//! link time by the macros: [`#[derive(Expvar)]`](derive@Expvar) for a struct of
-//! variables, [`#[counted]`](counted) and [`#[timed]`](timed) for functions,
-//! [`#[expvar::publish]`](macro@publish) for one `static`. [`serve`] starts the endpoint
-//! on a background thread; the same server shows a live dashboard of every variable at
-//! `/debug/dashboard`.
+//! The macros publish variables at link time, so nothing is registered by hand:
+//! [`#[derive(Expvar)]`](derive@Expvar) for a struct of variables,
+//! [`#[counted]`](counted) and [`#[timed]`](timed) for functions (calls, errors, calls in
+//! flight, latency), [`#[expvar::publish]`](macro@publish) for one `static`. [`serve`]
+//! starts the endpoint on a background thread.
 //!
 //! ```no_run
+//! use expvar::{counted, timed, Counter, Expvar, Map};
+//!
+//! #[derive(Expvar, Default)]
+//! struct ApiStats {
+//!     /// Requests received.
+//!     total: Counter,
+//!     /// Responses sent, by status code.
+//!     #[expvar(label = "status")]
+//!     responses: Map<Counter>,
+//! }
+//!
+//! #[counted]
+//! #[timed]
+//! fn lookup(id: u32) -> Option<u32> { id.checked_mul(2) }
+//!
+//! fn main() {
+//!     let _server = expvar::serve().unwrap(); // http://127.0.0.1:6060/debug/vars
+//!     ApiStats::global().total.inc();
+//!     ApiStats::global().responses.inc("200");
+//!     lookup(21);
+//! }
+//! ```
+//!
+//! Variables are cheap to update (a [`Counter`] increment is a plain per-thread add).
+//! To publish at run time instead, as Go's `expvar.Publish` does, use the
+//! [`publish`](fn@publish) function:
+//!
+//! ```
 //! use expvar::{Counter, Map};
 //!
 //! static REQUESTS: Counter = Counter::new();
@@ -17,14 +44,33 @@
 //!
 //! expvar::publish("requests", &REQUESTS).unwrap();
 //! expvar::publish("results", &RESULTS).unwrap();
-//! let _server = expvar::serve().unwrap(); // http://127.0.0.1:6060/debug/vars
-//!
 //! REQUESTS.inc();
 //! RESULTS.add("success", 1);
+//! assert!(expvar::to_json().contains(r#""results": {"success": 1}"#));
 //! ```
 //!
-//! `expvar::runtime` names the runtime crate; everything in it is also re-exported here.
+//! Each [`Registry`] is a value: the global one serves by default, and a test or a
+//! component can publish into one of its own and render or serve it
+//! ([`Registry::to_json`], [`ServerBuilder::registry`]).
+//!
+//! # Cargo features
+//!
+//! Only `server` is on by default.
+//!
+//! | feature | adds |
+//! | --- | --- |
+//! | `server` | the HTTP server: [`serve`], [`ServerBuilder`], the mountable [`ExpvarService`], health and hardware endpoints, the dashboard (hyper, hyper-util, tokio). Off (`default-features = false`), `expvar` is the variables, macros, registries and encoders, with no HTTP stack |
+//! | `tower` | a `tower::Service` impl for [`ExpvarService`], to mount it in axum |
+//! | `tokio-stats` | `TokioRuntime`, a variable with a tokio runtime's scheduler statistics |
+//! | `pprof` | `/debug/pprof/profile`: CPU profiles for `go tool pprof`, and flame graphs |
+//! | `jemalloc` | the `jemalloc` variable and `JemallocStats`, for programs using `tikv-jemallocator` |
+//!
+//! The README (on the repository and on crates.io) is the user guide: variables, macros,
+//! serving and mounting, the `/debug/vars` layout, Prometheus, the dashboard, memory and
+//! process statistics. `expvar::runtime` names the runtime crate; everything in it is
+//! also re-exported here.
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use expvar_runtime as runtime;
 
@@ -34,6 +80,17 @@ pub use expvar_runtime::*;
 #[doc(hidden)]
 pub use expvar_runtime::__private;
 
+// Used by the code the macros generate, not by hand: kept out of the front page. The
+// explicit re-exports shadow the glob above.
+#[doc(hidden)]
+pub use expvar_runtime::{for_each_function, CallGuard, FunctionInfo, Outcome, FUNCTIONS_VAR};
+
 mod macros;
 
 pub use macros::*;
+
+/// Every Rust block of README.md, compiled and run as a doctest: what the README shows
+/// must work as written.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

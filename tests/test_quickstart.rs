@@ -23,6 +23,14 @@ fn quickstart_serves_live_data() {
     let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let url = wait_for_line(&mut stdout, "serving http://");
     let addr: SocketAddr = url.trim_end_matches("/debug/vars").parse().unwrap();
+    // The other endpoints a newcomer opens next are printed too, and answer.
+    let metrics = wait_for_line(&mut stdout, "Prometheus metrics at http://");
+    assert_eq!(metrics, format!("{addr}/metrics"));
+    let dashboard = wait_for_line(&mut stdout, "live dashboard at http://");
+    assert_eq!(dashboard, format!("{addr}/debug/dashboard"));
+    for path in ["/metrics", "/debug/dashboard"] {
+        assert_eq!(get(addr, path).status, 200, "{path}");
+    }
 
     let read = || -> serde_json::Value {
         let response = get(addr, "/debug/vars");

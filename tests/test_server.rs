@@ -313,7 +313,23 @@ fn mountable_service_answers_like_the_server() {
     assert_eq!(ok.status(), 200);
     let denied = call(hyper::Request::get("/ops/debug/vars").body(()).unwrap());
     assert_eq!(denied.status(), 401);
-    let missing = call(hyper::Request::get("/debug/vars").body(()).unwrap());
+    // A router that nests the service strips the mount point: the relative path is
+    // served too, behind the same credentials.
+    let relative = call(
+        hyper::Request::get("/debug/vars")
+            .header("authorization", "Bearer k")
+            .body(())
+            .unwrap(),
+    );
+    assert_eq!(relative.status(), 200);
+    let denied = call(hyper::Request::get("/debug/vars").body(()).unwrap());
+    assert_eq!(denied.status(), 401);
+    let missing = call(
+        hyper::Request::get("/ops/nope")
+            .header("authorization", "Bearer k")
+            .body(())
+            .unwrap(),
+    );
     assert_eq!(missing.status(), 404);
 }
 

@@ -5,6 +5,7 @@
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
+use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprLit, ExprPath, Lit, LitStr, Path};
 
 use crate::ctxt::Ctxt;
@@ -17,11 +18,39 @@ pub(crate) const CRATE: &str = "crate";
 pub(crate) const RENAME: &str = "rename";
 /// `#[expvar(label = "...")]` on a `Map` field: the name of its keys.
 pub(crate) const LABEL: &str = "label";
+/// `#[timed(buckets = [..])]`, `#[expvar(buckets = [..])]` on a `Histogram` field: the
+/// Prometheus `le` bounds.
+pub(crate) const BUCKETS: &str = "buckets";
+/// `#[expvar(labels = ["method", "status"])]` on a `Map` of maps: the label of each level.
+pub(crate) const LABELS: &str = "labels";
 /// `#[expvar(skip)]` on a field or a method: leave it out.
 pub(crate) const SKIP: &str = "skip";
 
 /// The helper attribute of the derive and of methods in an instrumented `impl`.
 pub(crate) const EXPVAR: &str = "expvar";
+
+/// Bucket bounds as written: finite, increasing, at least one.
+#[derive(Clone)]
+pub(crate) struct Buckets {
+    /// Each bound with the span of the number it was read from.
+    pub(crate) bounds: Vec<(f64, proc_macro2::Span)>,
+}
+
+impl Buckets {
+    /// `&[b0, b1, ..]`, an `&'static [f64]` in a `const` context.
+    pub(crate) fn to_slice(&self) -> TokenStream {
+        let bounds = self.bounds.iter().map(|&(bound, span)| {
+            let mut literal = proc_macro2::Literal::f64_suffixed(bound.abs());
+            literal.set_span(span);
+            if bound.is_sign_negative() {
+                quote::quote_spanned!(span=> -#literal)
+            } else {
+                quote::quote!(#literal)
+            }
+        });
+        quote::quote!(&[#(#bounds),*])
+    }
+}
 
 /// One attribute value, remembered with its key for spans.
 #[derive(Clone)]
@@ -42,6 +71,8 @@ pub(crate) struct StructAttrs {
 pub(crate) struct FieldAttrs {
     pub(crate) rename: Option<Setting<LitStr>>,
     pub(crate) label: Option<Setting<LitStr>>,
+    pub(crate) labels: Option<Setting<Vec<LitStr>>>,
+    pub(crate) buckets: Option<Setting<Buckets>>,
     pub(crate) skip: Option<Setting<()>>,
     pub(crate) doc: Option<String>,
 }
@@ -51,6 +82,8 @@ pub(crate) struct FieldAttrs {
 pub(crate) struct MacroArgs {
     pub(crate) name: Option<Setting<LitStr>>,
     pub(crate) krate: Option<Setting<Path>>,
+    /// `#[timed]` only.
+    pub(crate) buckets: Option<Setting<Buckets>>,
 }
 
 impl MacroArgs {
@@ -91,6 +124,17 @@ impl MacroArgs {
             Some(CRATE) => {
                 let value = parse_path(cx, meta, CRATE);
                 set(cx, &mut self.krate, meta, value);
+            }
+            Some(BUCKETS) if macro_name == "timed" => {
+                let value = parse_buckets(cx, meta, BUCKETS);
+                set(cx, &mut self.buckets, meta, value);
+            }
+            Some(BUCKETS) if macro_name == "counted" => {
+                cx.error_spanned_by(
+                    &meta.path,
+                    "`buckets` is an argument of `#[timed]`: `#[counted]` records no durations",
+                );
+                skip_value(cx, meta);
             }
             _ => unknown(cx, meta, &format!("unknown `#[{macro_name}]` argument")),
         }
@@ -139,6 +183,14 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                     let value = parse_lit_str(cx, &meta, LABEL);
                     set(cx, &mut parsed.label, &meta, value);
                 }
+                Some(LABELS) => {
+                    let value = parse_labels(cx, &meta, LABELS);
+                    set(cx, &mut parsed.labels, &meta, value);
+                }
+                Some(BUCKETS) => {
+                    let value = parse_buckets(cx, &meta, BUCKETS);
+                    set(cx, &mut parsed.buckets, &meta, value);
+                }
                 Some(SKIP) => {
                     let value = parse_flag(cx, &meta, SKIP);
                     set(cx, &mut parsed.skip, &meta, value);
@@ -177,7 +229,7 @@ pub(crate) fn method_skip(cx: &mut Ctxt, attrs: &[Attribute]) -> bool {
 
 /// The doc comment of an item, one line, for help text: lines trimmed and joined by
 /// spaces, blank lines dropped.
-fn doc_comment(attrs: &[Attribute]) -> Option<String> {
+pub(crate) fn doc_comment(attrs: &[Attribute]) -> Option<String> {
     let mut lines = Vec::new();
     for attr in attrs {
         if !attr.path().is_ident("doc") {
@@ -274,6 +326,106 @@ fn parse_lit_str(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option
             );
             None
         }
+    }
+}
+
+/// `buckets = [0.001, 0.01, 0.1]`: numbers, finite and increasing, at least one.
+fn parse_buckets(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option<Buckets> {
+    let example = format!("`{key} = [0.001, 0.01, 0.1]`");
+    let array = match parse_value(cx, meta, key, &example)? {
+        Expr::Array(array) => array,
+        other => {
+            cx.error_spanned_by(
+                &other,
+                format!("expected a list of bucket bounds, as in {example}"),
+            );
+            return None;
+        }
+    };
+    if array.elems.is_empty() {
+        cx.error_spanned_by(
+            &array,
+            format!("`{key}` needs at least one bound, as in {example}"),
+        );
+        return None;
+    }
+    let mut bounds: Vec<(f64, proc_macro2::Span)> = Vec::new();
+    let mut valid = true;
+    for element in &array.elems {
+        let Some(bound) = number(element) else {
+            cx.error_spanned_by(element, "expected a number literal as a bucket bound");
+            valid = false;
+            continue;
+        };
+        if !bound.is_finite() {
+            cx.error_spanned_by(element, "bucket bounds must be finite");
+            valid = false;
+        } else if let Some(&(previous, _)) = bounds.last() {
+            if bound <= previous {
+                cx.error_spanned_by(
+                    element,
+                    format!(
+                        "bucket bounds must be increasing: {bound} is not greater than {previous}"
+                    ),
+                );
+                valid = false;
+            }
+        }
+        bounds.push((bound, element.span()));
+    }
+    valid.then_some(Buckets { bounds })
+}
+
+/// `labels = ["method", "status"]`: non-empty strings, at least one.
+fn parse_labels(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option<Vec<LitStr>> {
+    let example = format!("`{key} = [\"method\", \"status\"]`");
+    let array = match parse_value(cx, meta, key, &example)? {
+        Expr::Array(array) => array,
+        other => {
+            cx.error_spanned_by(
+                &other,
+                format!("expected a list of label names, as in {example}"),
+            );
+            return None;
+        }
+    };
+    if array.elems.is_empty() {
+        cx.error_spanned_by(
+            &array,
+            format!("`{key}` needs at least one label, as in {example}"),
+        );
+        return None;
+    }
+    let mut labels = Vec::new();
+    for element in &array.elems {
+        match element {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(text),
+                ..
+            }) if !text.value().is_empty() => labels.push(text.clone()),
+            other => cx.error_spanned_by(other, "expected a non-empty string as a label name"),
+        }
+    }
+    (labels.len() == array.elems.len()).then_some(labels)
+}
+
+/// The value of a number literal, negative or not (`0.5`, `64`, `-1e3`).
+fn number(expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(float),
+            ..
+        }) => float.base10_parse().ok(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => int.base10_digits().parse().ok(),
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => number(expr).map(|value: f64| -value),
+        Expr::Group(group) => number(&group.expr),
+        _ => None,
     }
 }
 

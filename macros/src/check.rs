@@ -40,17 +40,34 @@ pub(crate) fn stats(cx: &mut Ctxt, stats: &Stats<'_>) {
     for field in &stats.fields {
         let attrs = &field.attrs;
         if attrs.skip.is_some() {
-            for key in [attrs.rename.as_ref(), attrs.label.as_ref()]
-                .into_iter()
-                .flatten()
-                .map(|setting| &setting.key)
-            {
+            let keys = [
+                attrs.rename.as_ref().map(|setting| &setting.key),
+                attrs.label.as_ref().map(|setting| &setting.key),
+                attrs.labels.as_ref().map(|setting| &setting.key),
+                attrs.buckets.as_ref().map(|setting| &setting.key),
+            ];
+            for key in keys.into_iter().flatten() {
                 cx.error_spanned_by(
                     key,
                     format!("`{key}` has no effect on a field marked `skip`"),
                 );
             }
             continue;
+        }
+        if let (Some(_), Some(labels)) = (&attrs.label, &attrs.labels) {
+            cx.error_spanned_by(
+                &labels.key,
+                "`label` names one level and `labels` every level: use one",
+            );
+        }
+        if let (true, Some(buckets)) = (
+            attrs.label.is_some() || attrs.labels.is_some(),
+            &attrs.buckets,
+        ) {
+            cx.error_spanned_by(
+                &buckets.key,
+                "`buckets` applies to a `Histogram` field and `label` to a `Map` field: use one",
+            );
         }
         let name = field.name();
         if !names.insert(name.clone()) {

@@ -56,7 +56,24 @@ fn derive_stats(stats: &Stats<'_>) -> TokenStream {
                 Some(help) => quote!(#fields.field_with_help(#name, #help)),
                 None => quote!(#fields.field(#name)),
             };
-            // Spanned at the field's type (or its `label`), where a type error belongs.
+            // Spanned at the field's type (or its `label`, `buckets`), where a type error
+            // belongs.
+            if let Some(buckets) = &field.attrs.buckets {
+                let span = buckets.key.span();
+                let member = respanned(&field.member, span);
+                let bounds = buckets.value.to_slice();
+                return quote_spanned! {span=>
+                    #private::Bucketed::write_with_buckets(&self.#member, #bounds, #writer);
+                };
+            }
+            if let Some(labels) = &field.attrs.labels {
+                let span = labels.key.span();
+                let member = respanned(&field.member, span);
+                let labels = &labels.value;
+                return quote_spanned! {span=>
+                    #private::Labelled::write_labelled_levels(&self.#member, &[#(#labels),*], #writer);
+                };
+            }
             match &field.attrs.label {
                 Some(label) => {
                     let label = &label.value;
@@ -195,6 +212,7 @@ fn impl_block(cx: &mut Ctxt, kind: Kind, args: MacroArgs, mut item: syn::ItemImp
             args: MacroArgs {
                 name: None,
                 krate: instrument.args.krate.clone(),
+                buckets: instrument.args.buckets.clone(),
             },
             absorbed: instrument.absorbed.clone(),
         };
@@ -238,7 +256,7 @@ fn function_tokens(function: &Function) -> TokenStream {
 fn function_body(function: &Function) -> TokenStream {
     let krate = function.krate();
     let private = quote!(#krate::__private);
-    let block = &function.block;
+    let block = own_block(&function.block);
     let guard = Ident::new("__expvar_guard", Span::mixed_site());
     let display_name = function.display_name();
     let key = match function.explicit_name() {
@@ -301,13 +319,20 @@ fn function_body(function: &Function) -> TokenStream {
         }
     };
 
+    let stats = match &function.instrument.args.buckets {
+        Some(buckets) => {
+            let buckets = buckets.value.to_slice();
+            quote!(#private::FunctionStats::with_buckets(#buckets))
+        }
+        None => quote!(#private::FunctionStats::new()),
+    };
     let absorbed = &function.instrument.absorbed;
     quote! {
         #(
             #[allow(unused_imports)]
             use #absorbed as _;
         )*
-        static __EXPVAR_FUNCTION: #private::FunctionStats = #private::FunctionStats::new();
+        static __EXPVAR_FUNCTION: #private::FunctionStats = #stats;
         const __EXPVAR_INFO: #private::FunctionInfo = #private::FunctionInfo {
             key: #key,
             module: #private::module_path!(),
@@ -325,6 +350,21 @@ fn function_body(function: &Function) -> TokenStream {
         #published_count
         #call
     }
+}
+
+/// The user's block, still at its place in the source but with braces that belong to
+/// this expansion: rustc's `unused_braces` lint would otherwise flag a one-line body
+/// (`{ x + 1 }`) as an unnecessary block around the generated tail expression, and
+/// `cargo fix` would strip it into code that no longer compiles.
+fn own_block(block: &syn::Block) -> syn::Block {
+    let mut block = block.clone();
+    let span = block
+        .brace_token
+        .span
+        .join()
+        .resolved_at(Span::mixed_site());
+    block.brace_token = syn::token::Brace(span);
+    block
 }
 
 /// `#[publish]` on a `static`.
@@ -372,13 +412,27 @@ fn publish_static(published: &PublishedStatic) -> TokenStream {
     let item = &published.item;
     let ident = &item.ident;
     let name = published.published_name();
-    let as_var = quote_spanned!(item.ty.span()=> #private::as_var(&#ident));
+    // Spanned at the static's type, where an error about a type that is not a variable
+    // belongs.
+    let var = match attr::doc_comment(&item.attrs) {
+        // The doc comment becomes the help text (the Prometheus `HELP` line).
+        Some(help) => {
+            let documented = quote_spanned!(item.ty.span()=>
+                #private::Documented::new(&#ident, #help)
+            );
+            quote! {
+                static __EXPVAR_DOCUMENTED: #private::Documented = #documented;
+                &__EXPVAR_DOCUMENTED
+            }
+        }
+        None => quote_spanned!(item.ty.span()=> #private::as_var(&#ident)),
+    };
     quote! {
         #item
 
         const _: () = {
             fn __expvar_var() -> &'static dyn #private::Var {
-                #as_var
+                #var
             }
             #private::inventory::submit! {
                 #private::Entry::new(#name, __expvar_var, #private::file!(), #private::line!())

@@ -182,6 +182,26 @@ fn publish_static() {
 }
 
 #[test]
+fn publish_documented() {
+    attribute(
+        "publish_documented",
+        None,
+        "",
+        "/// Jobs taken from the queue.\nstatic JOBS: Counter = Counter::new();",
+    );
+}
+
+#[test]
+fn timed_buckets() {
+    attribute(
+        "timed_buckets",
+        Some(Kind::Timed),
+        "buckets = [0.00005, 0.0001, 0.001]",
+        "fn handler(x: u32) -> u32 { x + 1 }",
+    );
+}
+
+#[test]
 fn snake_case_names() {
     assert_eq!(snake_case("ApiStats"), "api_stats");
     assert_eq!(snake_case("HTTPStats"), "http_stats");

@@ -16,6 +16,7 @@ pub use crate::registry::functions::{
     CallGuard, FunctionEntry, FunctionInfo, FunctionStats, Outcome,
 };
 pub use crate::registry::{Entry, Site};
+pub use crate::vars::histogram::Histogram;
 pub use crate::vars::map::Map;
 pub use crate::vars::{ObjectWriter, Var, Writer};
 
@@ -80,20 +81,68 @@ impl<T: Default> Global for T {
     }
 }
 
-/// A field with `#[expvar(label = "...")]`: a [`Map`] written with that label.
+/// A field with `#[expvar(label = "...")]` or `#[expvar(labels = [..])]`: a [`Map`]
+/// written with those labels.
 #[diagnostic::on_unimplemented(
-    message = "`#[expvar(label = ...)]` needs an `expvar::Map` field, not `{Self}`",
+    message = "`#[expvar(label = ...)]` and `labels` need an `expvar::Map` field, not `{Self}`",
     label = "`label` names the keys of a `Map`",
     note = "remove `label`, or make the field an `expvar::Map<_>`"
 )]
 pub trait Labelled {
     /// Writes `self` with its keys named `label`.
     fn write_labelled(&self, label: &str, out: Writer<'_>);
+    /// Writes `self` with the keys of each level of nested maps named by `labels`.
+    fn write_labelled_levels(&self, labels: &'static [&'static str], out: Writer<'_>);
 }
 
 impl<V: Var> Labelled for Map<V> {
     #[inline]
     fn write_labelled(&self, label: &str, out: Writer<'_>) {
         self.write_with_label(label, out);
+    }
+
+    #[inline]
+    fn write_labelled_levels(&self, labels: &'static [&'static str], out: Writer<'_>) {
+        Var::__write_labelled(self, labels, out);
+    }
+}
+
+/// `#[expvar(buckets = [..])]` on a field of a derived struct: only a [`Histogram`] has
+/// bucket bounds.
+#[diagnostic::on_unimplemented(
+    message = "`buckets` applies to a `Histogram` field, and `{Self}` is not a `Histogram`",
+    label = "`buckets` on a field that is not a `Histogram`",
+    note = "remove `buckets`, or make the field an `expvar::Histogram`"
+)]
+pub trait Bucketed {
+    /// Writes `self` with the `le` bounds `buckets`.
+    fn write_with_buckets(&self, buckets: &'static [f64], out: Writer<'_>);
+}
+
+impl Bucketed for Histogram {
+    #[inline]
+    fn write_with_buckets(&self, buckets: &'static [f64], out: Writer<'_>) {
+        self.write_with_bounds(buckets, out);
+    }
+}
+
+/// A `#[publish]` static with a doc comment: the variable, and the comment as its help
+/// text (the Prometheus `HELP` line).
+pub struct Documented {
+    var: &'static dyn Var,
+    help: &'static str,
+}
+
+impl Documented {
+    /// `var` with `help`. Bounded like [`as_var`], so a type that is not a variable
+    /// fails with [`PublishedStatic`]'s diagnostic.
+    pub const fn new<V: PublishedStatic>(var: &'static V, help: &'static str) -> Self {
+        Documented { var, help }
+    }
+}
+
+impl Var for Documented {
+    fn write(&self, out: Writer<'_>) {
+        self.var.write(out.help(self.help));
     }
 }

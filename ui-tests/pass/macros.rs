@@ -20,6 +20,28 @@ struct Unit;
 #[counted]
 fn plain() {}
 
+#[timed(buckets = [0.00005, 0.0001, 0.001, 1])]
+fn fast() {}
+
+#[counted]
+#[timed(buckets = [-1.0, 0, 2.5e-3])]
+fn bounded() -> Option<u8> { None }
+
+#[derive(Expvar, Default)]
+struct Sizes {
+    /// Response sizes in bytes.
+    #[expvar(buckets = [64.0, 512.0])]
+    response_bytes: expvar::Histogram,
+    #[expvar(labels = ["method", "status"])]
+    responses: Map<Map<Counter>>,
+}
+
+/// Jobs taken from the queue.
+#[expvar::publish]
+static JOBS: Counter = Counter::new();
+
+static BY_METHOD_AND_STATUS: Map<Map<Counter>> = Map::with_labels(&["method", "status"]);
+
 #[counted]
 #[timed(name = "ui_fetch")]
 async fn fetch(id: u32) -> Result<u32, String> {
@@ -76,4 +98,9 @@ fn main() {
     let _ = repo.call();
     HITS.inc();
     expvar::publish("ui_hits_runtime", &HITS).unwrap();
+    fast();
+    let _ = bounded();
+    Sizes::global().response_bytes.record(100.0);
+    JOBS.inc();
+    BY_METHOD_AND_STATUS.get_or_create("GET").inc("200");
 }

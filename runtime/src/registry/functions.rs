@@ -38,6 +38,18 @@ impl FunctionStats {
         }
     }
 
+    /// Empty statistics whose durations are served at `/metrics` with the `le` bounds
+    /// `buckets` (seconds), for `#[timed(buckets = [..])]`; see
+    /// [`Histogram::with_buckets`].
+    pub const fn with_buckets(buckets: &'static [f64]) -> Self {
+        FunctionStats {
+            calls: Counter::new(),
+            finished: Counter::new(),
+            errors: Counter::new(),
+            duration: Histogram::with_buckets(buckets),
+        }
+    }
+
     /// Counts a call and returns the guard that finishes it when dropped.
     #[inline]
     pub fn enter(&'static self) -> CallGuard {

@@ -249,7 +249,10 @@ impl ServerBuilder {
 
     /// The endpoints as a service with this builder's prefix and credentials, to mount
     /// in an existing server.
-    pub fn service(self) -> ExpvarService {
+    ///
+    /// The service serves relative to where it is mounted (see [`ExpvarService`]).
+    pub fn service(mut self) -> ExpvarService {
+        self.config.mounted = true;
         ExpvarService::new(self.config)
     }
 

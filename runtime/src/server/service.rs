@@ -57,6 +57,12 @@ pub(crate) const DEFAULT_MAX_DASHBOARD_CLIENTS: usize = 8;
 /// `go tool pprof`, or an SVG flame graph with `&format=svg`. A bad `seconds` or
 /// `format` gets 400 with the reason, a request while another profile runs 409.
 ///
+/// A service from [`ServerBuilder::service`](crate::ServerBuilder::service) serves
+/// relative to where it is mounted: it answers `{prefix}/debug/vars`, and also
+/// `/debug/vars` when the router has already stripped the mount point, as axum's
+/// `nest_service` does. So `nest_service("/ops", ..)` serves `/ops/debug/vars` with or
+/// without `.prefix("/ops")`.
+///
 /// Other methods get 405 with `Allow`, other paths 404. With credentials configured,
 /// requests without them get 401 (except for the health endpoint).
 ///
@@ -82,6 +88,11 @@ pub struct ExpvarService {
 pub(crate) struct ServiceConfig {
     /// Prepended to every endpoint path; empty or `/`-led without a trailing `/`.
     pub(crate) prefix: String,
+    /// Handed out by [`ServerBuilder::service`](crate::ServerBuilder::service) to mount in
+    /// a router. Routers that nest a service strip the mount point (axum's
+    /// `nest_service("/ops", ..)` passes `/debug/vars`), so a mounted service also
+    /// answers paths without its prefix: it serves relative to where it is mounted.
+    pub(crate) mounted: bool,
     pub(crate) auth: Option<Auth>,
     /// What `/debug/vars`, `/metrics` and the dashboard show.
     pub(crate) registry: RegistryRef,
@@ -249,7 +260,12 @@ impl ExpvarService {
     }
 
     fn route(&self, path: &str) -> Option<Endpoint> {
-        match path.strip_prefix(self.config.prefix.as_str())? {
+        let relative = match path.strip_prefix(self.config.prefix.as_str()) {
+            Some(relative) => relative,
+            None if self.config.mounted => path,
+            None => return None,
+        };
+        match relative {
             "/debug/vars" => Some(Endpoint::Vars),
             "/metrics" => Some(Endpoint::Metrics),
             "/debug/dashboard" | "/debug/dashboard/" => Some(Endpoint::Dashboard),
@@ -445,8 +461,11 @@ mod tests {
         );
         assert!(body(openmetrics).ends_with("# EOF\n"));
 
+        // Mounted: a router that strips the mount point hands over relative paths.
+        assert_eq!(get(&service, "/metrics", None).status(), StatusCode::OK);
+
         assert_eq!(
-            get(&service, "/metrics", None).status(),
+            get(&service, "/admin/nope", None).status(),
             StatusCode::NOT_FOUND
         );
         let post = service.respond(&Request::post("/admin/metrics").body(()).unwrap());

@@ -454,18 +454,35 @@ impl fmt::Debug for Histogram {
     }
 }
 
+fn is_increasing_and_finite(bounds: &[f64]) -> bool {
+    bounds.iter().all(|bound| bound.is_finite()) && bounds.windows(2).all(|pair| pair[0] < pair[1])
+}
+
 /// The quantiles a histogram reports: `p50`, `p90`, `p99` and `p999`.
 const QUANTILES: [f64; 4] = [0.5, 0.9, 0.99, 0.999];
 
-impl Var for Histogram {
-    fn write(&self, out: Writer<'_>) {
+impl Histogram {
+    /// Writes the distribution with the `le` bounds `bounds` instead of
+    /// [`buckets`](Self::buckets) (`#[expvar(buckets = [..])]` on a derived field).
+    pub(crate) fn write_with_bounds(&self, bounds: &[f64], out: Writer<'_>) {
         let reading = self.reading();
         let (min, max) = if reading.count == 0 {
             (0.0, 0.0)
         } else {
             (reading.min, reading.max)
         };
-        let buckets = reading.le_buckets(self.buckets());
+        let buckets = if is_increasing_and_finite(bounds) {
+            reading.le_buckets(bounds)
+        } else {
+            // Documented on `with_buckets`: bounds out of order or not finite are left out.
+            let mut kept: Vec<f64> = Vec::with_capacity(bounds.len());
+            for &bound in bounds {
+                if bound.is_finite() && kept.last().is_none_or(|&last| last < bound) {
+                    kept.push(bound);
+                }
+            }
+            reading.le_buckets(&kept)
+        };
         out.distribution(&Distribution {
             count: reading.count,
             sum: if reading.count == 0 { 0.0 } else { self.sum() },
@@ -474,6 +491,12 @@ impl Var for Histogram {
             buckets: &buckets,
             quantiles: &QUANTILES.map(|q| (q, reading.quantile(q))),
         });
+    }
+}
+
+impl Var for Histogram {
+    fn write(&self, out: Writer<'_>) {
+        self.write_with_bounds(self.buckets(), out);
     }
 
     fn __writes_without_locks() -> bool {

@@ -88,6 +88,8 @@ pub fn default_map_limit() -> usize {
 /// ```
 pub struct Map<V> {
     label: &'static str,
+    /// Label names of the maps nested in this one, outermost first (`with_labels`).
+    nested: &'static [&'static str],
     entries: RwLock<BTreeMap<String, Arc<V>>>,
     /// Set by `with_limit`/`limited`; otherwise the process default, read once.
     limit: Option<usize>,
@@ -105,6 +107,7 @@ impl<V> Map<V> {
     pub const fn with_label(label: &'static str) -> Self {
         Map {
             label,
+            nested: &[],
             entries: RwLock::new(BTreeMap::new()),
             limit: None,
             default_limit: OnceLock::new(),
@@ -157,6 +160,35 @@ impl<V> Map<V> {
             );
         }
         OVERFLOW_KEY
+    }
+
+    /// An empty map of maps whose levels of keys are the labels `labels`, outermost
+    /// first, so a nested map's keys are not all named `key`:
+    ///
+    /// ```
+    /// use expvar::{Counter, Map};
+    ///
+    /// static RESPONSES: Map<Map<Counter>> = Map::with_labels(&["method", "status"]);
+    ///
+    /// RESPONSES.get_or_create("GET").inc("200");
+    /// expvar::publish("responses", &RESPONSES).unwrap();
+    /// assert!(expvar::to_prometheus().contains(r#"responses_total{method="GET",status="200"} 1"#));
+    /// ```
+    ///
+    /// An empty list is [`Map::new`]; levels past the end of the list keep their own
+    /// label.
+    pub const fn with_labels(labels: &'static [&'static str]) -> Self {
+        match labels.split_first() {
+            Some((label, nested)) => Map {
+                label,
+                nested,
+                entries: RwLock::new(BTreeMap::new()),
+                limit: None,
+                default_limit: OnceLock::new(),
+                overflow_logged: AtomicBool::new(false),
+            },
+            None => Map::new(),
+        }
     }
 
     /// The label name of the keys.
@@ -346,13 +378,18 @@ impl<V: Var> Map<V> {
     /// assert_eq!(expvar::render_json(&responses), r#"{"200": 1}"#);
     /// ```
     pub fn write_with_label(&self, label: &str, out: Writer<'_>) {
+        self.write_levels(label, self.nested, out);
+    }
+
+    /// Writes the map with keys named `label`, handing `nested` to the values.
+    fn write_levels(&self, label: &str, nested: &[&'static str], out: Writer<'_>) {
         if V::__writes_without_locks() {
             // Counters, gauges and the like cannot re-enter this map: write them under
             // the read lock, without an `Arc` clone and drop per entry.
             let map = self.read();
             out.map(label, |entries| {
                 for (key, value) in map.iter() {
-                    entries.entry(key).var(&**value);
+                    (**value).__write_labelled(nested, entries.entry(key));
                 }
             });
             return;
@@ -374,7 +411,7 @@ impl<V: Var> Map<V> {
         out.map(label, |map| {
             let mut start = 0;
             for (end, value) in &entries {
-                map.entry(&keys[start..*end]).var(&**value);
+                (**value).__write_labelled(nested, map.entry(&keys[start..*end]));
                 start = *end;
             }
         });
@@ -384,6 +421,13 @@ impl<V: Var> Map<V> {
 impl<V: Var> Var for Map<V> {
     fn write(&self, out: Writer<'_>) {
         self.write_with_label(self.label, out);
+    }
+
+    fn __write_labelled(&self, labels: &[&'static str], out: Writer<'_>) {
+        match labels.split_first() {
+            Some((label, nested)) => self.write_levels(label, nested, out),
+            None => Var::write(self, out),
+        }
     }
 }
 
@@ -426,5 +470,22 @@ mod tests {
         Var::write(&map, Writer::new(&mut labels));
         map.write_with_label("status", Writer::new(&mut labels));
         assert_eq!(labels.0, ["key", "status"]);
+    }
+
+    #[test]
+    fn with_labels_names_every_level() {
+        let map: Map<Map<Map<Counter>>> = Map::with_labels(&["method", "status"]);
+        map.get_or_create("GET").get_or_create("200").inc("a");
+        let mut labels = Labels::default();
+        Var::write(&map, Writer::new(&mut labels));
+        // The third level is past the list: it keeps its own label.
+        assert_eq!(labels.0, ["method", "status", "key"]);
+
+        let mut labels = Labels::default();
+        map.write_with_label("verb", Writer::new(&mut labels));
+        assert_eq!(labels.0, ["verb", "status", "key"]);
+
+        let empty: Map<Counter> = Map::with_labels(&[]);
+        assert_eq!(empty.label(), DEFAULT_LABEL);
     }
 }

@@ -77,6 +77,15 @@ pub trait Var: Send + Sync {
     {
         false
     }
+
+    /// Not public API. Writes the variable with the label names of nested maps:
+    /// [`Map::with_labels`](crate::Map::with_labels) hands each level's map the rest of
+    /// its list. Other variables have no labels to take and write as usual.
+    #[doc(hidden)]
+    fn __write_labelled(&self, labels: &[&'static str], out: Writer<'_>) {
+        let _ = labels;
+        self.write(out);
+    }
 }
 
 /// Receives the value of one variable. Handed to [`Var::write`].
