@@ -28,6 +28,7 @@ pub use registry::{
     conflicts, for_each, get, publish, publish_func, render_failures, unpublish, Conflict,
     IntoVarRef, PublishError, Site, VarRef,
 };
+pub use server::collect::render_timeouts;
 pub use server::status::hardware::{Hardware, Thresholds};
 pub use server::status::health::{add_readiness_check, check_readiness, remove_readiness_check};
 pub use server::{

@@ -15,6 +15,10 @@ impl Var for Cmdline {
             .collect();
         out.json(&serde_json::Value::Array(args));
     }
+
+    fn __may_block(&self) -> bool {
+        false
+    }
 }
 
 fn cmdline() -> &'static dyn Var {

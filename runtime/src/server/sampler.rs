@@ -14,11 +14,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use crate::encode::json::write_escaped;
 use crate::encode::sample::{self, LeafKey};
 use crate::registry;
+use crate::server::collect::collect;
+use crate::server::pool;
 
 /// How often the sampler reads the registry.
 pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
@@ -49,6 +51,8 @@ type Latest = watch::Receiver<Option<Arc<Tick>>>;
 #[derive(Debug)]
 pub(crate) struct Hub {
     max_clients: usize,
+    /// How long a sample waits for a variable that may block.
+    render_deadline: Duration,
     clients: AtomicUsize,
     sampler: Mutex<Option<Running>>,
     generations: AtomicU64,
@@ -90,9 +94,10 @@ impl Drop for ClientSlot {
 }
 
 impl Hub {
-    pub(crate) fn new(max_clients: usize) -> Self {
+    pub(crate) fn new(max_clients: usize, render_deadline: Duration) -> Self {
         Hub {
             max_clients,
+            render_deadline,
             clients: AtomicUsize::new(0),
             sampler: Mutex::new(None),
             generations: AtomicU64::new(0),
@@ -173,7 +178,7 @@ async fn run(hub: Arc<Hub>, generation: u64) {
     let registration = Registration { hub, generation };
     let mut ticks = tokio::time::interval(INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sampler = Sampler::default();
+    let mut sampler = Some(Sampler::default());
     loop {
         ticks.tick().await;
         // Deciding to stop, and unregistering, under the lock that `subscribe` takes
@@ -189,7 +194,24 @@ async fn run(hub: Arc<Hub>, generation: u64) {
                 return;
             }
         }
-        let tick = Arc::new(sampler.sample());
+        // Sampling runs variables' code: on a pool thread, never on the async one.
+        let Some(mut working) = sampler.take() else {
+            return;
+        };
+        let deadline = registration.hub.render_deadline;
+        let (done, sampled) = oneshot::channel();
+        let started = pool::spawn(move || {
+            let tick = working.sample(deadline);
+            let _ = done.send((working, tick));
+        });
+        if started.is_err() {
+            return;
+        }
+        let Ok((back, tick)) = sampled.await else {
+            return;
+        };
+        sampler = Some(back);
+        let tick = Arc::new(tick);
         if let Some(running) = &*registration.hub.lock() {
             running.latest.send_replace(Some(tick));
         }
@@ -204,12 +226,12 @@ struct Sampler {
 }
 
 impl Sampler {
-    fn sample(&mut self) -> Tick {
+    fn sample(&mut self, deadline: Duration) -> Tick {
         let time_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_millis());
         let previous = self.schema.as_ref().map(|schema| &schema.keys[..]);
-        let flat = sample::flatten(&registry::snapshot(), previous);
+        let flat = sample::flatten(&collect(registry::snapshot(), deadline), previous);
         let schema = match (flat.keys, &self.schema) {
             (None, Some(schema)) => Arc::clone(schema),
             (keys, _) => {
@@ -289,8 +311,8 @@ mod tests {
     #[test]
     fn schema_is_kept_while_the_shape_holds() {
         let mut sampler = Sampler::default();
-        let first = sampler.sample();
-        let second = sampler.sample();
+        let first = sampler.sample(Duration::from_secs(5));
+        let second = sampler.sample(Duration::from_secs(5));
         assert!(Arc::ptr_eq(&first.schema, &second.schema));
         let schema: serde_json::Value = parse_event(&first.schema.event, "schema");
         let leaves = schema["leaves"].as_array().unwrap();
@@ -306,7 +328,7 @@ mod tests {
             .build()
             .unwrap();
         let _entered = runtime.enter();
-        let hub = Arc::new(Hub::new(2));
+        let hub = Arc::new(Hub::new(2, Duration::from_secs(1)));
         let first = hub.subscribe().unwrap();
         let _second = hub.subscribe().unwrap();
         assert_eq!(hub.subscribe().unwrap_err(), Refusal::Full);
@@ -321,7 +343,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let hub = Arc::new(Hub::new(2));
+        let hub = Arc::new(Hub::new(2, Duration::from_secs(1)));
         let mut open = runtime.block_on(async { hub.subscribe().unwrap() });
         hub.close();
         let ended = runtime.block_on(async {
@@ -337,7 +359,7 @@ mod tests {
 
     #[test]
     fn no_runtime_is_refused() {
-        let hub = Arc::new(Hub::new(2));
+        let hub = Arc::new(Hub::new(2, Duration::from_secs(1)));
         assert_eq!(hub.subscribe().unwrap_err(), Refusal::NoRuntime);
         assert_eq!(hub.clients(), 0);
     }

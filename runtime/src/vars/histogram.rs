@@ -317,6 +317,24 @@ impl Histogram {
     }
 }
 
+impl Histogram {
+    /// A copy of the distribution recorded so far, for rendering it later (a recorded
+    /// variable, `vars/recording.rs`). The sum is kept in the copy's shared sum, so the
+    /// copy takes no per-thread slot.
+    pub(crate) fn copy(&self) -> Histogram {
+        let copy = Histogram::with_buckets(self.le);
+        if let Some(buckets) = self.bucket_counts() {
+            for (to, from) in copy.counts().iter().zip(buckets.iter()) {
+                to.store(from.load(Relaxed), Relaxed);
+            }
+        }
+        copy.shared_sum.store(self.sum().to_bits(), Relaxed);
+        copy.min.store(self.min.load(Relaxed), Relaxed);
+        copy.max.store(self.max.load(Relaxed), Relaxed);
+        copy
+    }
+}
+
 /// Cumulative counts for Prometheus `le` buckets, read in one pass.
 pub(crate) struct LeCounts {
     /// For each bound: the values counted in buckets that end at or below it.
@@ -444,6 +462,10 @@ impl Var for Histogram {
 
     fn __writes_without_locks() -> bool {
         true
+    }
+
+    fn __may_block(&self) -> bool {
+        false
     }
 }
 

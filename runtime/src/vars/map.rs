@@ -258,6 +258,12 @@ impl<V: Var> Var for Map<V> {
     fn write(&self, out: Writer<'_>) {
         self.write_with_label(self.label, out);
     }
+
+    // The map's own lock is held only to copy its entries out; values of these types
+    // run no user code.
+    fn __may_block(&self) -> bool {
+        !V::__writes_without_locks()
+    }
 }
 
 #[cfg(test)]

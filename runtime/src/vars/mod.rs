@@ -7,6 +7,7 @@ pub(crate) mod func;
 pub(crate) mod gauge;
 pub(crate) mod histogram;
 pub(crate) mod map;
+pub(crate) mod recording;
 pub(crate) mod str;
 
 use crate::vars::histogram::Histogram;
@@ -72,6 +73,15 @@ pub trait Var: Send + Sync {
         Self: Sized,
     {
         false
+    }
+
+    /// Not public API. Whether `write` may take long or run user code. The server
+    /// renders such a variable on a worker thread with a deadline; the built-in types
+    /// that only read atomics or their own short lock answer `false` and are written
+    /// in place.
+    #[doc(hidden)]
+    fn __may_block(&self) -> bool {
+        true
     }
 }
 
@@ -248,17 +258,29 @@ impl<V: Var + ?Sized> Var for &V {
     fn write(&self, out: Writer<'_>) {
         (**self).write(out);
     }
+
+    fn __may_block(&self) -> bool {
+        (**self).__may_block()
+    }
 }
 
 impl<V: Var + ?Sized> Var for Box<V> {
     fn write(&self, out: Writer<'_>) {
         (**self).write(out);
     }
+
+    fn __may_block(&self) -> bool {
+        (**self).__may_block()
+    }
 }
 
 impl<V: Var + ?Sized> Var for std::sync::Arc<V> {
     fn write(&self, out: Writer<'_>) {
         (**self).write(out);
+    }
+
+    fn __may_block(&self) -> bool {
+        (**self).__may_block()
     }
 }
 
