@@ -107,7 +107,10 @@ mod tests {
     #[test]
     fn a_blocked_job_does_not_hold_up_the_next() {
         let (release, blocked) = mpsc::channel::<()>();
-        spawn(move || drop(blocked.recv())).unwrap();
+        spawn(move || {
+            let _ = blocked.recv();
+        })
+        .unwrap();
         let (done, finished) = mpsc::channel();
         spawn(move || done.send(()).unwrap()).unwrap();
         finished.recv_timeout(Duration::from_secs(10)).unwrap();
