@@ -132,11 +132,16 @@ fn profile_endpoint() {
     // Two profiles asked for at once: one runs, the other is refused, whichever the
     // server sees first.
     let requests: Vec<_> = (0..2)
-        .map(|_| std::thread::spawn(move || get(addr, "/debug/pprof/profile?seconds=2")))
+        .map(|_| std::thread::spawn(move || get(addr, "/debug/pprof/profile?seconds=4")))
         .collect();
     std::thread::sleep(Duration::from_millis(300));
     // Other endpoints answer while a profile runs.
     assert_eq!(get(addr, "/debug/vars").status, 200);
+    // A refusal leaves the running profile its slot: the next request is refused too
+    // (it used to free the slot, and the one after got 500).
+    for _ in 0..2 {
+        assert_eq!(get(addr, "/debug/pprof/profile?seconds=1").status, 409);
+    }
     let mut responses: Vec<Response> = requests.into_iter().map(|r| r.join().unwrap()).collect();
     responses.sort_by_key(|response| response.status);
     let statuses: Vec<u16> = responses.iter().map(|response| response.status).collect();
@@ -157,5 +162,14 @@ fn profile_endpoint() {
 
     BURN.store(false, Relaxed);
     burner.join().unwrap();
+
+    // With nothing to sample, a flame graph is a valid SVG or a clear 204, never an
+    // empty 200.
+    let idle = get(addr, "/debug/pprof/profile?seconds=1&format=svg");
+    match idle.status {
+        204 => assert!(idle.body.is_empty()),
+        200 => assert!(String::from_utf8_lossy(&idle.body).contains("<svg")),
+        status => panic!("idle flame graph: {status}"),
+    }
     server.shutdown();
 }

@@ -263,34 +263,61 @@ fn oversized_headers_are_refused() {
 }
 
 #[test]
-fn connections_beyond_the_cap_wait_their_turn() {
+fn connections_beyond_the_cap_get_503_but_health() {
     let server = ServerBuilder::new()
         .addr("127.0.0.1:0")
         .max_connections(1)
         .start()
         .unwrap();
     let addr = server.local_addr();
-    // The first connection holds the only slot, idle.
+    // The first connection holds the only place, idle.
     let holder = TcpStream::connect(addr).unwrap();
-    let mut waiting = TcpStream::connect(addr).unwrap(); // queued in the backlog
-    waiting
-        .write_all(b"GET /debug/vars HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    waiting
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    let mut first_byte = [0_u8; 1];
-    assert!(
-        waiting.read(&mut first_byte).is_err(),
-        "served beyond the connection cap"
-    );
+    std::thread::sleep(Duration::from_millis(200));
+    let refused = get(addr, "/debug/vars");
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    // A load balancer must not take a busy server for a dead one.
+    assert_eq!(get(addr, "/status/health").status, 200);
     drop(holder);
-    waiting
-        .set_read_timeout(Some(Duration::from_secs(20)))
+    let started = std::time::Instant::now();
+    while get(addr, "/debug/vars").status != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "place never freed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_auth_scheme_is_case_insensitive_and_empty_credentials_are_refused() {
+    let server = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .bearer_token("t0ken")
+        .start()
         .unwrap();
-    let mut response = Vec::new();
-    waiting.read_to_end(&mut response).unwrap();
-    assert!(String::from_utf8_lossy(&response).starts_with("HTTP/1.1 200"));
+    let addr = server.local_addr();
+    for header in ["Authorization: bearer t0ken", "Authorization: BEARER t0ken"] {
+        assert_eq!(request(addr, "GET", "/debug/vars", &[header]).status, 200);
+    }
+    let empty_token = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .bearer_token("")
+        .start()
+        .unwrap_err();
+    assert!(
+        empty_token.to_string().contains("bearer_token"),
+        "{empty_token}"
+    );
+    let empty_password = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .basic_auth("ops", "")
+        .start()
+        .unwrap_err();
+    assert!(
+        empty_password.to_string().contains("basic_auth"),
+        "{empty_password}"
+    );
 }
 
 #[test]

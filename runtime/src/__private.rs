@@ -145,4 +145,8 @@ impl Var for Documented {
     fn write(&self, out: Writer<'_>) {
         self.var.write(out.help(self.help));
     }
+
+    fn __may_block(&self) -> bool {
+        self.var.__may_block()
+    }
 }

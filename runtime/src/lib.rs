@@ -31,6 +31,8 @@ pub use registry::{
     RegistryRef, Site,
 };
 #[cfg(feature = "server")]
+pub use server::collect::render_timeouts;
+#[cfg(feature = "server")]
 pub use server::status::hardware::{Hardware, Thresholds};
 #[cfg(feature = "server")]
 pub use server::status::health::{add_readiness_check, check_readiness, remove_readiness_check};

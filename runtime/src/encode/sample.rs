@@ -116,6 +116,8 @@ struct SampleEncoder<'a> {
 impl SampleEncoder<'_> {
     fn write_isolated(&mut self, name: &str, var: &dyn Var) {
         let start = self.values.len();
+        // Whether every leaf so far matched the previous shape.
+        let matched_so_far = self.keys.is_none();
         self.path.clear();
         self.segments.clear();
         self.skipping = 0;
@@ -126,6 +128,11 @@ impl SampleEncoder<'_> {
             self.values.truncate(start);
             if let Some(keys) = &mut self.keys {
                 keys.truncate(start);
+            }
+            if matched_so_far {
+                // Only the panicking variable's own leaves differed, and they are gone:
+                // the shape is still the previous one, so no new schema is sent.
+                self.keys = None;
             }
         }
         self.path.clear();
@@ -426,6 +433,27 @@ mod tests {
         );
         assert_eq!(flat.values, [0.0]);
         assert_eq!(flat.keys.unwrap()[0].path, ["b"]);
+    }
+
+    #[test]
+    fn a_variable_that_panics_midway_keeps_the_shape() {
+        struct HalfWritten;
+        impl Var for HalfWritten {
+            fn write(&self, out: Writer<'_>) {
+                out.object(|fields| {
+                    fields.field("first").gauge(1);
+                    panic!("broken");
+                });
+            }
+        }
+        let gauge = Arc::new(Gauge::new());
+        let vars = [
+            ("a", Arc::new(HalfWritten).into_var_ref()),
+            ("b", gauge.into_var_ref()),
+        ];
+        let shape = flatten(&vars, None).keys.unwrap();
+        // Same registry next tick: no new schema, so no resend every second.
+        assert_eq!(flatten(&vars, Some(&shape)).keys, None);
     }
 
     #[test]

@@ -16,6 +16,10 @@ impl Var for Cmdline {
         // A list of strings: no figure for the metric views.
         out.json_only().json(&serde_json::Value::Array(args));
     }
+
+    fn __may_block(&self) -> bool {
+        false
+    }
 }
 
 fn cmdline() -> &'static dyn Var {

@@ -308,6 +308,11 @@ impl Var for Functions {
             });
         });
     }
+
+    // Atomic counters and histograms of a table built at link time.
+    fn __may_block(&self) -> bool {
+        false
+    }
 }
 
 fn functions() -> &'static dyn Var {

@@ -21,30 +21,56 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
-    pub(crate) fn basic(user: &str, password: &str) -> Self {
+    /// Basic credentials; `Err` names what is wrong with them (an empty password, which
+    /// anyone could guess, or a user name with `:`, which Basic cannot carry).
+    pub(crate) fn basic(user: &str, password: &str) -> Result<Self, &'static str> {
+        if password.is_empty() {
+            return Err("the password is empty");
+        }
+        if user.contains(':') {
+            return Err("the user name contains ':', which HTTP Basic cannot carry");
+        }
         let encoded =
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        Auth::Basic {
-            expected: format!("Basic {encoded}").into_bytes(),
+        Ok(Auth::Basic {
+            expected: encoded.into_bytes(),
             challenge: HeaderValue::from_static("Basic realm=\"expvar\", charset=\"UTF-8\""),
-        }
+        })
     }
 
-    pub(crate) fn bearer(token: &str) -> Self {
-        Auth::Bearer {
-            expected: format!("Bearer {token}").into_bytes(),
+    /// A bearer token; `Err` when it is empty (no request could ever present it).
+    pub(crate) fn bearer(token: &str) -> Result<Self, &'static str> {
+        if token.is_empty() {
+            return Err("the token is empty");
+        }
+        Ok(Auth::Bearer {
+            expected: token.as_bytes().to_vec(),
             challenge: HeaderValue::from_static("Bearer realm=\"expvar\""),
+        })
+    }
+
+    fn scheme(&self) -> &'static str {
+        match self {
+            Auth::Basic { .. } => "Basic",
+            Auth::Bearer { .. } => "Bearer",
         }
     }
 
-    /// Whether `headers` carry the expected credentials, compared in constant time so
-    /// the response time does not reveal how much of a guess was right.
+    /// Whether `headers` carry the expected credentials. The scheme is matched without
+    /// regard to case (RFC 7235); the credentials are compared in constant time so the
+    /// response time does not reveal how much of a guess was right.
     pub(crate) fn allows(&self, headers: &HeaderMap) -> bool {
         let (Auth::Basic { expected, .. } | Auth::Bearer { expected, .. }) = self;
-        headers
-            .get_all(AUTHORIZATION)
-            .iter()
-            .any(|presented| bool::from(presented.as_bytes().ct_eq(expected)))
+        let scheme = self.scheme().as_bytes();
+        headers.get_all(AUTHORIZATION).iter().any(|presented| {
+            let presented = presented.as_bytes();
+            let Some(space) = presented.iter().position(|&byte| byte == b' ') else {
+                return false;
+            };
+            let (presented_scheme, rest) = presented.split_at(space);
+            let credentials = rest.trim_ascii_start();
+            presented_scheme.eq_ignore_ascii_case(scheme) && bool::from(credentials.ct_eq(expected))
+        })
     }
 
     /// The `WWW-Authenticate` value sent with a 401.
@@ -61,5 +87,44 @@ impl std::fmt::Debug for Auth {
             Auth::Basic { .. } => "Auth::Basic(..)",
             Auth::Bearer { .. } => "Auth::Bearer(..)",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allows(auth: &Auth, header: &str) -> bool {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, HeaderValue::from_str(header).unwrap());
+        auth.allows(&headers)
+    }
+
+    #[test]
+    fn the_scheme_is_case_insensitive() {
+        let bearer = Auth::bearer("t0ken").unwrap();
+        for header in [
+            "Bearer t0ken",
+            "bearer t0ken",
+            "BEARER t0ken",
+            "Bearer   t0ken",
+        ] {
+            assert!(allows(&bearer, header), "{header}");
+        }
+        for header in ["Bearer T0KEN", "Bearert0ken", "Basic t0ken", "Bearer", ""] {
+            assert!(!allows(&bearer, header), "{header}");
+        }
+        // "ops:pw" in base64.
+        let basic = Auth::basic("ops", "pw").unwrap();
+        assert!(allows(&basic, "basic b3BzOnB3"));
+        assert!(!allows(&basic, "Bearer b3BzOnB3"));
+    }
+
+    #[test]
+    fn unusable_credentials_are_refused() {
+        assert!(Auth::bearer("").is_err());
+        assert!(Auth::basic("ops", "").is_err());
+        assert!(Auth::basic("o:ps", "pw").is_err());
+        assert!(Auth::basic("", "pw").is_ok());
     }
 }

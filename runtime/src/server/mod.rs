@@ -2,7 +2,9 @@
 //! [`ExpvarService`].
 
 mod auth;
+pub(crate) mod collect;
 mod dashboard;
+pub(crate) mod pool;
 #[cfg(feature = "pprof")]
 pub(crate) mod pprof;
 mod sampler;
@@ -22,10 +24,10 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::registry::RegistryRef;
-use crate::server::status::hardware::{Hardware, Thresholds};
+use crate::server::status::hardware::{self, Hardware, Thresholds};
 use service::ServiceConfig;
 pub use service::{Body, ExpvarService, ResponseFuture};
 use write_timeout::WriteTimeout;
@@ -37,6 +39,11 @@ pub const ADDR_ENV: &str = "EXPVAR_ADDR";
 
 /// How long [`ServerHandle::shutdown`] lets in-flight requests finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// The send buffer asked for on each connection: what a client that stops reading can
+/// leave queued on our side before the write timeout starts counting.
+const SEND_BUFFER_BYTES: usize = 16 * 1024;
+/// How long a connection beyond the cap may take to send the request it is refused.
+const OVERFLOW_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Starts serving `/debug/vars` on a background thread (Go's `go http.ListenAndServe`).
 ///
@@ -55,10 +62,14 @@ pub fn serve() -> Result<ServerHandle, ServeError> {
 
 /// Configures and starts a debug server, or builds a mountable [`ExpvarService`].
 ///
-/// Defaults keep a debug endpoint safe: loopback only, at most 64 concurrent
-/// connections, 16 KiB of request headers read within 10 seconds (a client that
-/// trickles bytes is dropped), request bodies never read, a client that stops reading
-/// for 30 seconds disconnected, at most 8 live dashboards.
+/// Defaults keep a debug endpoint safe and responsive: loopback only; up to 1024 open
+/// connections (beyond that, a few more are answered `503` with `Retry-After`, health
+/// still served, and the rest closed at once); at most 16 documents rendered at once
+/// (more get `503` with `Retry-After` at once, `/status/health` is never counted);
+/// 16 KiB of request headers read within 10 seconds, which also closes a keep-alive
+/// connection idle that long (a client that trickles bytes is dropped); request bodies
+/// never read; a client whose writes have waited 30 seconds disconnected; at most 8
+/// live dashboards; a variable that has not rendered within 2 seconds left out.
 ///
 /// ```
 /// let server = expvar::ServerBuilder::new()
@@ -78,6 +89,8 @@ pub struct ServerBuilder {
     header_read_timeout: Duration,
     write_timeout: Duration,
     max_header_bytes: usize,
+    /// An option given a value the server cannot work with: `(option, reason)`.
+    invalid: Option<(&'static str, &'static str)>,
 }
 
 impl Default for ServerBuilder {
@@ -93,10 +106,11 @@ impl ServerBuilder {
         ServerBuilder {
             addr: DEFAULT_ADDR.to_owned(),
             config: ServiceConfig::default(),
-            max_connections: 64,
+            max_connections: 1024,
             header_read_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
             max_header_bytes: 16 * 1024,
+            invalid: None,
         }
     }
 
@@ -167,14 +181,95 @@ impl ServerBuilder {
     }
 
     /// Requires HTTP Basic credentials.
+    ///
+    /// An empty password, or a user name with `:`, makes [`start`](Self::start) fail
+    /// with [`ServeError::InvalidOption`] naming `basic_auth`.
     pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
-        self.config.auth = Some(auth::Auth::basic(user, password));
+        self.set_auth("basic_auth", auth::Auth::basic(user, password));
         self
     }
 
-    /// Requires `Authorization: Bearer <token>`.
+    /// Requires `Authorization: Bearer <token>` (the scheme in any case, per RFC 7235).
+    ///
+    /// An empty token makes [`start`](Self::start) fail with
+    /// [`ServeError::InvalidOption`] naming `bearer_token`.
+    ///
+    /// ```
+    /// let refused = expvar::ServerBuilder::new().addr("127.0.0.1:0").bearer_token("").start();
+    /// assert!(refused.unwrap_err().to_string().contains("bearer_token"));
+    /// ```
     pub fn bearer_token(mut self, token: &str) -> Self {
-        self.config.auth = Some(auth::Auth::bearer(token));
+        self.set_auth("bearer_token", auth::Auth::bearer(token));
+        self
+    }
+
+    fn set_auth(&mut self, option: &'static str, auth: Result<auth::Auth, &'static str>) {
+        match auth {
+            Ok(auth) => {
+                self.config.auth = Some(auth);
+                self.invalid = self.invalid.filter(|(invalid, _)| *invalid != option);
+            }
+            Err(reason) => self.invalid = Some((option, reason)),
+        }
+    }
+
+    /// How long a document waits for a variable that may block (default 2 s).
+    ///
+    /// Counters, gauges, floats, strings, histograms and maps of them are written in
+    /// place. Any other variable (a [`Func`](crate::Func), a derived struct, process
+    /// statistics) is rendered on a worker thread; if it has not answered within the
+    /// deadline it is `null` in `/debug/vars`, left out of `/metrics` and the dashboard,
+    /// counted in [`render_timeouts`](crate::render_timeouts) and logged once, and the
+    /// rest is served. While its late render still runs it is not started again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let server = expvar::ServerBuilder::new()
+    ///     .addr("127.0.0.1:0")
+    ///     .render_deadline(Duration::from_millis(500))
+    ///     .start()
+    ///     .expect("bind");
+    /// server.shutdown();
+    /// ```
+    pub fn render_deadline(mut self, deadline: Duration) -> Self {
+        self.config.render_deadline = deadline;
+        self
+    }
+
+    /// How long `/status/health` waits for the
+    /// [readiness checks](crate::add_readiness_check) (default 1 s); a check that has
+    /// not answered by then fails with that reason.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let server = expvar::ServerBuilder::new()
+    ///     .addr("127.0.0.1:0")
+    ///     .readiness_deadline(Duration::from_millis(300))
+    ///     .start()
+    ///     .expect("bind");
+    /// server.shutdown();
+    /// ```
+    pub fn readiness_deadline(mut self, deadline: Duration) -> Self {
+        self.config.readiness_deadline = deadline;
+        self
+    }
+
+    /// The most documents (`/debug/vars`, `/metrics`, `/status/hardware/*`) rendered at
+    /// once (default 16); a request beyond it gets `503` with `Retry-After: 1` at once.
+    /// `/status/health`, the dashboard page and its streams are not counted.
+    ///
+    /// ```
+    /// let server = expvar::ServerBuilder::new()
+    ///     .addr("127.0.0.1:0")
+    ///     .max_requests_in_flight(4)
+    ///     .start()
+    ///     .expect("bind");
+    /// server.shutdown();
+    /// ```
+    pub fn max_requests_in_flight(mut self, max: usize) -> Self {
+        self.config.max_requests_in_flight = max.max(1);
         self
     }
 
@@ -191,7 +286,11 @@ impl ServerBuilder {
         self
     }
 
-    /// The most connections served at once (default 64); more wait to be accepted.
+    /// The most connections open at once, idle or not (default 1024).
+    ///
+    /// A connection beyond it is still accepted and answered: `503` with `Retry-After`
+    /// (`/status/health` normally), then closed. Up to a quarter more are treated so;
+    /// past that a connection is closed at once, so descriptors stay bounded.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max.max(1);
         self
@@ -216,15 +315,19 @@ impl ServerBuilder {
         self
     }
 
-    /// How long a client may take to send a request's headers (default 10 s).
+    /// How long a client may take to send a request's headers (default 10 s); also how
+    /// long a keep-alive connection may stay idle between requests.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
         self
     }
 
-    /// How long a response may wait for the client to read (default 30 s). A client
-    /// that stops reading for longer (a frozen dashboard tab, say) is disconnected,
-    /// which frees its connection and its dashboard place.
+    /// How long a write may wait for the client to read (default 30 s). A client that
+    /// stops reading (a frozen dashboard tab, say) is disconnected once a write has
+    /// waited that long, which frees its connection and its dashboard place. The
+    /// server keeps its send buffer small (16 KiB), so that wait starts soon after the
+    /// client stops: once the client's own receive buffer is full too (typically
+    /// 64-128 KiB on Linux).
     ///
     /// ```
     /// use std::time::Duration;
@@ -251,9 +354,23 @@ impl ServerBuilder {
     /// in an existing server.
     ///
     /// The service serves relative to where it is mounted (see [`ExpvarService`]).
+    ///
+    /// # Panics
+    /// If an option was given a value that cannot work (see [`ServeError::InvalidOption`]).
     pub fn service(mut self) -> ExpvarService {
+        if let Some(error) = self.invalid_option() {
+            panic!("{error}");
+        }
         self.config.mounted = true;
         ExpvarService::new(self.config)
+    }
+
+    fn invalid_option(&self) -> Option<ServeError> {
+        self.invalid
+            .map(|(option, reason)| ServeError::InvalidOption {
+                option,
+                reason: reason.to_owned(),
+            })
     }
 
     /// Binds and serves on a background thread with its own tokio runtime.
@@ -317,8 +434,12 @@ impl ServerBuilder {
         })
     }
 
-    /// Refuses options that would serve a broken document.
+    /// Refuses options that no request could satisfy or that would serve a broken
+    /// document.
     fn validate(&self) -> Result<(), ServeError> {
+        if let Some(error) = self.invalid_option() {
+            return Err(error);
+        }
         self.config
             .prometheus
             .validate()
@@ -351,38 +472,60 @@ impl ServerBuilder {
 
     /// Accepts connections until `stopped` fires, then drains them for a grace period.
     async fn run(self, listener: TcpListener, mut stopped: oneshot::Receiver<()>) {
+        hardware::start_cpu_sampler();
         let service = ExpvarService::new(self.config);
-        let permits = Arc::new(Semaphore::new(self.max_connections));
+        let connections = Arc::new(Semaphore::new(self.max_connections));
+        let overflow = Arc::new(Semaphore::new(self.max_connections / 4 + 1));
         let graceful = GracefulShutdown::new();
         let mut http = http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(self.header_read_timeout)
             .max_buf_size(self.max_header_bytes)
             .keep_alive(true);
+        let mut refusing = http.clone();
+        refusing
+            .header_read_timeout(self.header_read_timeout.min(OVERFLOW_HEADER_TIMEOUT))
+            .keep_alive(false);
         loop {
-            let permit = tokio::select! {
-                permit = Arc::clone(&permits).acquire_owned() => permit.expect("semaphore never closes"),
-                _ = &mut stopped => break,
-            };
             let stream = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => stream,
+                    // The client gave up before we took it: nothing to do (as axum).
+                    Err(error) if is_connection_error(&error) => continue,
                     Err(error) => {
                         // Out of file descriptors and the like: back off, keep serving.
-                        log::warn!("expvar: accept failed: {error}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
+                        log::warn!("expvar: accept failed: {error}; retrying in 1 s");
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                            _ = &mut stopped => break,
+                        }
                     }
                 },
                 _ = &mut stopped => break,
             };
-            let stream = WriteTimeout::new(stream, self.write_timeout);
-            let connection = http.serve_connection(TokioIo::new(stream), service.clone());
+            // Bounds what a client that stops reading leaves queued here, so the write
+            // timeout starts soon after it stops.
+            let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER_BYTES);
+            let stream = TokioIo::new(WriteTimeout::new(stream, self.write_timeout));
+            let (permit, connection) = match Arc::clone(&connections).try_acquire_owned() {
+                Ok(permit) => {
+                    let front = Front::new(&service, false);
+                    (permit, http.serve_connection(stream, front))
+                }
+                Err(_) => match Arc::clone(&overflow).try_acquire_owned() {
+                    Ok(permit) => {
+                        let front = Front::new(&service, true);
+                        (permit, refusing.serve_connection(stream, front))
+                    }
+                    // Far over capacity: closing at once keeps descriptors bounded.
+                    Err(_) => continue,
+                },
+            };
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
                 // Errors here are the client's (reset, timeout, malformed request).
                 let _ = connection.await;
-                drop(permit);
+                drop::<OwnedSemaphorePermit>(permit);
             });
         }
         drop(listener);
@@ -390,6 +533,47 @@ impl ServerBuilder {
         // shutdown for the whole grace period.
         service.close_dashboards();
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    }
+}
+
+/// An accept error that concerns only the connection being accepted.
+fn is_connection_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// The service as one connection sees it. A connection beyond the cap gets health as
+/// usual (a load balancer must not take a busy server for a dead one), and `503` with
+/// `Retry-After` for anything else.
+struct Front {
+    service: ExpvarService,
+    over_capacity: bool,
+}
+
+impl Front {
+    fn new(service: &ExpvarService, over_capacity: bool) -> Self {
+        Front {
+            service: service.clone(),
+            over_capacity,
+        }
+    }
+}
+
+impl<B> hyper::service::Service<hyper::Request<B>> for Front {
+    type Response = hyper::Response<Body>;
+    type Error = std::convert::Infallible;
+    type Future = ResponseFuture;
+
+    fn call(&self, request: hyper::Request<B>) -> ResponseFuture {
+        if !self.over_capacity || self.service.is_health(request.uri().path()) {
+            hyper::service::Service::call(&self.service, request)
+        } else {
+            ResponseFuture::ready(service::busy("503 too many connections\n"))
+        }
     }
 }
 
@@ -471,19 +655,20 @@ pub enum ServeError {
         /// The operating system's reason.
         source: io::Error,
     },
+    /// An option was given a value the server cannot work with, such as an empty
+    /// bearer token, which no request could present.
+    InvalidOption {
+        /// The builder method, such as `"bearer_token"`.
+        option: &'static str,
+        /// What is wrong with the value.
+        reason: String,
+    },
     /// Anything else: the address did not resolve, no thread or runtime could be made.
     Io {
         /// The address as given.
         addr: String,
         /// The underlying error.
         source: io::Error,
-    },
-    /// An option of the builder was refused; nothing was bound.
-    InvalidOption {
-        /// The builder method, such as `const_label`.
-        option: &'static str,
-        /// Why it was refused.
-        reason: String,
     },
 }
 

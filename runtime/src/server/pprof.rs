@@ -54,10 +54,16 @@ struct Slot;
 
 impl Slot {
     fn acquire() -> Option<Slot> {
-        RUNNING
+        // A `Slot` is made only on success: dropping one frees the slot, so building it
+        // eagerly (`then_some`) would free the running profile's slot on a refusal.
+        if RUNNING
             .compare_exchange(false, true, Acquire, Relaxed)
             .is_ok()
-            .then_some(Slot)
+        {
+            Some(Slot)
+        } else {
+            None
+        }
     }
 }
 
@@ -117,7 +123,16 @@ impl Job {
     /// response.
     pub(crate) fn run(self) -> Response<Body> {
         match self.profile() {
-            Ok((content_type, body)) => {
+            Ok(None) => {
+                // No sample in the whole profile (an idle process): no flame to draw.
+                let mut response = Response::new(Full::new(Bytes::new()).boxed());
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                response
+                    .headers_mut()
+                    .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
+            }
+            Ok(Some((content_type, body))) => {
                 let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
                 let headers = response.headers_mut();
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -142,7 +157,8 @@ impl Job {
         }
     }
 
-    fn profile(&self) -> Result<(&'static str, Vec<u8>), String> {
+    /// The profile as `(content type, body)`; `None` for a flame graph of no samples.
+    fn profile(&self) -> Result<Option<(&'static str, Vec<u8>)>, String> {
         let failed = |error: &dyn std::fmt::Display| format!("profiling failed: {error}\n");
         let guard = pprof::ProfilerGuardBuilder::default()
             .frequency(FREQUENCY)
@@ -157,14 +173,17 @@ impl Job {
         match self.format {
             Format::Proto => {
                 let profile = report.pprof().map_err(|error| failed(&error))?;
-                Ok(("application/octet-stream", profile.encode_to_vec()))
+                Ok(Some(("application/octet-stream", profile.encode_to_vec())))
             }
             Format::Svg => {
+                if report.data.is_empty() {
+                    return Ok(None);
+                }
                 let mut svg = Vec::new();
                 report
                     .flamegraph(&mut svg)
                     .map_err(|error| failed(&error))?;
-                Ok(("image/svg+xml", svg))
+                Ok(Some(("image/svg+xml", svg)))
             }
         }
     }
@@ -176,6 +195,16 @@ mod tests {
 
     fn bad(query: &str) -> bool {
         matches!(prepare(Some(query)), Err(Refusal::BadRequest(_)))
+    }
+
+    #[test]
+    fn a_refused_request_leaves_the_running_profile_its_slot() {
+        let running = prepare(Some("seconds=1")).unwrap();
+        assert_eq!(prepare(Some("seconds=1")).unwrap_err(), Refusal::Busy);
+        // The refusal above must not have freed the slot the running job holds.
+        assert_eq!(prepare(Some("seconds=1")).unwrap_err(), Refusal::Busy);
+        drop(running);
+        assert!(prepare(Some("seconds=1")).is_ok());
     }
 
     #[test]

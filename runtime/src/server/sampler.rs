@@ -14,11 +14,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use crate::encode::json::write_escaped;
 use crate::encode::sample::{self, LeafKey};
 use crate::registry::{Registry, RegistryRef};
+use crate::server::collect::collect;
+use crate::server::pool;
 
 /// How often the sampler reads the registry.
 pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
@@ -51,6 +53,8 @@ pub(crate) struct Hub {
     max_clients: usize,
     /// What the samples are of.
     registry: RegistryRef,
+    /// How long a sample waits for a variable that may block.
+    render_deadline: Duration,
     clients: AtomicUsize,
     sampler: Mutex<Option<Running>>,
     generations: AtomicU64,
@@ -92,10 +96,15 @@ impl Drop for ClientSlot {
 }
 
 impl Hub {
-    pub(crate) fn new(max_clients: usize, registry: RegistryRef) -> Self {
+    pub(crate) fn new(
+        max_clients: usize,
+        registry: RegistryRef,
+        render_deadline: Duration,
+    ) -> Self {
         Hub {
             max_clients,
             registry,
+            render_deadline,
             clients: AtomicUsize::new(0),
             sampler: Mutex::new(None),
             generations: AtomicU64::new(0),
@@ -176,7 +185,7 @@ async fn run(hub: Arc<Hub>, generation: u64) {
     let registration = Registration { hub, generation };
     let mut ticks = tokio::time::interval(INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sampler = Sampler::default();
+    let mut sampler = Some(Sampler::default());
     loop {
         ticks.tick().await;
         // Deciding to stop, and unregistering, under the lock that `subscribe` takes
@@ -192,7 +201,25 @@ async fn run(hub: Arc<Hub>, generation: u64) {
                 return;
             }
         }
-        let tick = Arc::new(sampler.sample(&registration.hub.registry));
+        // Sampling runs variables' code: on a pool thread, never on the async one.
+        let Some(mut working) = sampler.take() else {
+            return;
+        };
+        let deadline = registration.hub.render_deadline;
+        let registry = registration.hub.registry.clone();
+        let (done, sampled) = oneshot::channel();
+        let started = pool::spawn(move || {
+            let tick = working.sample(&registry, deadline);
+            let _ = done.send((working, tick));
+        });
+        if started.is_err() {
+            return;
+        }
+        let Ok((back, tick)) = sampled.await else {
+            return;
+        };
+        sampler = Some(back);
+        let tick = Arc::new(tick);
         if let Some(running) = &*registration.hub.lock() {
             running.latest.send_replace(Some(tick));
         }
@@ -207,12 +234,12 @@ struct Sampler {
 }
 
 impl Sampler {
-    fn sample(&mut self, registry: &Registry) -> Tick {
+    fn sample(&mut self, registry: &Registry, deadline: Duration) -> Tick {
         let time_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_millis());
         let previous = self.schema.as_ref().map(|schema| &schema.keys[..]);
-        let flat = sample::flatten(&registry.snapshot(), previous);
+        let flat = sample::flatten(&collect(registry.snapshot(), deadline), previous);
         let schema = match (flat.keys, &self.schema) {
             (None, Some(schema)) => Arc::clone(schema),
             (keys, _) => {
@@ -292,8 +319,8 @@ mod tests {
     #[test]
     fn schema_is_kept_while_the_shape_holds() {
         let mut sampler = Sampler::default();
-        let first = sampler.sample(Registry::global());
-        let second = sampler.sample(Registry::global());
+        let first = sampler.sample(Registry::global(), Duration::from_secs(5));
+        let second = sampler.sample(Registry::global(), Duration::from_secs(5));
         assert!(Arc::ptr_eq(&first.schema, &second.schema));
         let schema: serde_json::Value = parse_event(&first.schema.event, "schema");
         let leaves = schema["leaves"].as_array().unwrap();
@@ -309,7 +336,7 @@ mod tests {
             .build()
             .unwrap();
         let _entered = runtime.enter();
-        let hub = Arc::new(Hub::new(2, RegistryRef::default()));
+        let hub = Arc::new(Hub::new(2, RegistryRef::default(), Duration::from_secs(1)));
         let first = hub.subscribe().unwrap();
         let _second = hub.subscribe().unwrap();
         assert_eq!(hub.subscribe().unwrap_err(), Refusal::Full);
@@ -324,7 +351,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let hub = Arc::new(Hub::new(2, RegistryRef::default()));
+        let hub = Arc::new(Hub::new(2, RegistryRef::default(), Duration::from_secs(1)));
         let mut open = runtime.block_on(async { hub.subscribe().unwrap() });
         hub.close();
         let ended = runtime.block_on(async {
@@ -340,7 +367,7 @@ mod tests {
 
     #[test]
     fn no_runtime_is_refused() {
-        let hub = Arc::new(Hub::new(2, RegistryRef::default()));
+        let hub = Arc::new(Hub::new(2, RegistryRef::default(), Duration::from_secs(1)));
         assert_eq!(hub.subscribe().unwrap_err(), Refusal::NoRuntime);
         assert_eq!(hub.clients(), 0);
     }

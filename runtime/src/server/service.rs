@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -15,12 +16,17 @@ use hyper::header::{
 };
 use hyper::{Method, Request, Response, StatusCode};
 
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+
 use super::auth::Auth;
 use super::dashboard::{EventStream, PAGE};
 use super::sampler::{Hub, Refusal};
 use crate::encode::prometheus::{PrometheusFormat, PrometheusOptions};
 use crate::registry::RegistryRef;
+use crate::server::collect::{collect, DEFAULT_RENDER_DEADLINE};
+use crate::server::pool;
 use crate::server::status::hardware::{self, Hardware, HardwareConfig};
+use crate::server::status::health::{self, Readiness, DEFAULT_READINESS_DEADLINE};
 
 /// The response body type of [`ExpvarService`]: a whole document, or the dashboard's
 /// endless stream of samples.
@@ -33,6 +39,8 @@ const EVENT_STREAM: &str = "text/event-stream";
 
 /// Concurrent dashboard clients allowed by default.
 pub(crate) const DEFAULT_MAX_DASHBOARD_CLIENTS: usize = 8;
+/// Documents (vars, metrics, hardware) rendered at once by default.
+pub(crate) const DEFAULT_MAX_REQUESTS_IN_FLIGHT: usize = 16;
 
 /// The debug endpoints as a hyper (and, with the `tower` feature, tower) service, for
 /// mounting in an application's own server (Go's `http.Handle("/debug/vars", expvar.Handler())`).
@@ -82,9 +90,11 @@ pub struct ExpvarService {
     config: Arc<ServiceConfig>,
     /// Shared by every clone, so all connections of a server share one sampler.
     dashboard: Arc<Hub>,
+    /// Places for documents being rendered, shared by every clone.
+    in_flight: Arc<Semaphore>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ServiceConfig {
     /// Prepended to every endpoint path; empty or `/`-led without a trailing `/`.
     pub(crate) prefix: String,
@@ -100,6 +110,29 @@ pub(crate) struct ServiceConfig {
     pub(crate) prometheus: PrometheusOptions,
     pub(crate) hardware: HardwareConfig,
     pub(crate) dashboard: DashboardConfig,
+    /// How long a document waits for a variable that may block.
+    pub(crate) render_deadline: Duration,
+    /// How long `/status/health` waits for the readiness checks.
+    pub(crate) readiness_deadline: Duration,
+    /// Documents rendered at once; more get 503.
+    pub(crate) max_requests_in_flight: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            prefix: String::new(),
+            mounted: false,
+            auth: None,
+            registry: RegistryRef::default(),
+            prometheus: PrometheusOptions::default(),
+            hardware: HardwareConfig::default(),
+            dashboard: DashboardConfig::default(),
+            render_deadline: DEFAULT_RENDER_DEADLINE,
+            readiness_deadline: DEFAULT_READINESS_DEADLINE,
+            max_requests_in_flight: DEFAULT_MAX_REQUESTS_IN_FLIGHT,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -128,9 +161,16 @@ enum Endpoint {
     Profile,
 }
 
+/// Rendering work that produces a response, run off the async threads.
+type Render = Box<dyn FnOnce() -> Response<Body> + Send>;
+
 /// A response, or work that produces one later.
 enum Reply {
     Now(Response<Body>),
+    /// Rendering, holding one of the requests-in-flight places until it is done.
+    Render(Render, OwnedSemaphorePermit),
+    /// The readiness checks, run with their deadline.
+    Health,
     #[cfg(feature = "pprof")]
     Profile(crate::server::pprof::Job),
 }
@@ -141,21 +181,35 @@ impl ExpvarService {
             dashboard: Arc::new(Hub::new(
                 config.dashboard.max_clients,
                 config.registry.clone(),
+                config.render_deadline,
             )),
+            in_flight: Arc::new(Semaphore::new(config.max_requests_in_flight.max(1))),
             config: Arc::new(config),
         }
     }
 
-    /// Answers one request. The request body is never read.
+    /// Answers one request on the calling thread. The request body is never read.
     ///
-    /// A profile request (feature `pprof`) blocks the calling thread for the length of
-    /// the profile; the [`Service`](hyper::service::Service) impl runs it on its own
-    /// thread instead.
+    /// Rendering and readiness checks run here, a profile request (feature `pprof`)
+    /// blocks for the length of the profile; the [`Service`](hyper::service::Service)
+    /// impl runs all of them on worker threads instead.
     pub fn respond<B>(&self, request: &Request<B>) -> Response<Body> {
         match self.dispatch(request) {
             Reply::Now(response) => response,
+            Reply::Render(render, _permit) => render(),
+            Reply::Health => health_response(&health::check_readiness_within(
+                self.config.readiness_deadline,
+            )),
             #[cfg(feature = "pprof")]
             Reply::Profile(job) => job.run(),
+        }
+    }
+
+    /// `render` as a reply if a requests-in-flight place is free, else a 503.
+    fn render(&self, render: impl FnOnce() -> Response<Body> + Send + 'static) -> Reply {
+        match Arc::clone(&self.in_flight).try_acquire_owned() {
+            Ok(permit) => Reply::Render(Box::new(render), permit),
+            Err(_) => Reply::Now(busy("503 too many requests in flight\n")),
         }
     }
 
@@ -180,8 +234,17 @@ impl ExpvarService {
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             return Reply::Now(response);
         }
-        Reply::Now(match endpoint {
-            Endpoint::Vars => with_type(StatusCode::OK, JSON, self.config.registry.to_json()),
+        let deadline = self.config.render_deadline;
+        let registry = self.config.registry.clone();
+        match endpoint {
+            Endpoint::Vars => self.render(move || {
+                let vars = collect(registry.snapshot(), deadline);
+                with_type(
+                    StatusCode::OK,
+                    JSON,
+                    crate::encode::json::render_document(&vars),
+                )
+            }),
             Endpoint::Metrics => {
                 let format = request
                     .headers()
@@ -192,71 +255,95 @@ impl ExpvarService {
                     .find(|format| *format == PrometheusFormat::OpenMetrics)
                     .unwrap_or_default();
                 let options = self.config.prometheus.clone().format(format);
-                let mut response = with_type(
-                    StatusCode::OK,
-                    format.content_type(),
-                    self.config.registry.to_prometheus_with(&options),
-                );
-                // The body depends on `Accept`: caches must not mix the two formats.
-                response
-                    .headers_mut()
-                    .insert(VARY, HeaderValue::from_static("Accept"));
-                response
+                self.render(move || {
+                    let vars = collect(registry.snapshot(), deadline);
+                    let mut response = with_type(
+                        StatusCode::OK,
+                        format.content_type(),
+                        crate::encode::prometheus::render_document(&vars, &options),
+                    );
+                    // The body depends on `Accept`: caches must not mix the two formats.
+                    response
+                        .headers_mut()
+                        .insert(VARY, HeaderValue::from_static("Accept"));
+                    response
+                })
             }
-            Endpoint::Dashboard => with_type(StatusCode::OK, HTML, PAGE.clone()),
-            Endpoint::DashboardEvents => self.events(request.method() == Method::HEAD),
-            Endpoint::Health => match crate::check_readiness() {
-                Ok(()) => plain(StatusCode::OK, "OK"),
-                Err(failures) => {
-                    let mut body = String::from("503 service unavailable\n");
-                    for (name, reason) in failures {
-                        body.push_str(&format!("{name}: {reason}\n"));
-                    }
-                    with_type(StatusCode::SERVICE_UNAVAILABLE, TEXT, body)
-                }
-            },
             Endpoint::Hardware(resource) => {
-                let report = hardware::report(resource, &self.config.hardware);
-                let status = StatusCode::from_u16(report.status)
-                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                with_type(status, JSON, report.body.to_string())
+                let config = Arc::clone(&self.config);
+                // Disk figures read the mount table and ask each file system.
+                self.render(move || {
+                    let report = hardware::report(resource, &config.hardware);
+                    let status = StatusCode::from_u16(report.status)
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let mut response = with_type(status, JSON, report.body.to_string());
+                    if status == StatusCode::SERVICE_UNAVAILABLE {
+                        response
+                            .headers_mut()
+                            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+                    }
+                    response
+                })
             }
+            Endpoint::Health if health::has_checks() => Reply::Health,
+            // Without checks there is nothing to wait for: answered in place.
+            Endpoint::Health => Reply::Now(plain(StatusCode::OK, "OK")),
+            Endpoint::Dashboard => Reply::Now(with_type(StatusCode::OK, HTML, PAGE.clone())),
+            Endpoint::DashboardEvents => Reply::Now(self.events(request.method() == Method::HEAD)),
             #[cfg(feature = "pprof")]
             Endpoint::Profile => match crate::server::pprof::prepare(request.uri().query()) {
-                Ok(job) => return Reply::Profile(job),
+                Ok(job) => Reply::Profile(job),
                 Err(crate::server::pprof::Refusal::BadRequest(message)) => {
-                    with_type(StatusCode::BAD_REQUEST, TEXT, message)
+                    Reply::Now(with_type(StatusCode::BAD_REQUEST, TEXT, message))
                 }
-                Err(crate::server::pprof::Refusal::Busy) => plain(
+                Err(crate::server::pprof::Refusal::Busy) => Reply::Now(plain(
                     StatusCode::CONFLICT,
                     "409 conflict: a profile is already running\n",
-                ),
+                )),
             },
-        })
+        }
     }
 
-    /// The reply as a future: a profile runs on a thread of its own.
+    /// The reply as a future: rendering and readiness checks run on pool threads, a
+    /// profile on a thread of its own.
     fn reply_future<B>(&self, request: &Request<B>) -> ResponseFuture {
-        match self.dispatch(request) {
-            Reply::Now(response) => ResponseFuture(Pending::Ready(Some(response))),
-            #[cfg(feature = "pprof")]
-            Reply::Profile(job) => {
-                let (done, waiting) = tokio::sync::oneshot::channel();
-                let spawned = std::thread::Builder::new()
-                    .name("expvar-pprof".into())
-                    .spawn(move || {
-                        let _ = done.send(job.run());
-                    });
-                match spawned {
-                    Ok(_) => ResponseFuture(Pending::Profile(waiting)),
-                    Err(error) => ResponseFuture(Pending::Ready(Some(with_type(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        TEXT,
-                        format!("cannot start profiling: {error}\n"),
-                    )))),
-                }
+        let (done, waiting) = oneshot::channel();
+        let started = match self.dispatch(request) {
+            Reply::Now(response) => return ResponseFuture(Pending::Ready(Some(response))),
+            Reply::Render(render, permit) => pool::spawn(move || {
+                let response = render();
+                // The place is given back when the work ends, not when the client
+                // leaves: it bounds the threads rendering.
+                drop(permit);
+                let _ = done.send(response);
+            }),
+            Reply::Health => {
+                health::when_ready(self.config.readiness_deadline, move |readiness| {
+                    let _ = done.send(health_response(readiness));
+                });
+                Ok(())
             }
+            #[cfg(feature = "pprof")]
+            Reply::Profile(job) => std::thread::Builder::new()
+                .name("expvar-pprof".into())
+                .spawn(move || {
+                    let _ = done.send(job.run());
+                })
+                .map(drop),
+        };
+        match started {
+            Ok(()) => ResponseFuture(Pending::Waiting(waiting)),
+            Err(error) => ResponseFuture(Pending::Ready(Some(with_type(
+                StatusCode::SERVICE_UNAVAILABLE,
+                TEXT,
+                format!("503 no thread to answer: {error}\n"),
+            )))),
         }
+    }
+
+    /// Whether `path` is this service's `/status/health`.
+    pub(crate) fn is_health(&self, path: &str) -> bool {
+        self.route(path) == Some(Endpoint::Health)
     }
 
     fn route(&self, path: &str) -> Option<Endpoint> {
@@ -327,6 +414,29 @@ impl ExpvarService {
     }
 }
 
+/// `/status/health`'s answer to a readiness run.
+fn health_response(readiness: &Readiness) -> Response<Body> {
+    match readiness {
+        Ok(()) => plain(StatusCode::OK, "OK"),
+        Err(failures) => {
+            let mut body = String::from("503 service unavailable\n");
+            for (name, reason) in failures {
+                body.push_str(&format!("{name}: {reason}\n"));
+            }
+            with_type(StatusCode::SERVICE_UNAVAILABLE, TEXT, body)
+        }
+    }
+}
+
+/// A 503 that asks the client to come back in a second.
+pub(crate) fn busy(reason: &'static str) -> Response<Body> {
+    let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, reason);
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
 fn plain(status: StatusCode, body: &'static str) -> Response<Body> {
     with_type(status, TEXT, body)
 }
@@ -345,31 +455,33 @@ fn with_type(
     response
 }
 
-/// The future of an [`ExpvarService`] response: ready at once, except for a profile,
-/// which resolves when the profile is done.
+/// The future of an [`ExpvarService`] response: ready at once for a static page or a
+/// refusal, else when the worker thread that renders it is done.
 #[must_use = "futures do nothing unless polled"]
 pub struct ResponseFuture(Pending);
 
 enum Pending {
     Ready(Option<Response<Body>>),
-    #[cfg(feature = "pprof")]
-    Profile(tokio::sync::oneshot::Receiver<Response<Body>>),
+    Waiting(oneshot::Receiver<Response<Body>>),
+}
+
+impl ResponseFuture {
+    pub(crate) fn ready(response: Response<Body>) -> Self {
+        ResponseFuture(Pending::Ready(Some(response)))
+    }
 }
 
 impl Future for ResponseFuture {
     type Output = Result<Response<Body>, Infallible>;
 
-    // Only a profile waits for a wake-up; without the feature `cx` is unused.
-    #[cfg_attr(not(feature = "pprof"), allow(unused_variables))]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.0 {
             Pending::Ready(response) => Poll::Ready(Ok(response
                 .take()
                 .expect("ResponseFuture polled after completion"))),
-            #[cfg(feature = "pprof")]
-            Pending::Profile(waiting) => Pin::new(waiting).poll(cx).map(|done| {
+            Pending::Waiting(waiting) => Pin::new(waiting).poll(cx).map(|done| {
                 Ok(done.unwrap_or_else(|_| {
-                    plain(StatusCode::INTERNAL_SERVER_ERROR, "profiling failed\n")
+                    plain(StatusCode::INTERNAL_SERVER_ERROR, "500 rendering failed\n")
                 }))
             }),
         }

@@ -115,4 +115,8 @@ impl Var for Counter {
     fn __writes_without_locks() -> bool {
         true
     }
+
+    fn __may_block(&self) -> bool {
+        false
+    }
 }

@@ -70,4 +70,8 @@ impl Var for Float {
     fn __writes_without_locks() -> bool {
         true
     }
+
+    fn __may_block(&self) -> bool {
+        false
+    }
 }

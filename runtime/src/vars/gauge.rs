@@ -81,4 +81,8 @@ impl Var for Gauge {
     fn __writes_without_locks() -> bool {
         true
     }
+
+    fn __may_block(&self) -> bool {
+        false
+    }
 }

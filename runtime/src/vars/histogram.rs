@@ -502,6 +502,10 @@ impl Var for Histogram {
     fn __writes_without_locks() -> bool {
         true
     }
+
+    fn __may_block(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -429,6 +429,12 @@ impl<V: Var> Var for Map<V> {
             None => Var::write(self, out),
         }
     }
+
+    // The map's own lock is held only to copy its entries out; values of these types
+    // run no user code.
+    fn __may_block(&self) -> bool {
+        !V::__writes_without_locks()
+    }
 }
 
 #[cfg(test)]

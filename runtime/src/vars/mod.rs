@@ -7,6 +7,8 @@ pub(crate) mod func;
 pub(crate) mod gauge;
 pub(crate) mod histogram;
 pub(crate) mod map;
+#[cfg(feature = "server")]
+pub(crate) mod recording;
 pub(crate) mod str;
 
 mod distribution;
@@ -85,6 +87,15 @@ pub trait Var: Send + Sync {
     fn __write_labelled(&self, labels: &[&'static str], out: Writer<'_>) {
         let _ = labels;
         self.write(out);
+    }
+
+    /// Not public API. Whether `write` may take long or run user code. The server
+    /// renders such a variable on a worker thread with a deadline; the built-in types
+    /// that only read atomics or their own short lock answer `false` and are written
+    /// in place.
+    #[doc(hidden)]
+    fn __may_block(&self) -> bool {
+        true
     }
 }
 
@@ -407,17 +418,29 @@ impl<V: Var + ?Sized> Var for &V {
     fn write(&self, out: Writer<'_>) {
         (**self).write(out);
     }
+
+    fn __may_block(&self) -> bool {
+        (**self).__may_block()
+    }
 }
 
 impl<V: Var + ?Sized> Var for Box<V> {
     fn write(&self, out: Writer<'_>) {
         (**self).write(out);
     }
+
+    fn __may_block(&self) -> bool {
+        (**self).__may_block()
+    }
 }
 
 impl<V: Var + ?Sized> Var for std::sync::Arc<V> {
     fn write(&self, out: Writer<'_>) {
         (**self).write(out);
+    }
+
+    fn __may_block(&self) -> bool {
+        (**self).__may_block()
     }
 }
 

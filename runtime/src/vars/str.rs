@@ -50,4 +50,8 @@ impl Var for Str {
     fn write(&self, out: Writer<'_>) {
         out.str(&self.0.read().unwrap_or_else(PoisonError::into_inner));
     }
+
+    fn __may_block(&self) -> bool {
+        false
+    }
 }

@@ -5,8 +5,9 @@
 //! Many Requests` from warning, `500 Internal Server Error` from critical.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, Once, PoisonError};
+use std::time::Duration;
 
 use once_cell::sync::Lazy;
 use serde_json::{json, Value};
@@ -143,18 +144,38 @@ pub(crate) struct Report {
     pub(crate) body: Value,
 }
 
-/// Kept between requests: CPU usage is measured as the difference between two samples.
-struct Sampler {
-    system: System,
-    last_cpu_refresh: Option<Instant>,
-}
+/// Kept between requests for the memory figures.
+static SYSTEM: Lazy<Mutex<System>> = Lazy::new(|| Mutex::new(System::new()));
 
-static SAMPLER: Lazy<Mutex<Sampler>> = Lazy::new(|| {
-    Mutex::new(Sampler {
-        system: System::new(),
-        last_cpu_refresh: None,
-    })
-});
+/// How often the background thread measures CPU use.
+const CPU_SAMPLE_EVERY: Duration = Duration::from_secs(1);
+
+/// The latest CPU use in percent (`f64` bits); `u64::MAX` until the first measurement.
+static CPU_PERCENT: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Starts, once per process, the thread that measures CPU use every second: a
+/// measurement is the difference between two readings, and no request should wait
+/// for the second one.
+pub(crate) fn start_cpu_sampler() {
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        let spawned = std::thread::Builder::new()
+            .name("expvar-cpu".into())
+            .spawn(|| {
+                let mut system = System::new();
+                system.refresh_cpu_usage();
+                loop {
+                    std::thread::sleep(CPU_SAMPLE_EVERY.max(MINIMUM_CPU_UPDATE_INTERVAL));
+                    system.refresh_cpu_usage();
+                    let usage = f64::from(system.global_cpu_usage());
+                    CPU_PERCENT.store(usage.to_bits(), Relaxed);
+                }
+            });
+        if let Err(error) = spawned {
+            log::warn!("expvar: cannot measure CPU use: {error}");
+        }
+    });
+}
 
 pub(crate) fn report(resource: Hardware, config: &HardwareConfig) -> Report {
     match resource {
@@ -217,9 +238,9 @@ fn disk(path: &Path, thresholds: Thresholds) -> Report {
 
 fn ram(thresholds: Thresholds) -> Report {
     let (used, total) = {
-        let mut sampler = SAMPLER.lock().unwrap_or_else(PoisonError::into_inner);
-        sampler.system.refresh_memory();
-        (sampler.system.used_memory(), sampler.system.total_memory())
+        let mut system = SYSTEM.lock().unwrap_or_else(PoisonError::into_inner);
+        system.refresh_memory();
+        (system.used_memory(), system.total_memory())
     };
     assemble(
         thresholds,
@@ -229,24 +250,18 @@ fn ram(thresholds: Thresholds) -> Report {
 }
 
 fn cpu(thresholds: Thresholds) -> Report {
-    let usage = {
-        let mut sampler = SAMPLER.lock().unwrap_or_else(PoisonError::into_inner);
-        match sampler.last_cpu_refresh {
-            None => {
-                // The first request has no earlier sample to compare with: take two.
-                sampler.system.refresh_cpu_usage();
-                std::thread::sleep(MINIMUM_CPU_UPDATE_INTERVAL);
-                sampler.system.refresh_cpu_usage();
-                sampler.last_cpu_refresh = Some(Instant::now());
+    start_cpu_sampler();
+    let usage = match CPU_PERCENT.load(Relaxed) {
+        u64::MAX => {
+            return Report {
+                status: 503,
+                body: json!({
+                    "status": "UNKNOWN",
+                    "error": "the first CPU measurement is not done yet; try again in a second",
+                }),
             }
-            Some(last) if last.elapsed() >= MINIMUM_CPU_UPDATE_INTERVAL => {
-                sampler.system.refresh_cpu_usage();
-                sampler.last_cpu_refresh = Some(Instant::now());
-            }
-            // Too soon for a meaningful difference: report the previous measurement.
-            Some(_) => {}
         }
-        f64::from(sampler.system.global_cpu_usage())
+        bits => f64::from_bits(bits),
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let load = System::load_average();
@@ -300,6 +315,24 @@ mod tests {
     #[should_panic(expected = "warning <= critical")]
     fn warning_above_critical_is_refused() {
         let _ = Thresholds::new(95.0, 90.0);
+    }
+
+    #[test]
+    fn cpu_is_measured_in_the_background() {
+        // Unknown (503) only until the background thread's first measurement.
+        let started = std::time::Instant::now();
+        loop {
+            let report = cpu(Thresholds::default());
+            if report.status != 503 {
+                assert!(report.body["percent"].as_f64().unwrap() >= 0.0);
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "never measured"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     #[test]

@@ -1,8 +1,14 @@
 //! Readiness checks behind `/status/health`: the endpoint answers `200 OK` until a
 //! registered check fails, then `503` with every failing check's reason.
 
+use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{mpsc, Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use once_cell::sync::Lazy;
+
+use crate::server::pool;
 
 type Check = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
@@ -13,9 +19,12 @@ static CHECKS: RwLock<Vec<(String, Check)>> = RwLock::new(Vec::new());
 /// While every check returns `Ok`, `/status/health` answers `200` with `OK`. When any
 /// returns `Err(reason)` (or panics), it answers `503 Service Unavailable` with one
 /// `name: reason` line per failing check, so a load balancer stops sending traffic and
-/// a person can see why. Checks run on every request to the endpoint, one after the
-/// other, on the server's thread: keep them quick (read a flag, compare a timestamp),
-/// and do slow probing elsewhere.
+/// a person can see why. The server runs the checks on worker threads, all at once,
+/// when the endpoint is asked (requests that arrive meanwhile share the run); a check
+/// that has not answered within the
+/// [readiness deadline](crate::ServerBuilder::readiness_deadline) (default 1 s) fails
+/// with that reason, and is not started again until its late run ends. Keep checks
+/// quick (read a flag, compare a timestamp) and do slow probing elsewhere.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,5 +99,150 @@ pub fn check_readiness() -> Result<(), Vec<(String, String)>> {
         Ok(())
     } else {
         Err(failures)
+    }
+}
+
+/// The default of [`ServerBuilder::readiness_deadline`](crate::ServerBuilder::readiness_deadline).
+pub(crate) const DEFAULT_READINESS_DEADLINE: Duration = Duration::from_secs(1);
+
+/// What a readiness run found: `Ok`, or the failing checks' names and reasons.
+pub(crate) type Readiness = Result<(), Vec<(String, String)>>;
+
+/// Whether any check is registered (without one, health needs no worker thread).
+pub(crate) fn has_checks() -> bool {
+    !CHECKS
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .is_empty()
+}
+
+/// Checks whose run is going on now, by name.
+static RUNNING: Lazy<Mutex<HashSet<String>>> = Lazy::new(Default::default);
+
+/// Runs every check on a pool thread of its own and waits for them until `deadline`;
+/// a check that has not answered by then, or is still running from an earlier call,
+/// fails with that reason.
+pub(crate) fn check_readiness_within(deadline: Duration) -> Readiness {
+    let checks: Vec<(String, Check)> = CHECKS
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let until = Instant::now() + deadline;
+    let (done, answered) = mpsc::channel::<(usize, Option<String>)>();
+    let mut outcomes: Vec<Option<Option<String>>> = vec![None; checks.len()];
+    let mut waiting = 0;
+    for (index, (name, check)) in checks.iter().enumerate() {
+        if !running().insert(name.clone()) {
+            outcomes[index] = Some(Some(
+                "still running from an earlier request, past the deadline".to_owned(),
+            ));
+            continue;
+        }
+        let (name, check, done) = (name.clone(), Arc::clone(check), done.clone());
+        let started = pool::spawn(move || {
+            let failure = match catch_unwind(AssertUnwindSafe(|| check())) {
+                Ok(Ok(())) => None,
+                Ok(Err(reason)) => Some(reason),
+                Err(_) => Some("the check panicked".to_owned()),
+            };
+            running().remove(&name);
+            let _ = done.send((index, failure));
+        });
+        match started {
+            Ok(()) => waiting += 1,
+            Err(error) => {
+                running().remove(&checks[index].0);
+                outcomes[index] = Some(Some(format!("no thread to run the check: {error}")));
+            }
+        }
+    }
+    drop(done);
+    while waiting > 0 {
+        match answered.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok((index, failure)) => {
+                outcomes[index] = Some(failure);
+                waiting -= 1;
+            }
+            Err(_) => break,
+        }
+    }
+    let failures: Vec<(String, String)> = checks
+        .into_iter()
+        .zip(outcomes)
+        .filter_map(|((name, _), outcome)| match outcome {
+            Some(None) => None,
+            Some(Some(reason)) => Some((name, reason)),
+            None => Some((name, format!("no answer within {deadline:?}"))),
+        })
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures)
+    }
+}
+
+fn running() -> std::sync::MutexGuard<'static, HashSet<String>> {
+    RUNNING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+type Waiter = Box<dyn FnOnce(&Readiness) + Send>;
+
+/// The readiness run under way, and who waits for its result.
+static FLIGHT: Mutex<Option<Vec<Waiter>>> = Mutex::new(None);
+
+/// Calls `waiter` with the result of a readiness run: the one under way, or a new one
+/// on a pool thread. Concurrent health requests share one run, so a flood of them
+/// starts no more threads than one.
+pub(crate) fn when_ready(deadline: Duration, waiter: impl FnOnce(&Readiness) + Send + 'static) {
+    let mut flight = FLIGHT.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(waiters) = flight.as_mut() {
+        waiters.push(Box::new(waiter));
+        return;
+    }
+    *flight = Some(vec![Box::new(waiter)]);
+    drop(flight);
+    let started = pool::spawn(move || finish(&check_readiness_within(deadline)));
+    if let Err(error) = started {
+        finish(&Err(vec![(
+            "expvar".to_owned(),
+            format!("no thread to run the checks: {error}"),
+        )]));
+    }
+}
+
+fn finish(readiness: &Readiness) {
+    let waiters = FLIGHT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+        .unwrap_or_default();
+    for waiter in waiters {
+        waiter(readiness);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hung_check_fails_by_the_deadline_and_is_not_started_twice() {
+        let (release, hang) = mpsc::channel::<()>();
+        let hang = Mutex::new(hang);
+        let starts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = Arc::clone(&starts);
+        add_readiness_check("unit_hung", move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = hang.lock().unwrap().recv();
+            Ok(())
+        });
+        for _ in 0..3 {
+            let failures = check_readiness_within(Duration::from_millis(100)).unwrap_err();
+            assert!(failures.iter().any(|(name, _)| name == "unit_hung"));
+        }
+        assert_eq!(starts.load(std::sync::atomic::Ordering::SeqCst), 1);
+        remove_readiness_check("unit_hung");
+        release.send(()).unwrap();
     }
 }
