@@ -4,6 +4,9 @@
 //!
 //! The library holds the parts the binary, its tests and its benches share.
 
+pub mod bridge;
+pub mod document;
+pub mod export;
 pub mod fetch;
 pub mod get;
 pub mod select;
