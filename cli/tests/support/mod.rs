@@ -61,44 +61,65 @@ fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
 
-/// The quickstart example of the `expvar` package, built first if `cargo test` for
-/// this package alone did not (a workspace run builds it with the other examples).
-fn quickstart_path() -> PathBuf {
+/// An example of the `expvar` package, built first if `cargo test` for this package
+/// alone did not (a workspace run builds it with the other examples).
+fn example_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let path = profile_dir.join("examples").join("quickstart");
+    let path = profile_dir.join("examples").join(name);
     if !path.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .current_dir(repo_root())
-            .args(["build", "-p", "expvar", "--example", "quickstart"])
+            .args(["build", "-p", "expvar", "--example", name])
             .status()
-            .expect("run cargo build --example quickstart");
-        assert!(status.success(), "cargo build --example quickstart failed");
+            .expect("run cargo build --example");
+        assert!(status.success(), "cargo build --example {name} failed");
     }
     path
+}
+
+/// Reads `reader` until a line starts with `prefix`; returns the rest of that line.
+fn wait_for_line(reader: &mut impl BufRead, prefix: &str) -> String {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "child ended before {prefix:?}");
+        if let Some(rest) = line.trim().strip_prefix(prefix) {
+            return rest.to_owned();
+        }
+    }
+}
+
+/// Starts the web example (instrumented functions) with its debug endpoint on a free
+/// port; returns it and that endpoint's address.
+pub fn start_web() -> (ChildGuard, SocketAddr) {
+    let mut child = Command::new(example_path("web"))
+        .env("WEB_ADDR", "127.0.0.1:0")
+        .env("EXPVAR_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the web example");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let guard = ChildGuard(child);
+    let debug = wait_for_line(&mut stdout, "debug listening on http://");
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    (guard, debug.parse().unwrap())
 }
 
 /// Starts the quickstart example at `addr` (`127.0.0.1:0` for any port); returns it and
 /// its address.
 pub fn start_quickstart(addr: &str) -> (ChildGuard, SocketAddr) {
-    let mut child = Command::new(quickstart_path())
+    let mut child = Command::new(example_path("quickstart"))
         .env("EXPVAR_ADDR", addr)
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the quickstart example");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let guard = ChildGuard(child);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "quickstart ended");
-        if let Some(url) = line.trim().strip_prefix("serving http://") {
-            let addr = url.trim_end_matches("/debug/vars").parse().unwrap();
-            std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-            return (guard, addr);
-        }
-    }
+    let url = wait_for_line(&mut stdout, "serving http://");
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    (guard, url.trim_end_matches("/debug/vars").parse().unwrap())
 }
 
 /// The Go reference server (`shared/anchors/go-expvar`), built once per test binary
