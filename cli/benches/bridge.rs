@@ -22,7 +22,9 @@ const TARGETS: usize = 20;
 const VARIABLES: usize = 1_000;
 
 fn memstats(seed: u64) -> Value {
-    let ring: Vec<u64> = (0..256).map(|i| 10_000 + (i * 37 + seed) % 90_000).collect();
+    let ring: Vec<u64> = (0..256)
+        .map(|i| 10_000 + (i * 37 + seed) % 90_000)
+        .collect();
     json!({
         "Alloc": 1_000_000 + seed, "TotalAlloc": 50_000_000 + seed, "Sys": 20_000_000,
         "Lookups": 0, "Mallocs": 900_000 + seed, "Frees": 800_000, "HeapAlloc": 1_000_000 + seed,
@@ -42,7 +44,10 @@ fn document(target: usize) -> Value {
     for i in 0..VARIABLES - 4 {
         vars.insert(format!("counter_{i:05}"), json!(i * target));
     }
-    vars.insert("api_stats".into(), json!({"success": 5, "fail": 2, "retry": 1}));
+    vars.insert(
+        "api_stats".into(),
+        json!({"success": 5, "fail": 2, "retry": 1}),
+    );
     vars.insert("ratio".into(), json!(0.25));
     vars.insert("version".into(), json!("1.2.3"));
     vars.insert("memstats".into(), memstats(target as u64));
@@ -59,7 +64,10 @@ fn document(target: usize) -> Value {
                                 "mean": 0.005, "p50": 0.004, "p90": 0.01, "p99": 0.02}}}),
         );
     } else {
-        vars.insert("cmdline".into(), json!(["/usr/bin/server", "-addr", ":6060"]));
+        vars.insert(
+            "cmdline".into(),
+            json!(["/usr/bin/server", "-addr", ":6060"]),
+        );
     }
     Value::Object(vars)
 }
@@ -96,7 +104,10 @@ fn parse_and_render(bodies: &[Vec<u8>], options: &PrometheusOptions) -> String {
 
 fn bridge(c: &mut Criterion) {
     let docs: Vec<Value> = (0..TARGETS).map(document).collect();
-    let bodies: Vec<Vec<u8>> = docs.iter().map(|doc| serde_json::to_vec(doc).unwrap()).collect();
+    let bodies: Vec<Vec<u8>> = docs
+        .iter()
+        .map(|doc| serde_json::to_vec(doc).unwrap())
+        .collect();
     let options = PrometheusOptions::new();
 
     let before = AllocStats::read().expect("CountingAlloc is the global allocator");

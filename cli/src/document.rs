@@ -21,15 +21,22 @@ impl Var for Document<'_> {
         let Value::Object(vars) = self.0 else {
             return value(out, self.0);
         };
-        let ours = vars.get("process").is_some_and(Value::is_object) || vars.contains_key("functions");
+        let ours =
+            vars.get("process").is_some_and(Value::is_object) || vars.contains_key("functions");
         out.object(|fields| {
             for (name, var) in vars {
                 match (name.as_str(), var) {
                     ("memstats", Value::Object(memstats)) if ours => {
-                        fields.field(name).var(&MemStats { memstats, table: OURS_MEMSTATS });
+                        fields.field(name).var(&MemStats {
+                            memstats,
+                            table: OURS_MEMSTATS,
+                        });
                     }
                     ("memstats", Value::Object(memstats)) => {
-                        fields.field(name).var(&MemStats { memstats, table: GO_MEMSTATS });
+                        fields.field(name).var(&MemStats {
+                            memstats,
+                            table: GO_MEMSTATS,
+                        });
                     }
                     ("process", Value::Object(process)) if ours => {
                         fields.field(name).var(&Process(process));
@@ -150,30 +157,93 @@ enum Field {
 /// Go's `runtime.MemStats` fields under the names of Go's Prometheus client
 /// (`collectors.NewGoCollector`), so Go dashboards work on the bridge.
 const GO_MEMSTATS: &[(&str, Field)] = &[
-    ("Alloc", Field::Gauge("go_memstats_alloc_bytes", Some(Unit::Bytes))),
-    ("TotalAlloc", Field::Counter("go_memstats_alloc_bytes_total")),
-    ("Sys", Field::Gauge("go_memstats_sys_bytes", Some(Unit::Bytes))),
+    (
+        "Alloc",
+        Field::Gauge("go_memstats_alloc_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "TotalAlloc",
+        Field::Counter("go_memstats_alloc_bytes_total"),
+    ),
+    (
+        "Sys",
+        Field::Gauge("go_memstats_sys_bytes", Some(Unit::Bytes)),
+    ),
     ("Lookups", Field::Counter("go_memstats_lookups_total")),
     ("Mallocs", Field::Counter("go_memstats_mallocs_total")),
     ("Frees", Field::Counter("go_memstats_frees_total")),
-    ("HeapAlloc", Field::Gauge("go_memstats_heap_alloc_bytes", Some(Unit::Bytes))),
-    ("HeapSys", Field::Gauge("go_memstats_heap_sys_bytes", Some(Unit::Bytes))),
-    ("HeapIdle", Field::Gauge("go_memstats_heap_idle_bytes", Some(Unit::Bytes))),
-    ("HeapInuse", Field::Gauge("go_memstats_heap_inuse_bytes", Some(Unit::Bytes))),
-    ("HeapReleased", Field::Gauge("go_memstats_heap_released_bytes", Some(Unit::Bytes))),
-    ("HeapObjects", Field::Gauge("go_memstats_heap_objects", None)),
-    ("StackInuse", Field::Gauge("go_memstats_stack_inuse_bytes", Some(Unit::Bytes))),
-    ("StackSys", Field::Gauge("go_memstats_stack_sys_bytes", Some(Unit::Bytes))),
-    ("MSpanInuse", Field::Gauge("go_memstats_mspan_inuse_bytes", Some(Unit::Bytes))),
-    ("MSpanSys", Field::Gauge("go_memstats_mspan_sys_bytes", Some(Unit::Bytes))),
-    ("MCacheInuse", Field::Gauge("go_memstats_mcache_inuse_bytes", Some(Unit::Bytes))),
-    ("MCacheSys", Field::Gauge("go_memstats_mcache_sys_bytes", Some(Unit::Bytes))),
-    ("BuckHashSys", Field::Gauge("go_memstats_buck_hash_sys_bytes", Some(Unit::Bytes))),
-    ("GCSys", Field::Gauge("go_memstats_gc_sys_bytes", Some(Unit::Bytes))),
-    ("OtherSys", Field::Gauge("go_memstats_other_sys_bytes", Some(Unit::Bytes))),
-    ("NextGC", Field::Gauge("go_memstats_next_gc_bytes", Some(Unit::Bytes))),
-    ("LastGC", Field::NanosecondsGauge("go_memstats_last_gc_time_seconds")),
-    ("GCCPUFraction", Field::Gauge("go_memstats_gc_cpu_fraction", None)),
+    (
+        "HeapAlloc",
+        Field::Gauge("go_memstats_heap_alloc_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "HeapSys",
+        Field::Gauge("go_memstats_heap_sys_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "HeapIdle",
+        Field::Gauge("go_memstats_heap_idle_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "HeapInuse",
+        Field::Gauge("go_memstats_heap_inuse_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "HeapReleased",
+        Field::Gauge("go_memstats_heap_released_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "HeapObjects",
+        Field::Gauge("go_memstats_heap_objects", None),
+    ),
+    (
+        "StackInuse",
+        Field::Gauge("go_memstats_stack_inuse_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "StackSys",
+        Field::Gauge("go_memstats_stack_sys_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "MSpanInuse",
+        Field::Gauge("go_memstats_mspan_inuse_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "MSpanSys",
+        Field::Gauge("go_memstats_mspan_sys_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "MCacheInuse",
+        Field::Gauge("go_memstats_mcache_inuse_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "MCacheSys",
+        Field::Gauge("go_memstats_mcache_sys_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "BuckHashSys",
+        Field::Gauge("go_memstats_buck_hash_sys_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "GCSys",
+        Field::Gauge("go_memstats_gc_sys_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "OtherSys",
+        Field::Gauge("go_memstats_other_sys_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "NextGC",
+        Field::Gauge("go_memstats_next_gc_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "LastGC",
+        Field::NanosecondsGauge("go_memstats_last_gc_time_seconds"),
+    ),
+    (
+        "GCCPUFraction",
+        Field::Gauge("go_memstats_gc_cpu_fraction", None),
+    ),
 ];
 
 /// The `memstats` fields of this project's documents, named as its `/metrics` names
@@ -183,11 +253,26 @@ const OURS_MEMSTATS: &[(&str, Field)] = &[
     ("Sys", Field::Gauge("memstats_sys_bytes", Some(Unit::Bytes))),
     ("Mallocs", Field::Counter("memstats_mallocs_total")),
     ("Frees", Field::Counter("memstats_frees_total")),
-    ("HeapAlloc", Field::Gauge("memstats_heap_alloc_bytes", Some(Unit::Bytes))),
-    ("HeapSys", Field::Gauge("memstats_heap_sys_bytes", Some(Unit::Bytes))),
-    ("HeapIdle", Field::Gauge("memstats_heap_idle_bytes", Some(Unit::Bytes))),
-    ("HeapInuse", Field::Gauge("memstats_heap_inuse_bytes", Some(Unit::Bytes))),
-    ("HeapReleased", Field::Gauge("memstats_heap_released_bytes", Some(Unit::Bytes))),
+    (
+        "HeapAlloc",
+        Field::Gauge("memstats_heap_alloc_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "HeapSys",
+        Field::Gauge("memstats_heap_sys_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "HeapIdle",
+        Field::Gauge("memstats_heap_idle_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "HeapInuse",
+        Field::Gauge("memstats_heap_inuse_bytes", Some(Unit::Bytes)),
+    ),
+    (
+        "HeapReleased",
+        Field::Gauge("memstats_heap_released_bytes", Some(Unit::Bytes)),
+    ),
     ("HeapObjects", Field::Gauge("memstats_heap_objects", None)),
 ];
 
@@ -323,7 +408,8 @@ impl Var for Functions<'_> {
                         .field("in_flight")
                         .metric_name("function_calls_concurrent")
                         .gauge(i64::try_from(in_flight).unwrap_or(i64::MAX));
-                    for (result, count) in [("ok", finished.saturating_sub(errors)), ("error", errors)]
+                    for (result, count) in
+                        [("ok", finished.saturating_sub(errors)), ("error", errors)]
                     {
                         fields
                             .field(result)

@@ -91,7 +91,9 @@ impl Access {
 }
 
 fn seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text.parse().map_err(|_| format!("{text:?} is not seconds"))?;
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not seconds"))?;
     if seconds > 0.0 && seconds.is_finite() {
         Ok(Duration::from_secs_f64(seconds))
     } else {

@@ -152,7 +152,7 @@ pub fn choose(doc: &Value, patterns: &[String]) -> Vec<String> {
         let top = path.split('.').next().unwrap_or("");
         !matches!(top, "memstats" | "process" | "cmdline" | "hardware")
             // Of a function's figures, its calls are the headline.
-            && !(top == "functions" && !path.ends_with(".calls"))
+            && (top != "functions" || path.ends_with(".calls"))
     });
     chosen.extend(user.map(|(path, _)| path));
     chosen
@@ -206,7 +206,10 @@ mod tests {
             ]
         );
         assert_eq!(
-            choose(&doc, &["goroutines".into(), "nope".into(), "memstats.S*".into()]),
+            choose(
+                &doc,
+                &["goroutines".into(), "nope".into(), "memstats.S*".into()]
+            ),
             ["goroutines", "memstats.Sys"]
         );
     }

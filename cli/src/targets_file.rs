@@ -85,7 +85,10 @@ impl TargetsFile {
     /// parse (such as one caught half-written) keeps the previous targets.
     pub fn targets(&mut self) -> &[Target] {
         if let Err(error) = self.reload() {
-            eprintln!("{}: {error}; keeping the previous targets", self.path.display());
+            eprintln!(
+                "{}: {error}; keeping the previous targets",
+                self.path.display()
+            );
         }
         &self.targets
     }

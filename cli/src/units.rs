@@ -54,9 +54,8 @@ const MEMSTATS_COUNTERS: &[&str] = &[
 /// ```
 pub fn unit_of(path: &str) -> Unit {
     let last = path.rsplit('.').next().unwrap_or(path);
-    if path.starts_with("memstats.") && MEMSTATS_BYTES.contains(&last) {
-        Unit::Bytes
-    } else if last.ends_with("_bytes") || last.ends_with("Bytes") {
+    let memstats_bytes = path.starts_with("memstats.") && MEMSTATS_BYTES.contains(&last);
+    if memstats_bytes || last.ends_with("_bytes") || last.ends_with("Bytes") {
         Unit::Bytes
     } else if last.ends_with("Ns") || last.ends_with("_ns") {
         Unit::Nanoseconds
@@ -143,9 +142,17 @@ fn seconds(value: f64) -> String {
     } else if magnitude < 3600.0 {
         format!("{}m{:02}s", (value / 60.0).floor(), (value % 60.0).floor())
     } else if magnitude < 86400.0 {
-        format!("{}h{:02}m", (value / 3600.0).floor(), (value % 3600.0 / 60.0).floor())
+        format!(
+            "{}h{:02}m",
+            (value / 3600.0).floor(),
+            (value % 3600.0 / 60.0).floor()
+        )
     } else {
-        format!("{}d{:02}h", (value / 86400.0).floor(), (value % 86400.0 / 3600.0).floor())
+        format!(
+            "{}d{:02}h",
+            (value / 86400.0).floor(),
+            (value % 86400.0 / 3600.0).floor()
+        )
     }
 }
 
@@ -173,7 +180,10 @@ mod tests {
     #[test]
     fn formats_stay_short() {
         assert_eq!(format(512.0, Unit::Bytes), "512 B");
-        assert_eq!(format(3.0 * 1024.0 * 1024.0 * 1024.0, Unit::Bytes), "3.0 GiB");
+        assert_eq!(
+            format(3.0 * 1024.0 * 1024.0 * 1024.0, Unit::Bytes),
+            "3.0 GiB"
+        );
         assert_eq!(format(0.000_002, Unit::Seconds), "2.0µs");
         assert_eq!(format(7200.0, Unit::Seconds), "2h00m");
         assert_eq!(format(200_000.0, Unit::Seconds), "2d07h");

@@ -36,23 +36,38 @@ fn basic_and_bearer_auth() {
     assert_eq!((code, stdout.trim()), (0, std::env::consts::OS));
     let in_url = format!("http://ops:s3cret@{basic_addr}/debug/vars");
     assert_eq!(get_status(&[&in_url, "process.os"]).0, 0);
-    assert_eq!(get_status(&["--bearer-token", "t0ken", &bearer_addr, "process.os"]).0, 0);
+    assert_eq!(
+        get_status(&["--bearer-token", "t0ken", &bearer_addr, "process.os"]).0,
+        0
+    );
     assert_eq!(get_status(&["--bearer-token", "wrong", &bearer_addr]).0, 1);
 
     // Per target: the URL's credentials for one, the flag for the other.
     let (_bridge, bridge) = start_export(
-        &[format!("http://ops:s3cret@{basic_addr}"), bearer_addr.clone()],
+        &[
+            format!("http://ops:s3cret@{basic_addr}"),
+            bearer_addr.clone(),
+        ],
         &["--bearer-token", "t0ken"],
     );
     let (status, _, text) = get(bridge, "/metrics", &[]).unwrap();
     assert_eq!(status, 200);
     for addr in [&basic_addr, &bearer_addr] {
-        assert!(text.contains(&format!("expvar_target_up{{target=\"{addr}\"}} 1\n")), "{text}");
+        assert!(
+            text.contains(&format!("expvar_target_up{{target=\"{addr}\"}} 1\n")),
+            "{text}"
+        );
     }
-    let (_bridge, bridge) = start_export(&[basic_addr.clone()], &["--basic-auth", "ops:wrong"]);
+    let (_bridge, bridge) = start_export(
+        std::slice::from_ref(&basic_addr),
+        &["--basic-auth", "ops:wrong"],
+    );
     let (status, _, text) = get(bridge, "/metrics", &[]).unwrap();
     assert_eq!(status, 200);
-    assert!(text.contains(&format!("expvar_target_up{{target=\"{basic_addr}\"}} 0\n")), "{text}");
+    assert!(
+        text.contains(&format!("expvar_target_up{{target=\"{basic_addr}\"}} 0\n")),
+        "{text}"
+    );
     basic.shutdown();
     bearer.shutdown();
 }

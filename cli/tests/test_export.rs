@@ -13,7 +13,8 @@ use support::{
     start_quickstart, wait_for,
 };
 
-const OPENMETRICS: &str = "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
+const OPENMETRICS: &str =
+    "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
 
 fn scrape(bridge: SocketAddr, headers: &[&str]) -> (String, String) {
     let (status, head, body) = get(bridge, "/metrics", headers).expect("scrape the bridge");
@@ -36,7 +37,8 @@ fn bridges_go_and_our_documents() {
     let go_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let _go = start_go(&go_binary, go_addr, 5);
     let (_ours, ours_addr) = start_quickstart("127.0.0.1:0");
-    let (_bridge, bridge) = start_export(&[go_addr.to_string(), format!("http://{ours_addr}")], &[]);
+    let (_bridge, bridge) =
+        start_export(&[go_addr.to_string(), format!("http://{ours_addr}")], &[]);
 
     let (head, text) = scrape(bridge, &[]);
     assert!(head.contains("text/plain; version=0.0.4"), "{head}");
@@ -47,7 +49,10 @@ fn bridges_go_and_our_documents() {
         (format!("expvar_target_up{ours}"), Some(1.0)),
         (format!("counter_00004{go}"), Some(4.0)),
         (format!("ratio{go}"), Some(0.25)),
-        (format!("api_stats{{target=\"{go_addr}\",key=\"fail\"}}"), Some(2.0)),
+        (
+            format!("api_stats{{target=\"{go_addr}\",key=\"fail\"}}"),
+            Some(2.0),
+        ),
     ] {
         assert_eq!(sample(&text, &series), expected, "{series} in\n{text}");
     }
@@ -65,11 +70,25 @@ fn bridges_go_and_our_documents() {
         format!("latency_seconds_count{ours}"),
         format!("expvar_target_scrape_duration_seconds{go}"),
     ] {
-        assert!(sample(&text, &series).is_some(), "{series} missing from\n{text}");
+        assert!(
+            sample(&text, &series).is_some(),
+            "{series} missing from\n{text}"
+        );
     }
-    assert!(text.contains("# TYPE go_memstats_alloc_bytes_total counter\n"), "{text}");
-    assert!(text.contains(&format!("version_info{{target=\"{go_addr}\",value=\"1.2.3\"}} 1\n")), "{text}");
-    assert!(!text.contains(&format!("go_memstats_heap_alloc_bytes{ours}")), "{text}");
+    assert!(
+        text.contains("# TYPE go_memstats_alloc_bytes_total counter\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "version_info{{target=\"{go_addr}\",value=\"1.2.3\"}} 1\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!("go_memstats_heap_alloc_bytes{ours}")),
+        "{text}"
+    );
     if external_program("promtool", &["--version"], "prometheus") {
         promtool_check(&text);
     }
@@ -77,7 +96,10 @@ fn bridges_go_and_our_documents() {
     let (head, text) = scrape(bridge, &[OPENMETRICS]);
     assert!(head.contains("application/openmetrics-text"), "{head}");
     assert!(text.ends_with("# EOF\n"), "{text}");
-    assert!(sample(&text, &format!("expvar_target_up{go}")) == Some(1.0), "{text}");
+    assert!(
+        sample(&text, &format!("expvar_target_up{go}")) == Some(1.0),
+        "{text}"
+    );
 }
 
 #[test]
@@ -92,14 +114,20 @@ fn a_killed_target_is_down_then_up_again() {
     let (_, text) = scrape(bridge, &[]);
     assert_eq!(up(&text), Some(1.0), "{text}");
     assert_eq!(
-        sample(&text, &format!("expvar_target_up{{target=\"{unreachable}\"}}")),
+        sample(
+            &text,
+            &format!("expvar_target_up{{target=\"{unreachable}\"}}")
+        ),
         Some(0.0)
     );
 
     drop(quickstart);
     let (_, text) = scrape(bridge, &[]);
     assert_eq!(up(&text), Some(0.0), "{text}");
-    assert!(!text.contains(&format!("requests{{target=\"{target}\"}}")), "{text}");
+    assert!(
+        !text.contains(&format!("requests{{target=\"{target}\"}}")),
+        "{text}"
+    );
 
     let (_restarted, _) = start_quickstart(&addr);
     let text = wait_for("the restarted target to be up", || {
@@ -110,21 +138,32 @@ fn a_killed_target_is_down_then_up_again() {
             Err(text)
         }
     });
-    assert!(sample(&text, &format!("requests{{target=\"{target}\"}}")).is_some(), "{text}");
+    assert!(
+        sample(&text, &format!("requests{{target=\"{target}\"}}")).is_some(),
+        "{text}"
+    );
 }
 
 #[test]
 fn targets_file_is_reread_when_it_changes() {
     let (_first, first) = start_quickstart("127.0.0.1:0");
     let (_second, second) = start_quickstart("127.0.0.1:0");
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("targets-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("targets-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("targets.json");
-    std::fs::write(&file, format!(r#"[{{"targets": ["{first}"], "labels": {{"env": "prod"}}}}]"#)).unwrap();
+    std::fs::write(
+        &file,
+        format!(r#"[{{"targets": ["{first}"], "labels": {{"env": "prod"}}}}]"#),
+    )
+    .unwrap();
     let (_bridge, bridge) = start_export(&[], &["--targets-file", file.to_str().unwrap()]);
 
     let (_, text) = scrape(bridge, &[]);
-    assert!(text.contains(&format!("requests{{target=\"{first}\",env=\"prod\"}}")), "{text}");
+    assert!(
+        text.contains(&format!("requests{{target=\"{first}\",env=\"prod\"}}")),
+        "{text}"
+    );
     assert!(!text.contains(&second.to_string()), "{text}");
 
     std::fs::write(
@@ -141,6 +180,9 @@ fn targets_file_is_reread_when_it_changes() {
             Err(text)
         }
     });
-    assert!(text.contains(&format!("expvar_target_up{{target=\"{first}\"}} 1")), "{text}");
+    assert!(
+        text.contains(&format!("expvar_target_up{{target=\"{first}\"}} 1")),
+        "{text}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -78,7 +78,8 @@ fn real_prometheus_scrapes_the_bridge_and_the_dashboard_has_data() {
     let targets = [go_addr.to_string(), quickstart.to_string(), web.to_string()];
     let (_bridge, bridge) = start_export(&targets, &[]);
 
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("prometheus-{}", std::process::id()));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("prometheus-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     let config = dir.join("prometheus.yml");
@@ -95,7 +96,10 @@ fn real_prometheus_scrapes_the_bridge_and_the_dashboard_has_data() {
     let _prometheus = ChildGuard(
         Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address={prometheus_addr}"))
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
@@ -134,11 +138,16 @@ fn real_prometheus_scrapes_the_bridge_and_the_dashboard_has_data() {
             .replace("$job", JOB)
             .replace("$target", ".+");
         assert!(!expr.contains('$'), "unknown variable in {template}");
-        wait_for(&format!("data for {expr}"), || match query(prometheus_addr, &expr)?.len() {
-            0 => Err("no series".to_owned()),
-            _ => Ok(()),
+        wait_for(&format!("data for {expr}"), || {
+            match query(prometheus_addr, &expr)?.len() {
+                0 => Err("no series".to_owned()),
+                _ => Ok(()),
+            }
         });
     }
-    eprintln!("all {} fleet dashboard expressions returned data", expressions.len());
+    eprintln!(
+        "all {} fleet dashboard expressions returned data",
+        expressions.len()
+    );
     fs::remove_dir_all(&dir).unwrap();
 }

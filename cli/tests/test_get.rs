@@ -6,7 +6,11 @@ mod support;
 use support::{expvar, free_port, go_expvar_binary, start_go, start_quickstart};
 
 fn get(args: &[&str]) -> (i32, String, String) {
-    let output = expvar().arg("get").args(args).output().expect("run expvar get");
+    let output = expvar()
+        .arg("get")
+        .args(args)
+        .output()
+        .expect("run expvar get");
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -27,7 +31,10 @@ fn reads_documents_and_paths_from_our_example() {
     assert!(stdout.lines().count() > 20, "{stdout}");
 
     let (code, stdout, _) = get(&[&addr.to_string(), "version"]);
-    assert_eq!((code, stdout.as_str()), (0, concat!(env!("CARGO_PKG_VERSION"), "\n")));
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, concat!(env!("CARGO_PKG_VERSION"), "\n"))
+    );
     let (code, stdout, _) = get(&[&url, "process.pid"]);
     assert_eq!(code, 0);
     assert!(stdout.trim().parse::<u32>().is_ok(), "{stdout}");

@@ -8,7 +8,9 @@ mod support;
 
 use std::process::Command;
 
-use support::{external_program, free_port, go_expvar_binary, start_go, start_quickstart, wait_for};
+use support::{
+    external_program, free_port, go_expvar_binary, start_go, start_quickstart, wait_for,
+};
 
 /// A tmux server of this test's own, killed when dropped.
 struct Tmux {
@@ -25,7 +27,8 @@ impl Tmux {
     }
 
     fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "watch"]).stdout).into_owned()
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "watch"]).stdout)
+            .into_owned()
     }
 
     fn wait_for_screen(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
@@ -66,9 +69,21 @@ fn watch_two_targets_in_80_by_24() {
         env!("CARGO_BIN_EXE_expvar")
     );
     let started = tmux.run(&[
-        "new-session", "-d", "-x", "80", "-y", "24", "-s", "watch", &command,
+        "new-session",
+        "-d",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "-s",
+        "watch",
+        &command,
     ]);
-    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
     // Keep the pane after the program ends, to see what it printed.
     tmux.run(&["set-option", "-t", "watch", "remain-on-exit", "on"]);
 
@@ -79,11 +94,20 @@ fn watch_two_targets_in_80_by_24() {
             && screen.contains("MiB")
             && screen.contains("/s")
     });
-    for expected in ["memstats.HeapAlloc", "requests", "counter_00002", "api_stats.success", "api_results.success"] {
+    for expected in [
+        "memstats.HeapAlloc",
+        "requests",
+        "counter_00002",
+        "api_stats.success",
+        "api_results.success",
+    ] {
         assert!(screen.contains(expected), "{expected} missing:\n{screen}");
     }
     assert_eq!(screen.lines().count(), 24, "{screen}");
-    assert!(screen.lines().all(|line| line.chars().count() <= 80), "{screen}");
+    assert!(
+        screen.lines().all(|line| line.chars().count() <= 80),
+        "{screen}"
+    );
 
     tmux.run(&["send-keys", "-t", "watch", "p"]);
     tmux.wait_for_screen("pause", |screen| screen.contains("PAUSED"));

@@ -185,9 +185,7 @@ mod tests {
         let options = Options::default();
         let start = Instant::now();
         let mut panel = Panel::new("a:1");
-        let doc = |calls: u64, heap: u64| {
-            json!({"memstats": {"HeapAlloc": heap, "NumGC": calls}, "requests_total": calls * 10})
-        };
+        let doc = |calls: u64, heap: u64| json!({"memstats": {"HeapAlloc": heap, "NumGC": calls}, "requests_total": calls * 10});
         panel.update(&doc(1, 100), start, &options);
         assert_eq!(panel.status, Status::Up);
         assert_eq!(row(&panel, "memstats.HeapAlloc").value, Some(100.0));
@@ -220,12 +218,28 @@ mod tests {
         let start = Instant::now();
         let at = |seconds| start + Duration::from_secs(seconds);
         let mut panel = Panel::new("a:1");
-        panel.update(&json!({"process": {"pid": 7, "uptime_seconds": 50}}), at(0), &options);
-        panel.update(&json!({"process": {"pid": 7, "uptime_seconds": 51}}), at(1), &options);
+        panel.update(
+            &json!({"process": {"pid": 7, "uptime_seconds": 50}}),
+            at(0),
+            &options,
+        );
+        panel.update(
+            &json!({"process": {"pid": 7, "uptime_seconds": 51}}),
+            at(1),
+            &options,
+        );
         assert_eq!(panel.restarts, 0);
-        panel.update(&json!({"process": {"pid": 8, "uptime_seconds": 52}}), at(2), &options);
+        panel.update(
+            &json!({"process": {"pid": 8, "uptime_seconds": 52}}),
+            at(2),
+            &options,
+        );
         assert_eq!(panel.restarts, 1);
-        panel.update(&json!({"process": {"pid": 8, "uptime_seconds": 1}}), at(3), &options);
+        panel.update(
+            &json!({"process": {"pid": 8, "uptime_seconds": 1}}),
+            at(3),
+            &options,
+        );
         assert_eq!(panel.restarts, 2);
         // Go's expvar has neither: a counter going back tells.
         let mut go = Panel::new("b:2");

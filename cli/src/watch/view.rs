@@ -55,7 +55,9 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen<'_>) {
     if screen.paused {
         heading.push(Span::styled(
             "  PAUSED",
-            Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
         ));
     }
     frame.render_widget(Paragraph::new(Line::from(heading)), title);
@@ -148,7 +150,9 @@ fn draw_panel(frame: &mut Frame<'_>, area: Rect, panel: &Panel, screen: &Screen<
     let name_width = width.saturating_sub(value_width + spark_width + 2);
     // Scroll so the chosen row stays visible.
     let visible = inner.height as usize;
-    let first = screen.selected_row.saturating_sub(visible.saturating_sub(1));
+    let first = screen
+        .selected_row
+        .saturating_sub(visible.saturating_sub(1));
     let lines: Vec<Line<'_>> = panel
         .rows
         .iter()
@@ -257,7 +261,10 @@ fn scaled(values: impl Iterator<Item = f64> + Clone) -> Vec<u64> {
 
 /// The last `width` values as a line of block characters.
 fn sparkline_text(history: &std::collections::VecDeque<f64>, width: usize) -> String {
-    let recent = history.iter().skip(history.len().saturating_sub(width)).copied();
+    let recent = history
+        .iter()
+        .skip(history.len().saturating_sub(width))
+        .copied();
     scaled(recent)
         .into_iter()
         .map(|level| BARS[((level.saturating_sub(1)) as usize * BARS.len() / 1000).min(7)])
@@ -340,7 +347,10 @@ mod tests {
         assert!(text.contains("PAUSED"), "{text}");
         assert!(text.contains("1/2 up"), "{text}");
         // The detail shows the chosen row of the chosen target.
-        assert!(text.contains("127.0.0.1:9101 requests_total: 5/s"), "{text}");
+        assert!(
+            text.contains("127.0.0.1:9101 requests_total: 5/s"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -84,7 +84,10 @@ fn wait_for_line(reader: &mut impl BufRead, prefix: &str) -> String {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "child ended before {prefix:?}");
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "child ended before {prefix:?}"
+        );
         if let Some(rest) = line.trim().strip_prefix(prefix) {
             return rest.to_owned();
         }
@@ -139,7 +142,9 @@ pub fn go_expvar_binary() -> Option<PathBuf> {
         return None;
     };
     static BUILT: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
-    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(path) = &*built {
         return Some(path.clone());
     }
@@ -179,7 +184,9 @@ pub fn start_go(binary: &Path, addr: SocketAddr, vars: usize) -> ChildGuard {
             .expect("start go-expvar"),
     );
     wait_for("go-expvar to answer", || {
-        get(addr, "/debug/vars", &[]).map(|_| ()).map_err(|e| e.to_string())
+        get(addr, "/debug/vars", &[])
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     });
     guard
 }
@@ -199,7 +206,11 @@ pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> 
 }
 
 /// `GET path` with extra header lines; returns the status, the headers and the body.
-pub fn get(addr: SocketAddr, path: &str, headers: &[&str]) -> std::io::Result<(u16, String, String)> {
+pub fn get(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[&str],
+) -> std::io::Result<(u16, String, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
@@ -220,7 +231,10 @@ pub fn get(addr: SocketAddr, path: &str, headers: &[&str]) -> std::io::Result<(u
         .nth(1)
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status"))?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_owned()
@@ -254,7 +268,10 @@ pub fn start_export(urls: &[String], extra: &[&str]) -> (ChildGuard, SocketAddr)
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let guard = ChildGuard(child);
     let mut line = String::new();
-    assert!(stdout.read_line(&mut line).unwrap() > 0, "expvar export ended");
+    assert!(
+        stdout.read_line(&mut line).unwrap() > 0,
+        "expvar export ended"
+    );
     let addr = line
         .trim()
         .strip_prefix("serving http://")
@@ -275,7 +292,12 @@ pub fn promtool_check(text: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run promtool");
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(
         output.status.success(),
