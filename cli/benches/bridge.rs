@@ -114,14 +114,19 @@ fn bridge(c: &mut Criterion) {
     let text = parse_and_render(&bodies, &options);
     let after = AllocStats::read().unwrap();
     let series = text.lines().filter(|line| !line.starts_with('#')).count();
-    eprintln!(
-        "one scrape: {TARGETS} targets, {} KB of JSON in, {series} series and {} KB of text out, \
-         {:.1} MB allocated in {} allocations",
-        bodies.iter().map(Vec::len).sum::<usize>() / 1000,
-        text.len() / 1000,
-        (after.total_bytes - before.total_bytes) as f64 / 1e6,
-        after.mallocs - before.mallocs
-    );
+    let figures = json!({
+        "json_kb": bodies.iter().map(Vec::len).sum::<usize>() / 1000,
+        "series": series,
+        "text_kb": text.len() / 1000,
+        "mb_allocated": (after.total_bytes - before.total_bytes) as f64 / 1e6,
+        "allocations": after.mallocs - before.mallocs,
+    });
+    eprintln!("one scrape of {TARGETS} targets: {figures}");
+    // For scripts/bench-report, beside criterion's results.
+    let results = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-results");
+    if std::fs::create_dir_all(&results).is_ok() {
+        let _ = std::fs::write(results.join("fleet-scrape.json"), figures.to_string());
+    }
     drop(text);
 
     let mut group = c.benchmark_group("bridge");

@@ -433,3 +433,43 @@ impl Var for Functions<'_> {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn statistics_are_recognised_by_their_keys() {
+        let Value::Object(fields) = json!({"count": 3, "sum": 1.5, "min": 0.1, "max": 1.0, "mean": 0.5, "p50": 0.4, "p999": 1.0})
+        else {
+            unreachable!()
+        };
+        let statistics = Statistics::of(&fields).unwrap();
+        assert_eq!((statistics.count, statistics.sum), (3, 1.5));
+        assert_eq!(statistics.quantiles, [(0.5, 0.4), (0.999, 1.0)]);
+        for other in [
+            json!({"count": 3}),
+            json!({"count": 3, "sum": 1, "hits": 2}),
+        ] {
+            let Value::Object(fields) = other else {
+                unreachable!()
+            };
+            assert!(Statistics::of(&fields).is_none());
+        }
+    }
+
+    #[test]
+    fn gc_pauses_use_the_filled_part_of_the_ring() {
+        let Value::Object(memstats) = json!({
+            "NumGC": 3, "PauseTotalNs": 6_000_000,
+            "PauseNs": [1_000_000, 3_000_000, 2_000_000, 0, 0]
+        }) else {
+            unreachable!()
+        };
+        let pauses = gc_pauses(&memstats).unwrap();
+        assert_eq!((pauses.count, pauses.sum), (3, 0.006));
+        assert_eq!((pauses.min, pauses.max), (0.001, 0.003));
+        assert_eq!(pauses.quantiles[2], (0.5, 0.002));
+    }
+}
