@@ -120,6 +120,7 @@ mod tests {
             "cmdline": ["/srv/app"],
             "api_stats": {"fail": 2, "success": 5},
             "ratio": 0.25,
+            "requests_total": 9,
             "version": "1.2.3",
             "memstats": {
                 "Alloc": 100, "TotalAlloc": 900, "Sys": 4096, "HeapAlloc": 100, "HeapObjects": 7,
@@ -158,6 +159,7 @@ mod tests {
             "go_gc_duration_seconds_sum{target=\"go:1\"} 0.003\n",
             "api_stats{target=\"go:1\",key=\"fail\"} 2\n",
             "ratio{target=\"go:1\"} 0.25\n",
+            "requests_total{target=\"go:1\"} 9\n",
             "version_info{target=\"go:1\",value=\"1.2.3\"} 1\n",
             "expvar_target_up{target=\"go:1\"} 1\n",
             "expvar_target_scrape_duration_seconds{target=\"go:1\"} 0.25\n",
@@ -169,6 +171,7 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("cmdline"), "{text}");
+        assert!(!text.contains("go_memstats_alloc_bytes{"), "{text}");
         assert!(!text.contains("BySize"), "{text}");
     }
 
@@ -213,7 +216,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("requests{target=\"rs:1\",env=\"prod\"} 12\n"),
+            text.contains("process_cpu_seconds_total{target=\"rs:1\",env=\"prod\"} 1.5\n"),
             "{text}"
         );
         assert_eq!(text.matches("target=\"down:1\"").count(), 2, "{text}");

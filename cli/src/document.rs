@@ -44,7 +44,7 @@ impl Var for Document<'_> {
                     ("functions", Value::Object(functions)) if ours => {
                         fields.field(name).var(&Functions(functions));
                     }
-                    _ if has_metric(var) => value(fields.field(name), var),
+                    _ if has_metric(var) => field(fields.field(name), name, var),
                     _ => {}
                 }
             }
@@ -68,6 +68,19 @@ fn number(out: Writer<'_>, number: &serde_json::Number) {
     }
 }
 
+/// The value of the field `name`: as [`value`], except that a non-negative number named
+/// `*_total` is a counter, as the name says (Prometheus reserves the suffix for them).
+fn field(out: Writer<'_>, name: &str, json: &Value) {
+    match json {
+        Value::Number(n) if name.ends_with("_total") => match (n.as_u64(), n.as_f64()) {
+            (Some(count), _) => out.counter(count),
+            (None, Some(total)) if total >= 0.0 => out.counter_f64(total),
+            _ => number(out, n),
+        },
+        _ => value(out, json),
+    }
+}
+
 /// Any value: see the module's description.
 fn value(out: Writer<'_>, json: &Value) {
     match json {
@@ -85,8 +98,8 @@ fn value(out: Writer<'_>, json: &Value) {
                 });
             } else {
                 out.object(|out_fields| {
-                    for (name, field) in fields.iter().filter(|(_, field)| has_metric(field)) {
-                        value(out_fields.field(name), field);
+                    for (name, json) in fields.iter().filter(|(_, json)| has_metric(json)) {
+                        field(out_fields.field(name), name, json);
                     }
                 });
             }
@@ -155,12 +168,10 @@ enum Field {
 }
 
 /// Go's `runtime.MemStats` fields under the names of Go's Prometheus client
-/// (`collectors.NewGoCollector`), so Go dashboards work on the bridge.
+/// (`collectors.NewGoCollector`), so Go dashboards work on the bridge. `Alloc` is left
+/// out: it equals `HeapAlloc`, and its name `go_memstats_alloc_bytes` would collide with
+/// the counter `go_memstats_alloc_bytes_total` in OpenMetrics.
 const GO_MEMSTATS: &[(&str, Field)] = &[
-    (
-        "Alloc",
-        Field::Gauge("go_memstats_alloc_bytes", Some(Unit::Bytes)),
-    ),
     (
         "TotalAlloc",
         Field::Counter("go_memstats_alloc_bytes_total"),
@@ -324,38 +335,16 @@ impl Var for MemStats<'_> {
 }
 
 /// `go_gc_duration_seconds` from what Go's expvar has: `NumGC` collections whose
-/// pauses total `PauseTotalNs`, and the last 256 pauses (`PauseNs`, a ring) for the
-/// quantiles, as Go's client takes them.
+/// pauses total `PauseTotalNs`. The `PauseNs` ring holds only the last 256 pauses, so
+/// no buckets can be made that agree with the count: the histogram has its `+Inf`
+/// bucket, `_count` and `_sum`, what rate-of-pause-time queries use.
 fn gc_pauses(memstats: &Map<String, Value>) -> Option<Statistics> {
-    let count = memstats.get("NumGC")?.as_u64()?;
-    let total = memstats.get("PauseTotalNs")?.as_f64()?;
-    let ring = memstats.get("PauseNs")?.as_array()?;
-    let recorded = usize::try_from(count).unwrap_or(usize::MAX).min(ring.len());
-    // Go fills the ring from slot 0: with fewer collections than slots, the first
-    // NumGC slots are the pauses; after that, every slot is.
-    let mut pauses: Vec<f64> = ring
-        .iter()
-        .take(recorded)
-        .filter_map(Value::as_f64)
-        .map(|ns| ns / 1e9)
-        .collect();
-    pauses.sort_by(f64::total_cmp);
-    let quantile = |q: f64| -> f64 {
-        if pauses.is_empty() {
-            return 0.0;
-        }
-        let index = ((pauses.len() - 1) as f64 * q).round() as usize;
-        pauses[index]
-    };
     Some(Statistics {
-        count,
-        sum: total / 1e9,
-        min: quantile(0.0),
-        max: quantile(1.0),
-        quantiles: [0.0, 0.25, 0.5, 0.75, 1.0]
-            .iter()
-            .map(|&q| (q, quantile(q)))
-            .collect(),
+        count: memstats.get("NumGC")?.as_u64()?,
+        sum: memstats.get("PauseTotalNs")?.as_f64()? / 1e9,
+        min: 0.0,
+        max: 0.0,
+        quantiles: Vec::new(),
     })
 }
 
@@ -460,16 +449,14 @@ mod tests {
     }
 
     #[test]
-    fn gc_pauses_use_the_filled_part_of_the_ring() {
+    fn gc_pauses_are_count_and_total() {
         let Value::Object(memstats) = json!({
-            "NumGC": 3, "PauseTotalNs": 6_000_000,
-            "PauseNs": [1_000_000, 3_000_000, 2_000_000, 0, 0]
+            "NumGC": 3, "PauseTotalNs": 6_000_000, "PauseNs": [1_000_000, 3_000_000, 2_000_000, 0]
         }) else {
             unreachable!()
         };
         let pauses = gc_pauses(&memstats).unwrap();
         assert_eq!((pauses.count, pauses.sum), (3, 0.006));
-        assert_eq!((pauses.min, pauses.max), (0.001, 0.003));
-        assert_eq!(pauses.quantiles[2], (0.5, 0.002));
+        assert!(gc_pauses(&serde_json::Map::new()).is_none());
     }
 }

@@ -66,7 +66,8 @@ fn bridges_go_and_our_documents() {
         format!("memstats_heap_alloc_bytes{ours}"),
         format!("process_resident_memory_bytes{ours}"),
         format!("process_cpu_seconds_total{ours}"),
-        format!("requests{ours}"),
+        format!("errors{ours}"),
+        format!("requests_total{go}"),
         format!("latency_seconds_count{ours}"),
         format!("expvar_target_scrape_duration_seconds{go}"),
     ] {
