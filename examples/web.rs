@@ -92,7 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let web_addr = std::env::var("WEB_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
     let listener = TcpListener::bind(&web_addr).await?;
     // The debug endpoint: its own thread and runtime, on `EXPVAR_ADDR` (loopback).
-    let debug = expvar::ServerBuilder::new().start()?;
+    let debug = expvar::ServerBuilder::from_env().start()?;
 
     let mut stdout = std::io::stdout();
     writeln!(stdout, "app listening on http://{}", listener.local_addr()?)?;

@@ -1,5 +1,6 @@
 //! The live dashboard's server side, without a browser: the page, its event stream,
 //! credentials, the client cap, and slow clients.
+#![cfg(feature = "server")]
 
 mod support;
 
@@ -366,4 +367,96 @@ fn shutdown_ends_open_streams_at_once() {
         String::from_utf8_lossy(&rest).ends_with("0\r\n\r\n"),
         "the chunked stream ends properly"
     );
+}
+
+/// A variable type of a user's own: a pool that writes an object with a map, a string,
+/// a distribution and metadata. Nothing in any encoder knows it.
+struct Pool;
+
+impl expvar::Var for Pool {
+    fn write(&self, out: expvar::Writer<'_>) {
+        out.object(|fields| {
+            fields.field("idle").help("Idle connections.").gauge(3);
+            fields.field("by_host").map("host", |hosts| {
+                hosts.entry("db-1").counter(5);
+                hosts.entry("db-2").counter(8);
+            });
+            fields.field("driver").str("pg 1.2");
+            fields
+                .field("wait")
+                .unit(expvar::Unit::Seconds)
+                .distribution(&expvar::Distribution {
+                    count: 2,
+                    sum: 0.75,
+                    min: 0.25,
+                    max: 0.5,
+                    buckets: &[(0.25, 1), (1.0, 2)],
+                    quantiles: &[(0.5, 0.25)],
+                });
+        });
+    }
+}
+
+#[test]
+fn a_users_own_type_reaches_every_view_of_a_local_registry() {
+    let registry = std::sync::Arc::new(expvar::Registry::new());
+    registry.publish("pool", std::sync::Arc::new(Pool)).unwrap();
+    let server = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .registry(std::sync::Arc::clone(&registry))
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+
+    // JSON: only what this registry holds.
+    let vars: serde_json::Value = serde_json::from_str(&get(addr, "/debug/vars").body).unwrap();
+    assert_eq!(
+        vars,
+        serde_json::json!({"pool": {
+            "idle": 3,
+            "by_host": {"db-1": 5, "db-2": 8},
+            "driver": "pg 1.2",
+            "wait": {"count": 2, "sum": 0.75, "min": 0.25, "max": 0.5, "mean": 0.375, "p50": 0.25},
+        }})
+    );
+
+    // Prometheus: kinds, labels, units and help from what the type said.
+    let metrics = get(addr, "/metrics").body;
+    for line in [
+        "# HELP pool_idle Idle connections.\n# TYPE pool_idle gauge\npool_idle 3\n",
+        "pool_by_host_total{host=\"db-1\"} 5\npool_by_host_total{host=\"db-2\"} 8\n",
+        "pool_driver_info{value=\"pg 1.2\"} 1\n",
+        "pool_wait_seconds_bucket{le=\"0.25\"} 1\n",
+        "pool_wait_seconds_count 2\n",
+    ] {
+        assert!(metrics.contains(line), "{line}\n{metrics}");
+    }
+    assert!(!metrics.contains("memstats"), "{metrics}");
+    let openmetrics = request(
+        addr,
+        "GET",
+        "/metrics",
+        &["Accept: application/openmetrics-text; version=1.0.0"],
+    )
+    .body;
+    assert!(
+        openmetrics.contains("# UNIT pool_wait_seconds seconds\n"),
+        "{openmetrics}"
+    );
+
+    // The dashboard: its numbers, with their kinds.
+    let (head, mut events) = open(addr, "/debug/dashboard/events", &[]);
+    assert_eq!(head.status, 200);
+    let mut schema = None;
+    let sample = events.next_sample(&mut schema);
+    let schema = schema.unwrap();
+    assert_eq!(value_at(&schema, &sample, &["pool", "idle"]), 3.0);
+    assert_eq!(kind_of(&schema, &["pool", "by_host", "db-2"]), "c");
+    assert_eq!(
+        value_at(&schema, &sample, &["pool", "by_host", "db-2"]),
+        8.0
+    );
+    assert_eq!(value_at(&schema, &sample, &["pool", "wait", "p50"]), 0.25);
+    assert_eq!(kind_of(&schema, &["pool", "wait", "count"]), "c");
+    server.shutdown();
 }

@@ -7,6 +7,7 @@
 //! Needs Debian's `chromium` package; without it the test says so and passes, unless
 //! `EXPVAR_REQUIRE_E2E=1` (as in CI). `cargo test` builds the example first; with
 //! `cargo test --test test_dashboard_browser` alone, `cargo build --example web` first.
+#![cfg(feature = "server")]
 
 mod support;
 

@@ -4,6 +4,7 @@
 //! A file of its own: the variable here changes its shape every second, so each sample
 //! carries a large schema (fills a stalled client's buffers in seconds), which would
 //! slow the other dashboard tests down.
+#![cfg(feature = "server")]
 
 mod support;
 

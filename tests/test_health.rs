@@ -1,4 +1,5 @@
 //! `/status/health` and `/status/hardware/*`: status codes, auth exemption, thresholds.
+#![cfg(feature = "server")]
 
 mod support;
 

@@ -3,6 +3,7 @@
 //!
 //! Needs `go` (Debian `golang-go`). Without it the test is skipped with a message, unless
 //! `EXPVAR_REQUIRE_E2E=1`, which makes a missing `go` a failure.
+#![cfg(feature = "server")]
 
 use std::path::Path;
 mod support;

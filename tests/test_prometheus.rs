@@ -1,5 +1,6 @@
 //! `/metrics`: a registry with every variable type, rendered and read back through a
 //! strict exposition parser in both formats.
+#![cfg(feature = "server")]
 
 mod support;
 

@@ -5,6 +5,7 @@
 //!
 //! Needs `prometheus` and `promtool` on `PATH` (Debian package `prometheus`). Without
 //! them the test says why and passes, unless `EXPVAR_REQUIRE_E2E=1`, when it fails.
+#![cfg(feature = "server")]
 
 use std::fs;
 use std::io::{Read, Write};

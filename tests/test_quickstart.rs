@@ -1,4 +1,5 @@
 //! The README's demo: the quickstart example serves live data at `/debug/vars`.
+#![cfg(feature = "server")]
 
 mod support;
 

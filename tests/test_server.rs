@@ -1,4 +1,5 @@
 //! The HTTP endpoint: status codes, headers, auth, limits, mounting, shutdown.
+#![cfg(feature = "server")]
 
 mod support;
 
@@ -330,4 +331,34 @@ async fn start_async_serves_inside_an_existing_runtime() {
     assert_eq!(response.status, 200);
     server.shutdown_async().await;
     assert!(TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn a_reserved_constant_label_stops_the_server_from_starting() {
+    let error = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .const_label("le", "x")
+        .start()
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        expvar::ServeError::InvalidOption {
+            option: "const_label",
+            ..
+        }
+    ));
+    assert_eq!(
+        error.to_string(),
+        "invalid option `const_label`: constant label `le` is refused: /metrics writes a label of that name itself"
+    );
+}
+
+#[test]
+fn serve_errors_print_their_own_message_and_the_cause_as_source() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let error = ServerBuilder::new().addr(addr).start().unwrap_err();
+    assert_eq!(error.to_string(), format!("cannot listen on {addr}"));
+    let cause = std::error::Error::source(&error).expect("the OS error");
+    assert!(!cause.to_string().is_empty());
 }

@@ -7,6 +7,7 @@
 
 mod encode;
 mod registry;
+#[cfg(feature = "server")]
 mod server;
 mod slots;
 mod stats;
@@ -17,8 +18,8 @@ pub mod __private;
 
 pub use encode::json::{render_json, to_json};
 pub use encode::prometheus::{
-    to_prometheus, to_prometheus_with, PrometheusFormat, PrometheusOptions,
-    OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE,
+    to_prometheus, to_prometheus_with, PrometheusFormat, PrometheusOptions, ReservedLabelError,
+    OPENMETRICS_CONTENT_TYPE, RESERVED_LABELS, TEXT_CONTENT_TYPE,
 };
 pub use registry::functions::{
     for_each_function, function_stats, CallGuard, FunctionInfo, FunctionStats, Outcome,
@@ -26,13 +27,16 @@ pub use registry::functions::{
 };
 pub use registry::{
     conflicts, for_each, get, publish, publish_func, render_failures, unpublish, Conflict,
-    IntoVarRef, PublishError, Site, VarRef,
+    IntoVarRef, PublishError, Registry, RegistryRef, Site, VarRef,
 };
+#[cfg(feature = "server")]
 pub use server::status::hardware::{Hardware, Thresholds};
+#[cfg(feature = "server")]
 pub use server::status::health::{add_readiness_check, check_readiness, remove_readiness_check};
+#[cfg(feature = "server")]
 pub use server::{
-    serve, service, Body, ExpvarService, ResponseFuture, ServeError, ServerBuilder, ServerHandle,
-    ADDR_ENV, DEFAULT_ADDR,
+    serve, service, service_for, Body, ExpvarService, ResponseFuture, ServeError, ServerBuilder,
+    ServerHandle, ADDR_ENV, DEFAULT_ADDR,
 };
 pub use stats::alloc::{AllocStats, CountingAlloc, SizeClassStats};
 #[cfg(feature = "jemalloc")]
@@ -47,4 +51,4 @@ pub use vars::gauge::Gauge;
 pub use vars::histogram::{Histogram, HistogramSummary, DEFAULT_BUCKETS, QUANTILE_RELATIVE_ERROR};
 pub use vars::map::{Map, DEFAULT_LABEL};
 pub use vars::str::Str;
-pub use vars::{MapWriter, ObjectWriter, Var, Writer};
+pub use vars::{Distribution, MapWriter, ObjectWriter, Statistic, Unit, Var, Writer};

@@ -124,7 +124,24 @@ pub fn parse(text: &str, format: Format) -> Result<Vec<Family>, String> {
                 });
                 continue;
             }
-            return Err(at("a comment that is neither HELP nor TYPE".into()));
+            if let Some(rest) = comment.strip_prefix(" UNIT ") {
+                // OpenMetrics only: right after TYPE, naming its family, which ends in it.
+                let (name, unit) = rest
+                    .split_once(' ')
+                    .ok_or_else(|| at("UNIT without a unit".into()))?;
+                let family = families
+                    .last()
+                    .filter(|family| family.samples.is_empty() && family.name == name)
+                    .ok_or_else(|| at("UNIT not right after its family's TYPE".into()))?;
+                if format != Format::OpenMetrics {
+                    return Err(at("UNIT in the text format".into()));
+                }
+                if !family.name.ends_with(&format!("_{unit}")) {
+                    return Err(at("a family name does not end in its unit".into()));
+                }
+                continue;
+            }
+            return Err(at("a comment that is neither HELP, TYPE nor UNIT".into()));
         }
         if pending_help.is_some() {
             return Err(at("HELP not followed by TYPE".into()));

@@ -2,12 +2,11 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::registry::{self, VarRef};
-use crate::vars::histogram::Histogram;
-use crate::vars::Encode;
-use crate::vars::{Var, Writer};
+use crate::registry::VarRef;
+use crate::vars::{Describe, Distribution, Encode, Statistic, Var, View, Writer};
 
-/// Renders the whole registry exactly as `/debug/vars` serves it.
+/// Renders the global registry exactly as `/debug/vars` serves it. See
+/// [`Registry::to_json`](crate::Registry::to_json).
 ///
 /// Like Go: one object, keys sorted byte-wise, one variable per line. Unlike Go the
 /// output is always valid JSON: NaN and infinities are `null`, and a variable whose
@@ -26,17 +25,17 @@ use crate::vars::{Var, Writer};
 /// assert_eq!(parsed["doc_to_json_hits"], 2);
 /// ```
 pub fn to_json() -> String {
-    render_document(&registry::snapshot())
+    crate::Registry::global().to_json()
 }
 
 pub(crate) fn render_document<N: AsRef<str>>(vars: &[(N, VarRef)]) -> String {
     let mut encoder = JsonEncoder::with_capacity(64 + vars.len() * 32);
     encoder.out.extend_from_slice(b"{\n");
-    for (index, (name, var)) in vars.iter().enumerate() {
-        if index > 0 {
-            encoder.out.extend_from_slice(b",\n");
-        }
+    // The document's own members are one per line; they are a frame like any object's.
+    encoder.first_member.push(true);
+    for (name, var) in vars {
         let name = name.as_ref();
+        encoder.begin_member(b",\n");
         write_escaped(&mut encoder.out, name);
         encoder.out.extend_from_slice(b": ");
         encoder.write_isolated(name, &**var);
@@ -65,6 +64,11 @@ struct JsonEncoder {
     out: Vec<u8>,
     /// One entry per open object or map: whether it has no member yet.
     first_member: Vec<bool>,
+    /// Where the member being written starts, and whether it was its object's first:
+    /// a value shown only in the metric views takes its member back out.
+    member: (usize, bool),
+    /// Open values being left out (metrics-only); 1 means the next value is.
+    skipping: usize,
     /// The top-level name being written, for failure reports.
     current: String,
 }
@@ -74,6 +78,8 @@ impl JsonEncoder {
         JsonEncoder {
             out: Vec::with_capacity(capacity),
             first_member: Vec::new(),
+            member: (0, false),
+            skipping: 0,
             current: String::new(),
         }
     }
@@ -81,11 +87,13 @@ impl JsonEncoder {
     /// Writes `var`; if it panics, its partial output is replaced by `null`.
     fn write_isolated(&mut self, name: &str, var: &dyn Var) {
         let start = self.out.len();
+        let depth = self.first_member.len();
         name.clone_into(&mut self.current);
         let result = catch_unwind(AssertUnwindSafe(|| var.write(Writer::new(self))));
         if let Err(panic) = result {
             self.out.truncate(start);
-            self.first_member.clear();
+            self.first_member.truncate(depth);
+            self.skipping = 0;
             let message = panic_message(&*panic);
             self.fail(&format_args!("panicked: {message}"));
         }
@@ -96,11 +104,37 @@ impl JsonEncoder {
         String::from_utf8(self.out).expect("JSON output is UTF-8")
     }
 
-    fn begin_member(&mut self) {
+    /// Starts a member of the innermost object, after `separator` unless it is the first.
+    fn begin_member(&mut self, separator: &[u8]) {
+        let start = self.out.len();
         if let Some(first) = self.first_member.last_mut() {
-            if !std::mem::replace(first, false) {
-                self.out.extend_from_slice(b", ");
+            let was_first = std::mem::replace(first, false);
+            self.member = (start, was_first);
+            if !was_first {
+                self.out.extend_from_slice(separator);
             }
+        }
+    }
+
+    /// Takes the member being written back out and leaves its value out.
+    fn drop_member(&mut self) {
+        let (start, was_first) = self.member;
+        self.out.truncate(start);
+        if let Some(first) = self.first_member.last_mut() {
+            *first = was_first;
+        }
+        self.skipping = 1;
+    }
+
+    /// Whether a scalar is being left out; ends the skip when it is the skipped value.
+    fn skip_scalar(&mut self) -> bool {
+        match self.skipping {
+            0 => false,
+            1 => {
+                self.skipping = 0;
+                true
+            }
+            _ => true,
         }
     }
 }
@@ -116,59 +150,85 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 }
 
 impl Encode for JsonEncoder {
+    fn describe(&mut self, fact: Describe<'_>) {
+        if let Describe::View(View::Metrics) = fact {
+            if self.skipping == 0 {
+                self.drop_member();
+            }
+        }
+    }
+
     fn counter(&mut self, value: u64) {
+        if self.skip_scalar() {
+            return;
+        }
         self.out
             .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
 
     fn counter_f64(&mut self, value: f64) {
+        if self.skip_scalar() {
+            return;
+        }
         write_float(&mut self.out, value);
     }
 
     fn gauge(&mut self, value: i64) {
+        if self.skip_scalar() {
+            return;
+        }
         self.out
             .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
 
     fn float(&mut self, value: f64) {
+        if self.skip_scalar() {
+            return;
+        }
         write_float(&mut self.out, value);
     }
 
     fn str(&mut self, value: &str) {
+        if self.skip_scalar() {
+            return;
+        }
         write_escaped(&mut self.out, value);
     }
 
     fn bool(&mut self, value: bool) {
+        if self.skip_scalar() {
+            return;
+        }
         self.out
             .extend_from_slice(if value { b"true" } else { b"false" });
     }
 
     fn null(&mut self) {
+        if self.skip_scalar() {
+            return;
+        }
         self.out.extend_from_slice(b"null");
     }
 
-    fn histogram(&mut self, histogram: &Histogram) {
-        let summary = histogram.summary();
-        self.begin_object();
-        self.field("count", None);
-        self.counter(summary.count);
-        for (name, value) in [
-            ("sum", summary.sum),
-            ("min", summary.min),
-            ("max", summary.max),
-            ("mean", summary.mean),
-            ("p50", summary.p50),
-            ("p90", summary.p90),
-            ("p99", summary.p99),
-            ("p999", summary.p999),
-        ] {
-            self.field(name, None);
-            self.float(value);
+    fn distribution(&mut self, distribution: &Distribution<'_>) {
+        if self.skip_scalar() {
+            return;
         }
+        self.begin_object();
+        distribution.for_each_statistic(|name, statistic, value| {
+            self.field(name);
+            match statistic {
+                Statistic::Count => self.counter(value as u64),
+                Statistic::Sum | Statistic::Value => self.float(value),
+            }
+        });
         self.end_object();
     }
 
     fn json(&mut self, value: &serde_json::Value) {
+        if self.skip_scalar() {
+            return;
+        }
         // A `Value` holds no NaN and has string keys, so this cannot fail.
         serde_json::to_writer(&mut self.out, value).expect("serializing a JSON value");
     }
@@ -179,17 +239,32 @@ impl Encode for JsonEncoder {
     }
 
     fn begin_object(&mut self) {
+        if self.skipping > 0 {
+            self.skipping += 1;
+            return;
+        }
         self.out.push(b'{');
         self.first_member.push(true);
     }
 
-    fn field(&mut self, name: &str, _help: Option<&str>) {
-        self.begin_member();
+    fn field(&mut self, name: &str) {
+        if self.skipping > 0 {
+            return;
+        }
+        self.begin_member(b", ");
         write_escaped(&mut self.out, name);
         self.out.extend_from_slice(b": ");
     }
 
     fn end_object(&mut self) {
+        if self.skipping > 0 {
+            // The skipped object itself ends at 2; its value is then complete.
+            self.skipping -= 1;
+            if self.skipping == 1 {
+                self.skipping = 0;
+            }
+            return;
+        }
         self.first_member.pop();
         self.out.push(b'}');
     }
@@ -199,7 +274,7 @@ impl Encode for JsonEncoder {
     }
 
     fn entry(&mut self, key: &str) {
-        self.field(key, None);
+        self.field(key);
     }
 
     fn end_map(&mut self) {

@@ -5,4 +5,5 @@
 
 pub(crate) mod json;
 pub(crate) mod prometheus;
+#[cfg(feature = "server")]
 pub(crate) mod sample;

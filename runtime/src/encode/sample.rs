@@ -7,9 +7,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::registry::VarRef;
-use crate::vars::histogram::Histogram;
-use crate::vars::Encode;
-use crate::vars::{Var, Writer};
+use crate::vars::{Describe, Distribution, Encode, Statistic, Var, View, Writer};
 
 /// The most leaves one sample holds; the rest of a huge registry is left out so a
 /// sample stays small enough to send every second.
@@ -20,7 +18,7 @@ const MAX_ARRAY_LEN: usize = 64;
 
 /// What a variable said a leaf is, which decides how the dashboard charts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Kind {
+pub(crate) enum LeafKind {
     /// Only goes up: charted as a rate per second.
     Counter,
     /// Goes up and down: charted as its value.
@@ -33,15 +31,15 @@ pub(crate) enum Kind {
     Number,
 }
 
-impl Kind {
+impl LeafKind {
     /// The one-letter code the dashboard page reads.
     pub(crate) fn code(self) -> char {
         match self {
-            Kind::Counter => 'c',
-            Kind::Gauge => 'g',
-            Kind::Float => 'f',
-            Kind::Quantile => 'q',
-            Kind::Number => 'n',
+            LeafKind::Counter => 'c',
+            LeafKind::Gauge => 'g',
+            LeafKind::Float => 'f',
+            LeafKind::Quantile => 'q',
+            LeafKind::Number => 'n',
         }
     }
 }
@@ -54,7 +52,7 @@ pub(crate) struct LeafKey {
     /// Bit `i` is set when `path[i]` is a key of a [`Map`](crate::Map) rather than a
     /// field name, so the page can draw one series per key.
     pub(crate) map_keys: u64,
-    pub(crate) kind: Kind,
+    pub(crate) kind: LeafKind,
 }
 
 /// One registry snapshot, flattened.
@@ -83,6 +81,7 @@ pub(crate) fn flatten(
         keys: previous.is_none().then(Vec::new),
         path: String::new(),
         segments: Vec::new(),
+        skipping: 0,
     };
     for (name, var) in vars {
         if encoder.values.len() >= MAX_LEAVES {
@@ -112,6 +111,8 @@ struct SampleEncoder<'a> {
     path: String,
     /// ...each starting here, with whether it is a map key.
     segments: Vec<(usize, bool)>,
+    /// Open values being left out (metrics-only); 1 means the next value is.
+    skipping: usize,
 }
 
 impl SampleEncoder<'_> {
@@ -119,6 +120,7 @@ impl SampleEncoder<'_> {
         let start = self.values.len();
         self.path.clear();
         self.segments.clear();
+        self.skipping = 0;
         self.push_segment(name, false);
         let result = catch_unwind(AssertUnwindSafe(|| var.write(Writer::new(self))));
         if result.is_err() {
@@ -152,12 +154,27 @@ impl SampleEncoder<'_> {
         &self.path[start..end]
     }
 
-    fn leaf(&mut self, kind: Kind, value: f64) {
-        self.push_leaf(kind, value);
+    fn leaf(&mut self, kind: LeafKind, value: f64) {
+        if !self.skip_value() {
+            self.push_leaf(kind, value);
+        }
         self.end_value();
     }
 
-    fn push_leaf(&mut self, kind: Kind, value: f64) {
+    /// Whether the value being written is left out; ends the skip when it is the
+    /// skipped value itself.
+    fn skip_value(&mut self) -> bool {
+        match self.skipping {
+            0 => false,
+            1 => {
+                self.skipping = 0;
+                true
+            }
+            _ => true,
+        }
+    }
+
+    fn push_leaf(&mut self, kind: LeafKind, value: f64) {
         let index = self.values.len();
         if index >= MAX_LEAVES {
             return;
@@ -207,7 +224,7 @@ impl SampleEncoder<'_> {
         match value {
             serde_json::Value::Number(number) => {
                 if let Some(number) = number.as_f64() {
-                    self.push_leaf(Kind::Number, number);
+                    self.push_leaf(LeafKind::Number, number);
                 }
             }
             serde_json::Value::Object(members) => {
@@ -230,81 +247,104 @@ impl SampleEncoder<'_> {
 }
 
 impl Encode for SampleEncoder<'_> {
+    fn describe(&mut self, fact: Describe<'_>) {
+        // The dashboard charts what `/debug/vars` holds.
+        if let Describe::View(View::Metrics) = fact {
+            if self.skipping == 0 {
+                self.skipping = 1;
+            }
+        }
+    }
+
     fn counter(&mut self, value: u64) {
-        self.leaf(Kind::Counter, value as f64);
+        self.leaf(LeafKind::Counter, value as f64);
     }
 
     fn counter_f64(&mut self, value: f64) {
-        self.leaf(Kind::Counter, value);
+        self.leaf(LeafKind::Counter, value);
     }
 
     fn gauge(&mut self, value: i64) {
-        self.leaf(Kind::Gauge, value as f64);
+        self.leaf(LeafKind::Gauge, value as f64);
     }
 
     fn float(&mut self, value: f64) {
-        self.leaf(Kind::Float, value);
+        self.leaf(LeafKind::Float, value);
     }
 
     fn str(&mut self, _: &str) {
+        self.skip_value();
         self.end_value();
     }
 
     fn bool(&mut self, _: bool) {
+        self.skip_value();
         self.end_value();
     }
 
     fn null(&mut self) {
+        self.skip_value();
         self.end_value();
     }
 
-    fn histogram(&mut self, histogram: &Histogram) {
-        let summary = histogram.summary();
-        let fields = [
-            ("count", Kind::Counter, summary.count as f64),
-            ("sum", Kind::Counter, summary.sum),
-            ("min", Kind::Quantile, summary.min),
-            ("max", Kind::Quantile, summary.max),
-            ("mean", Kind::Quantile, summary.mean),
-            ("p50", Kind::Quantile, summary.p50),
-            ("p90", Kind::Quantile, summary.p90),
-            ("p99", Kind::Quantile, summary.p99),
-            ("p999", Kind::Quantile, summary.p999),
-        ];
-        for (name, kind, value) in fields {
-            self.push_segment(name, false);
-            self.leaf(kind, value);
+    fn distribution(&mut self, distribution: &Distribution<'_>) {
+        if !self.skip_value() {
+            distribution.for_each_statistic(|name, statistic, value| {
+                let kind = match statistic {
+                    Statistic::Count | Statistic::Sum => LeafKind::Counter,
+                    Statistic::Value => LeafKind::Quantile,
+                };
+                self.push_segment(name, false);
+                self.push_leaf(kind, value);
+                self.pop_segment();
+            });
         }
         self.end_value();
     }
 
     fn json(&mut self, value: &serde_json::Value) {
-        self.json_leaves(value);
+        if !self.skip_value() {
+            self.json_leaves(value);
+        }
         self.end_value();
     }
 
     fn fail(&mut self, _: &dyn std::fmt::Display) {
+        self.skip_value();
         self.end_value();
     }
 
-    fn begin_object(&mut self) {}
+    fn begin_object(&mut self) {
+        if self.skipping > 0 {
+            self.skipping += 1;
+        }
+    }
 
-    fn field(&mut self, name: &str, _: Option<&str>) {
+    fn field(&mut self, name: &str) {
         self.push_segment(name, false);
     }
 
     fn end_object(&mut self) {
+        if self.skipping > 0 {
+            // The skipped object itself ends at 2; its value is then complete.
+            self.skipping -= 1;
+            if self.skipping == 1 {
+                self.skipping = 0;
+            }
+        }
         self.end_value();
     }
 
-    fn begin_map(&mut self, _: &str) {}
+    fn begin_map(&mut self, _: &str) {
+        self.begin_object();
+    }
 
     fn entry(&mut self, key: &str) {
         self.push_segment(key, true);
     }
 
     fn end_map(&mut self) {
-        self.end_value();
+        self.end_object();
     }
 }
 
@@ -314,9 +354,9 @@ mod tests {
 
     use super::*;
     use crate::registry::IntoVarRef;
-    use crate::{Counter, Func, Gauge, Map, Str};
+    use crate::{Counter, Func, Gauge, Histogram, Map, Str};
 
-    fn leaves_of(var: impl Var + 'static) -> Vec<(String, Kind, u64, f64)> {
+    fn leaves_of(var: impl Var + 'static) -> Vec<(String, LeafKind, u64, f64)> {
         let var: Arc<dyn Var> = Arc::new(var);
         let flat = flatten(&[("v", var.into_var_ref())], None);
         flat.keys
@@ -331,10 +371,13 @@ mod tests {
     fn scalars_keep_their_kind() {
         let counter = Counter::new();
         counter.add(3);
-        assert_eq!(leaves_of(counter), [("v".into(), Kind::Counter, 0, 3.0)]);
+        assert_eq!(
+            leaves_of(counter),
+            [("v".into(), LeafKind::Counter, 0, 3.0)]
+        );
         let gauge = Gauge::new();
         gauge.set(-2);
-        assert_eq!(leaves_of(gauge), [("v".into(), Kind::Gauge, 0, -2.0)]);
+        assert_eq!(leaves_of(gauge), [("v".into(), LeafKind::Gauge, 0, -2.0)]);
         assert!(leaves_of(Str::new()).is_empty());
     }
 
@@ -346,8 +389,8 @@ mod tests {
         assert_eq!(
             leaves_of(map),
             [
-                ("v.fail".into(), Kind::Counter, 0b10, 1.0),
-                ("v.ok".into(), Kind::Counter, 0b10, 2.0),
+                ("v.fail".into(), LeafKind::Counter, 0b10, 1.0),
+                ("v.ok".into(), LeafKind::Counter, 0b10, 2.0),
             ]
         );
     }
@@ -358,9 +401,9 @@ mod tests {
         histogram.record(2.0);
         let leaves = leaves_of(histogram);
         assert_eq!(leaves.len(), 9);
-        assert_eq!(leaves[0], ("v.count".into(), Kind::Counter, 0, 1.0));
+        assert_eq!(leaves[0], ("v.count".into(), LeafKind::Counter, 0, 1.0));
         assert_eq!(leaves[5].0, "v.p50");
-        assert_eq!(leaves[5].1, Kind::Quantile);
+        assert_eq!(leaves[5].1, LeafKind::Quantile);
 
         let func = Func::new(
             || serde_json::json!({"a": {"b": 1.5, "s": "x"}, "list": [1, 2], "ring": vec![0; 100]}),
@@ -368,9 +411,9 @@ mod tests {
         assert_eq!(
             leaves_of(func),
             [
-                ("v.a.b".into(), Kind::Number, 0, 1.5),
-                ("v.list.0".into(), Kind::Number, 0b100, 1.0),
-                ("v.list.1".into(), Kind::Number, 0b100, 2.0),
+                ("v.a.b".into(), LeafKind::Number, 0, 1.5),
+                ("v.list.0".into(), LeafKind::Number, 0b100, 1.0),
+                ("v.list.1".into(), LeafKind::Number, 0b100, 2.0),
             ]
         );
     }

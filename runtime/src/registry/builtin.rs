@@ -13,7 +13,8 @@ impl Var for Cmdline {
         let args = std::env::args_os()
             .map(|arg| serde_json::Value::String(arg.to_string_lossy().into_owned()))
             .collect();
-        out.json(&serde_json::Value::Array(args));
+        // A list of strings: no figure for the metric views.
+        out.json_only().json(&serde_json::Value::Array(args));
     }
 }
 

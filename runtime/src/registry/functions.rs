@@ -10,7 +10,7 @@ use quanta::Instant;
 use crate::registry::{first_of_each_name, Conflict, Site};
 use crate::vars::counter::Counter;
 use crate::vars::histogram::Histogram;
-use crate::vars::{Var, Writer};
+use crate::vars::{Unit, Var, Writer};
 
 /// The top-level variable holding every instrumented function.
 pub const FUNCTIONS_VAR: &str = "functions";
@@ -247,20 +247,50 @@ pub fn function_stats(key: &str) -> Option<&'static FunctionStats> {
 }
 
 /// The `functions` variable: one object per instrumented function.
+///
+/// In JSON each function has `calls`, `errors` (fallible ones), `in_flight` and
+/// `duration` (timed ones). At `/metrics` it takes the names autometrics uses, labelled
+/// by `function` and `module`: `function_calls_total` by `result`,
+/// `function_calls_duration_seconds` and `function_calls_concurrent`.
 struct Functions;
 
 impl Var for Functions {
     fn write(&self, out: Writer<'_>) {
         out.map("function", |functions| {
             for_each_function(|info, stats| {
-                functions.entry(info.key).object(|fields| {
-                    fields.field("calls").counter(stats.calls());
+                let labels = [("function", info.function), ("module", info.module)];
+                functions.entry(info.key).labels(&labels).object(|fields| {
+                    // Errors first: a call counts as an error before it counts as
+                    // finished, so `ok` is never more than the calls that finished well.
+                    let errors = stats.errors();
+                    let finished = stats.finished();
+                    fields.field("calls").json_only().counter(stats.calls());
                     if info.fallible {
-                        fields.field("errors").counter(stats.errors());
+                        fields.field("errors").json_only().counter(errors);
                     }
-                    fields.field("in_flight").counter(stats.in_flight());
+                    fields
+                        .field("in_flight")
+                        .metric_name("function_calls_concurrent")
+                        .help("Calls of instrumented functions in progress.")
+                        .gauge(i64::try_from(stats.in_flight()).unwrap_or(i64::MAX));
+                    for (result, count) in
+                        [("ok", finished.saturating_sub(errors)), ("error", errors)]
+                    {
+                        fields
+                            .field(result)
+                            .metrics_only()
+                            .metric_name("function_calls_total")
+                            .help("Calls of instrumented functions that finished, by result.")
+                            .labels(&[("result", result)])
+                            .counter(count);
+                    }
                     if info.timed {
-                        fields.field("duration").histogram(&stats.duration);
+                        fields
+                            .field("duration")
+                            .metric_name("function_calls_duration")
+                            .unit(Unit::Seconds)
+                            .help("Durations of calls of timed functions, in seconds.")
+                            .var(&stats.duration);
                     }
                 });
             });

@@ -1,72 +1,282 @@
-//! The registry of published variables: link-time entries collected by `inventory`,
-//! plus variables published at run time. Every output is a view of it.
+//! The registry of published variables. Every output is a view of one.
+//!
+//! A [`Registry`] is a value: tests and libraries make their own with
+//! [`Registry::new`]. The global one ([`Registry::global`]) also holds the link-time
+//! entries the macros register, and the free functions ([`publish`], [`get`], ...) are
+//! shortcuts to it, as in Go's `expvar`.
 
 mod builtin;
+mod entry;
 pub(crate) mod functions;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Deref;
 use std::panic::Location;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use once_cell::sync::Lazy;
 use serde::Serialize;
 
+pub(crate) use entry::first_of_each_name;
+#[doc(hidden)]
+pub use entry::Entry;
+pub use entry::{Conflict, Site};
+
+use crate::encode::{json, prometheus};
 use crate::vars::counter::Counter;
 use crate::vars::func::Func;
 use crate::vars::Var;
+use crate::PrometheusOptions;
 
-/// Where a variable was defined or published: a source file and line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Site {
-    /// Source file, as `file!()` gives it.
-    pub file: &'static str,
-    /// Line in `file`.
-    pub line: u32,
+/// A set of published variables, by name: what `/debug/vars` and `/metrics` show.
+///
+/// The global registry ([`Registry::global`]) holds what the macros define, Go's
+/// `cmdline` and `memstats`, `process`, and what [`publish`] adds; the server serves it
+/// unless told otherwise ([`ServerBuilder::registry`](crate::ServerBuilder::registry)).
+/// A registry made with [`Registry::new`] holds only what is published into it: give
+/// each test, or each component that serves its own page, its own.
+///
+/// ```
+/// use std::sync::Arc;
+/// use expvar::{Counter, Registry};
+///
+/// let registry = Registry::new();
+/// let requests = Arc::new(Counter::new());
+/// registry.publish("requests", Arc::clone(&requests)).unwrap();
+/// requests.add(3);
+///
+/// assert_eq!(registry.to_json(), "{\n\"requests\": 3\n}\n");
+/// assert!(registry.to_prometheus().contains("\nrequests_total 3\n"));
+/// ```
+pub struct Registry {
+    vars: RwLock<BTreeMap<Arc<str>, Published>>,
+    /// Link-time names defined twice (the global registry only).
+    conflicts: Vec<Conflict>,
 }
 
-impl fmt::Display for Site {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
-    }
-}
-
-impl From<&'static Location<'static>> for Site {
-    fn from(location: &'static Location<'static>) -> Self {
-        Site {
-            file: location.file(),
-            line: location.line(),
-        }
-    }
-}
-
-/// A variable registered at link time. Emitted by the macros through
-/// `inventory::submit!`; see [`__private`](crate::__private).
-#[doc(hidden)]
-pub struct Entry {
-    name: &'static str,
-    var: fn() -> &'static dyn Var,
+struct Published {
+    var: VarRef,
     site: Site,
+    /// A link-time entry: its name belongs to the code that defines it.
+    link_time: bool,
 }
 
-impl Entry {
-    /// An entry publishing `var()` as `name`, defined at `file:line`.
-    pub const fn new(
-        name: &'static str,
-        var: fn() -> &'static dyn Var,
-        file: &'static str,
-        line: u32,
-    ) -> Self {
-        Entry {
-            name,
-            var,
-            site: Site { file, line },
+static GLOBAL: Lazy<Registry> = Lazy::new(|| {
+    let entries: Vec<&Entry> = inventory::iter::<Entry>.into_iter().collect();
+    let (entries, conflicts) = first_of_each_name(entries, |entry| (entry.name, entry.site));
+    let vars = entries
+        .into_iter()
+        .map(|entry| {
+            let published = Published {
+                var: VarRef(VarSource::Deferred(entry.var)),
+                site: entry.site,
+                link_time: true,
+            };
+            (Arc::from(entry.name), published)
+        })
+        .collect();
+    Registry {
+        vars: RwLock::new(vars),
+        conflicts,
+    }
+});
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Registry {
+            vars: RwLock::new(BTreeMap::new()),
+            conflicts: Vec::new(),
         }
+    }
+
+    /// The process-wide registry: the link-time variables of the macros, `cmdline`,
+    /// `memstats`, `process`, and what [`publish`] adds.
+    pub fn global() -> &'static Registry {
+        &GLOBAL
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<Arc<str>, Published>> {
+        // The registry never panics while holding its lock; keep serving regardless.
+        self.vars.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Publishes `var` under `name` (Go's `expvar.Publish`).
+    ///
+    /// `var` is a `&'static` variable or an `Arc` (for instances created at run time).
+    /// Names are unique: a taken name is an error naming both places, and nothing is
+    /// replaced.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use expvar::{Gauge, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let pool_size = Arc::new(Gauge::new());
+    /// registry.publish("pool_size", Arc::clone(&pool_size)).unwrap();
+    /// pool_size.set(8);
+    /// assert_eq!(expvar::render_json(&*registry.get("pool_size").unwrap()), "8");
+    ///
+    /// let err = registry.publish("pool_size", Arc::new(Gauge::new())).unwrap_err();
+    /// assert!(err.to_string().contains("already published"));
+    /// ```
+    #[track_caller]
+    pub fn publish(
+        &self,
+        name: impl Into<String>,
+        var: impl IntoVarRef,
+    ) -> Result<(), PublishError> {
+        let rejected = Site::from(Location::caller());
+        let name = name.into();
+        if name.is_empty() {
+            return Err(PublishError::EmptyName { rejected });
+        }
+        let mut vars = self.vars.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(existing) = vars.get(name.as_str()) {
+            return Err(PublishError::Duplicate {
+                name,
+                existing: existing.site,
+                rejected,
+            });
+        }
+        let published = Published {
+            var: var.into_var_ref(),
+            site: rejected,
+            link_time: false,
+        };
+        vars.insert(Arc::from(name), published);
+        Ok(())
+    }
+
+    /// Publishes a value computed by `compute` each time it is read. See [`Func`].
+    ///
+    /// ```
+    /// let registry = expvar::Registry::new();
+    /// registry.publish_func("answer", || 42).unwrap();
+    /// assert_eq!(registry.to_json(), "{\n\"answer\": 42\n}\n");
+    /// ```
+    #[track_caller]
+    pub fn publish_func<F, T>(
+        &self,
+        name: impl Into<String>,
+        compute: F,
+    ) -> Result<(), PublishError>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+        T: Serialize + 'static,
+    {
+        self.publish(name, Arc::new(Func::new(compute)))
+    }
+
+    /// The variable published under `name`.
+    pub fn get(&self, name: &str) -> Option<VarRef> {
+        self.read().get(name).map(|published| published.var.clone())
+    }
+
+    /// Removes a variable published at run time, returning it. Link-time variables (from
+    /// the macros) stay: their name belongs to the code that defines them.
+    ///
+    /// ```
+    /// let registry = expvar::Registry::new();
+    /// registry.publish("pool", std::sync::Arc::new(expvar::Gauge::new())).unwrap();
+    /// assert!(registry.unpublish("pool").is_some());
+    /// assert!(registry.get("pool").is_none());
+    /// ```
+    pub fn unpublish(&self, name: &str) -> Option<VarRef> {
+        let mut vars = self.vars.write().unwrap_or_else(PoisonError::into_inner);
+        if vars.get(name).is_some_and(|published| !published.link_time) {
+            vars.remove(name).map(|published| published.var)
+        } else {
+            None
+        }
+    }
+
+    /// Calls `visit` for every published variable in byte-wise sorted name order (Go's
+    /// `expvar.Do`). Works on a snapshot, so `visit` may publish or read variables.
+    pub fn for_each(&self, mut visit: impl FnMut(&str, &VarRef)) {
+        for (name, var) in self.snapshot() {
+            visit(&name, &var);
+        }
+    }
+
+    /// Every published variable, sorted by name.
+    pub(crate) fn snapshot(&self) -> Vec<(Arc<str>, VarRef)> {
+        self.read()
+            .iter()
+            .map(|(name, published)| (Arc::clone(name), published.var.clone()))
+            .collect()
+    }
+
+    /// The registry as `/debug/vars` serves it: Go's layout, always valid JSON. See
+    /// [`to_json`](crate::to_json).
+    pub fn to_json(&self) -> String {
+        json::render_document(&self.snapshot())
+    }
+
+    /// The registry in the Prometheus text format 0.0.4.
+    pub fn to_prometheus(&self) -> String {
+        self.to_prometheus_with(&PrometheusOptions::default())
+    }
+
+    /// The registry as `options` say. See [`PrometheusOptions`].
+    pub fn to_prometheus_with(&self, options: &PrometheusOptions) -> String {
+        prometheus::render_document(&self.snapshot(), options)
     }
 }
 
-inventory::collect!(Entry);
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::new()
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.read().keys()).finish()
+    }
+}
+
+/// A registry to serve: the global one, a `&'static` one, or a shared `Arc`. What
+/// [`ServerBuilder::registry`](crate::ServerBuilder::registry) and
+/// [`service_for`](crate::service_for) take; dereferences to [`Registry`].
+#[derive(Clone, Debug)]
+pub struct RegistryRef(RegistrySource);
+
+#[derive(Clone, Debug)]
+enum RegistrySource {
+    Static(&'static Registry),
+    Shared(Arc<Registry>),
+}
+
+impl Default for RegistryRef {
+    fn default() -> Self {
+        RegistryRef(RegistrySource::Static(Registry::global()))
+    }
+}
+
+impl From<&'static Registry> for RegistryRef {
+    fn from(registry: &'static Registry) -> Self {
+        RegistryRef(RegistrySource::Static(registry))
+    }
+}
+
+impl From<Arc<Registry>> for RegistryRef {
+    fn from(registry: Arc<Registry>) -> Self {
+        RegistryRef(RegistrySource::Shared(registry))
+    }
+}
+
+impl Deref for RegistryRef {
+    type Target = Registry;
+
+    fn deref(&self) -> &Registry {
+        match &self.0 {
+            RegistrySource::Static(registry) => registry,
+            RegistrySource::Shared(registry) => registry,
+        }
+    }
+}
 
 /// A handle to a published variable: a `&'static` variable or a shared `Arc`.
 ///
@@ -144,7 +354,7 @@ impl IntoVarRef for VarRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PublishError {
-    /// The name is taken. Names are unique across the process.
+    /// The name is taken. Names are unique within a registry.
     Duplicate {
         /// The contested name.
         name: String,
@@ -184,97 +394,8 @@ impl fmt::Display for PublishError {
 
 impl std::error::Error for PublishError {}
 
-/// Two link-time definitions that claim the same name. The first by source location is
-/// served; see [`conflicts`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conflict {
-    /// The contested name.
-    pub name: &'static str,
-    /// The definition that is served.
-    pub kept: Site,
-    /// The definition that is ignored.
-    pub ignored: Site,
-}
-
-impl fmt::Display for Conflict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "expvar name {:?} is defined twice: at {} and at {}; serving the one at {}",
-            self.name, self.kept, self.ignored, self.kept
-        )
-    }
-}
-
-struct Published {
-    var: VarRef,
-    site: Site,
-    link_time: bool,
-}
-
-struct Registry {
-    vars: RwLock<BTreeMap<Arc<str>, Published>>,
-    conflicts: Vec<Conflict>,
-}
-
-/// Keeps the first of the link-time `entries` with each name, ordered by name and then
-/// source site so the same binary always keeps the same one, and reports the others.
-pub(crate) fn first_of_each_name<T>(
-    mut entries: Vec<T>,
-    name_and_site: impl Fn(&T) -> (&'static str, Site),
-) -> (Vec<T>, Vec<Conflict>) {
-    entries.sort_by_key(|entry| name_and_site(entry));
-    let mut kept: Vec<T> = Vec::with_capacity(entries.len());
-    let mut conflicts = Vec::new();
-    for entry in entries {
-        let (name, site) = name_and_site(&entry);
-        // Sorted, so a duplicate follows the entry it duplicates.
-        match kept.last().map(&name_and_site) {
-            Some((kept_name, kept_site)) if kept_name == name => conflicts.push(Conflict {
-                name,
-                kept: kept_site,
-                ignored: site,
-            }),
-            _ => kept.push(entry),
-        }
-    }
-    for conflict in &conflicts {
-        // Two definitions in one binary is a build mistake: say so loudly, once.
-        eprintln!("{conflict}");
-        log::error!("{conflict}");
-    }
-    (kept, conflicts)
-}
-
-static REGISTRY: Lazy<Registry> = Lazy::new(|| {
-    let entries: Vec<&Entry> = inventory::iter::<Entry>.into_iter().collect();
-    let (entries, conflicts) = first_of_each_name(entries, |entry| (entry.name, entry.site));
-    let vars = entries
-        .into_iter()
-        .map(|entry| {
-            let published = Published {
-                var: VarRef(VarSource::Deferred(entry.var)),
-                site: entry.site,
-                link_time: true,
-            };
-            (Arc::from(entry.name), published)
-        })
-        .collect();
-    Registry {
-        vars: RwLock::new(vars),
-        conflicts,
-    }
-});
-
-fn vars_read() -> std::sync::RwLockReadGuard<'static, BTreeMap<Arc<str>, Published>> {
-    // The registry never panics while holding its lock; keep serving regardless.
-    REGISTRY.vars.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Publishes `var` under `name` (Go's `expvar.Publish`).
-///
-/// `var` is a `&'static` variable or an `Arc` (for instances created at run time). Names
-/// are unique: a taken name is an error naming both places, and nothing is replaced.
+/// Publishes `var` under `name` in the global registry (Go's `expvar.Publish`). See
+/// [`Registry::publish`].
 ///
 /// ```
 /// use std::sync::Arc;
@@ -288,39 +409,14 @@ fn vars_read() -> std::sync::RwLockReadGuard<'static, BTreeMap<Arc<str>, Publish
 /// expvar::publish("doc_publish_pool_a", Arc::clone(&pool_size)).unwrap();
 /// pool_size.set(8);
 /// assert_eq!(expvar::render_json(&*expvar::get("doc_publish_pool_a").unwrap()), "8");
-///
-/// let err = expvar::publish("doc_publish_requests", Arc::new(Counter::new())).unwrap_err();
-/// assert!(err.to_string().contains("already published"));
 /// ```
 #[track_caller]
 pub fn publish(name: impl Into<String>, var: impl IntoVarRef) -> Result<(), PublishError> {
-    let rejected = Site::from(Location::caller());
-    let name = name.into();
-    if name.is_empty() {
-        return Err(PublishError::EmptyName { rejected });
-    }
-    let mut vars = REGISTRY
-        .vars
-        .write()
-        .unwrap_or_else(PoisonError::into_inner);
-    if let Some(existing) = vars.get(name.as_str()) {
-        return Err(PublishError::Duplicate {
-            name,
-            existing: existing.site,
-            rejected,
-        });
-    }
-    let published = Published {
-        var: var.into_var_ref(),
-        site: rejected,
-        link_time: false,
-    };
-    vars.insert(Arc::from(name), published);
-    Ok(())
+    Registry::global().publish(name, var)
 }
 
-/// Publishes a value computed by `compute` each time it is read (Go's
-/// `expvar.Publish(name, expvar.Func(f))`). See [`Func`].
+/// Publishes a value computed by `compute` each time it is read, in the global registry
+/// (Go's `expvar.Publish(name, expvar.Func(f))`). See [`Func`].
 ///
 /// ```
 /// use std::time::Instant;
@@ -335,10 +431,10 @@ where
     F: Fn() -> T + Send + Sync + 'static,
     T: Serialize + 'static,
 {
-    publish(name, Arc::new(Func::new(compute)))
+    Registry::global().publish_func(name, compute)
 }
 
-/// The variable published under `name` (Go's `expvar.Get`).
+/// The variable published under `name` in the global registry (Go's `expvar.Get`).
 ///
 /// ```
 /// static HITS: expvar::Counter = expvar::Counter::new();
@@ -347,34 +443,17 @@ where
 /// assert!(expvar::get("doc_get_missing").is_none());
 /// ```
 pub fn get(name: &str) -> Option<VarRef> {
-    vars_read().get(name).map(|published| published.var.clone())
+    Registry::global().get(name)
 }
 
-/// Removes a variable published at run time, returning it. Link-time variables (from
-/// the macros) stay: their name belongs to the code that defines them.
-///
-/// ```
-/// let pool = std::sync::Arc::new(expvar::Gauge::new());
-/// expvar::publish("doc_unpublish_pool", pool).unwrap();
-/// assert!(expvar::unpublish("doc_unpublish_pool").is_some());
-/// assert!(expvar::get("doc_unpublish_pool").is_none());
-/// ```
+/// Removes a variable published at run time from the global registry. See
+/// [`Registry::unpublish`].
 pub fn unpublish(name: &str) -> Option<VarRef> {
-    let mut vars = REGISTRY
-        .vars
-        .write()
-        .unwrap_or_else(PoisonError::into_inner);
-    if vars.get(name).is_some_and(|published| !published.link_time) {
-        vars.remove(name).map(|published| published.var)
-    } else {
-        None
-    }
+    Registry::global().unpublish(name)
 }
 
-/// Calls `visit` for every published variable in byte-wise sorted name order (Go's
-/// `expvar.Do`).
-///
-/// Works on a snapshot, so `visit` may publish or read variables itself.
+/// Calls `visit` for every variable of the global registry in byte-wise sorted name
+/// order (Go's `expvar.Do`).
 ///
 /// ```
 /// let mut names = Vec::new();
@@ -382,18 +461,8 @@ pub fn unpublish(name: &str) -> Option<VarRef> {
 /// assert!(names.contains(&"cmdline".to_owned()));
 /// assert!(names.windows(2).all(|pair| pair[0] < pair[1]));
 /// ```
-pub fn for_each(mut visit: impl FnMut(&str, &VarRef)) {
-    for (name, var) in snapshot() {
-        visit(&name, &var);
-    }
-}
-
-/// Every published variable, sorted by name.
-pub(crate) fn snapshot() -> Vec<(Arc<str>, VarRef)> {
-    vars_read()
-        .iter()
-        .map(|(name, published)| (Arc::clone(name), published.var.clone()))
-        .collect()
+pub fn for_each(visit: impl FnMut(&str, &VarRef)) {
+    Registry::global().for_each(visit);
 }
 
 /// Link-time definitions that claimed a name already taken by another, with both
@@ -401,8 +470,8 @@ pub(crate) fn snapshot() -> Vec<(Arc<str>, VarRef)> {
 /// instrumented-function keys under `functions`. Each is also printed to standard error
 /// and logged when its table is first used.
 pub fn conflicts() -> Vec<Conflict> {
-    let functions = crate::registry::functions::conflicts();
-    REGISTRY
+    let functions = functions::conflicts();
+    Registry::global()
         .conflicts
         .iter()
         .chain(functions)
@@ -412,13 +481,19 @@ pub fn conflicts() -> Vec<Conflict> {
 
 static RENDER_FAILURES: Counter = Counter::new();
 
-/// How many times a variable could not be rendered (a [`Func`] that panicked or whose
-/// value failed to serialize, a [`Var`] that panicked) and was written as `null`.
+/// How many times a value could not be rendered and was left out: a variable written
+/// as `null` (a [`Func`] that panicked or whose value failed to serialize, a [`Var`]
+/// that panicked), or a sample `/metrics` cannot express (a NaN or negative counter).
 pub fn render_failures() -> u64 {
     RENDER_FAILURES.get()
 }
 
 pub(crate) fn record_failure(name: &str, reason: &dyn fmt::Display) {
-    RENDER_FAILURES.inc();
+    count_failure();
     log::warn!("expvar: variable {name:?} rendered as null: {reason}");
+}
+
+/// Counts a failure whose log line the caller writes (or has written once already).
+pub(crate) fn count_failure() {
+    RENDER_FAILURES.inc();
 }

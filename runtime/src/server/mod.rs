@@ -24,6 +24,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
 
+use crate::registry::RegistryRef;
 use crate::server::status::hardware::{Hardware, Thresholds};
 use service::ServiceConfig;
 pub use service::{Body, ExpvarService, ResponseFuture};
@@ -49,7 +50,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// // ... the program's work; `curl 127.0.0.1:6060/debug/vars` meanwhile.
 /// ```
 pub fn serve() -> Result<ServerHandle, ServeError> {
-    ServerBuilder::new().start()
+    ServerBuilder::from_env().start()
 }
 
 /// Configures and starts a debug server, or builds a mountable [`ExpvarService`].
@@ -86,16 +87,44 @@ impl Default for ServerBuilder {
 }
 
 impl ServerBuilder {
-    /// A builder with the defaults, listening on `EXPVAR_ADDR` or [`DEFAULT_ADDR`].
+    /// A builder with the defaults, listening on [`DEFAULT_ADDR`]. It reads no
+    /// environment variable; [`from_env`](Self::from_env) does.
     pub fn new() -> Self {
         ServerBuilder {
-            addr: std::env::var(ADDR_ENV).unwrap_or_else(|_| DEFAULT_ADDR.to_owned()),
+            addr: DEFAULT_ADDR.to_owned(),
             config: ServiceConfig::default(),
             max_connections: 64,
             header_read_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
             max_header_bytes: 16 * 1024,
         }
+    }
+
+    /// A builder with the defaults, listening on `EXPVAR_ADDR` if set, else
+    /// [`DEFAULT_ADDR`]: what [`serve`] uses.
+    pub fn from_env() -> Self {
+        match std::env::var(ADDR_ENV) {
+            Ok(addr) => ServerBuilder::new().addr(addr),
+            Err(_) => ServerBuilder::new(),
+        }
+    }
+
+    /// Serves `registry` instead of the global one: a [`Registry`](crate::Registry)
+    /// in an `Arc`, or a `&'static` one.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use expvar::{Counter, Registry, ServerBuilder};
+    ///
+    /// let registry = Arc::new(Registry::new());
+    /// registry.publish("jobs", Arc::new(Counter::new())).unwrap();
+    /// let server = ServerBuilder::new().addr("127.0.0.1:0").registry(registry).start().unwrap();
+    /// // http://{server.local_addr()}/debug/vars now shows {"jobs": 0} and nothing else.
+    /// server.shutdown();
+    /// ```
+    pub fn registry(mut self, registry: impl Into<RegistryRef>) -> Self {
+        self.config.registry = registry.into();
+        self
     }
 
     /// The address to listen on, such as `"127.0.0.1:6060"`; port 0 picks a free port
@@ -228,6 +257,7 @@ impl ServerBuilder {
     ///
     /// A bind failure is returned with the address in it.
     pub fn start(self) -> Result<ServerHandle, ServeError> {
+        self.validate()?;
         let listener = self.bind_std()?;
         let local_addr = listener.local_addr().map_err(ServeError::io(&self.addr))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -266,6 +296,7 @@ impl ServerBuilder {
     /// # }
     /// ```
     pub async fn start_async(self) -> Result<ServerHandle, ServeError> {
+        self.validate()?;
         let listener =
             TcpListener::from_std(self.bind_std()?).map_err(ServeError::io(&self.addr))?;
         let local_addr = listener.local_addr().map_err(ServeError::io(&self.addr))?;
@@ -281,6 +312,17 @@ impl ServerBuilder {
             thread: None,
             task: Some(finished),
         })
+    }
+
+    /// Refuses options that would serve a broken document.
+    fn validate(&self) -> Result<(), ServeError> {
+        self.config
+            .prometheus
+            .validate()
+            .map_err(|error| ServeError::InvalidOption {
+                option: "const_label",
+                reason: error.to_string(),
+            })
     }
 
     fn bind_std(&self) -> Result<std::net::TcpListener, ServeError> {
@@ -433,6 +475,13 @@ pub enum ServeError {
         /// The underlying error.
         source: io::Error,
     },
+    /// An option of the builder was refused; nothing was bound.
+    InvalidOption {
+        /// The builder method, such as `const_label`.
+        option: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
 }
 
 impl ServeError {
@@ -447,11 +496,11 @@ impl ServeError {
 impl fmt::Display for ServeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ServeError::Bind { addr, source } => {
-                write!(f, "expvar: cannot listen on {addr}: {source}")
-            }
-            ServeError::Io { addr, source } => {
-                write!(f, "expvar: cannot serve on {addr}: {source}")
+            // The cause is the source's to print (`source()`), not repeated here.
+            ServeError::Bind { addr, .. } => write!(f, "cannot listen on {addr}"),
+            ServeError::Io { addr, .. } => write!(f, "cannot serve on {addr}"),
+            ServeError::InvalidOption { option, reason } => {
+                write!(f, "invalid option `{option}`: {reason}")
             }
         }
     }
@@ -461,6 +510,7 @@ impl std::error::Error for ServeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ServeError::Bind { source, .. } | ServeError::Io { source, .. } => Some(source),
+            ServeError::InvalidOption { .. } => None,
         }
     }
 }
@@ -470,4 +520,15 @@ impl std::error::Error for ServeError {
 /// See [`ExpvarService`]; [`ServerBuilder::service`] configures one.
 pub fn service() -> ExpvarService {
     ServerBuilder::new().service()
+}
+
+/// The mountable service with default settings, serving `registry`.
+///
+/// ```
+/// let registry = std::sync::Arc::new(expvar::Registry::new());
+/// let service = expvar::service_for(registry);
+/// # drop(service);
+/// ```
+pub fn service_for(registry: impl Into<RegistryRef>) -> ExpvarService {
+    ServerBuilder::new().registry(registry).service()
 }

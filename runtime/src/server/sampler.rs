@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use crate::encode::json::write_escaped;
 use crate::encode::sample::{self, LeafKey};
-use crate::registry;
+use crate::registry::{Registry, RegistryRef};
 
 /// How often the sampler reads the registry.
 pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
@@ -49,6 +49,8 @@ type Latest = watch::Receiver<Option<Arc<Tick>>>;
 #[derive(Debug)]
 pub(crate) struct Hub {
     max_clients: usize,
+    /// What the samples are of.
+    registry: RegistryRef,
     clients: AtomicUsize,
     sampler: Mutex<Option<Running>>,
     generations: AtomicU64,
@@ -90,9 +92,10 @@ impl Drop for ClientSlot {
 }
 
 impl Hub {
-    pub(crate) fn new(max_clients: usize) -> Self {
+    pub(crate) fn new(max_clients: usize, registry: RegistryRef) -> Self {
         Hub {
             max_clients,
+            registry,
             clients: AtomicUsize::new(0),
             sampler: Mutex::new(None),
             generations: AtomicU64::new(0),
@@ -189,7 +192,7 @@ async fn run(hub: Arc<Hub>, generation: u64) {
                 return;
             }
         }
-        let tick = Arc::new(sampler.sample());
+        let tick = Arc::new(sampler.sample(&registration.hub.registry));
         if let Some(running) = &*registration.hub.lock() {
             running.latest.send_replace(Some(tick));
         }
@@ -204,12 +207,12 @@ struct Sampler {
 }
 
 impl Sampler {
-    fn sample(&mut self) -> Tick {
+    fn sample(&mut self, registry: &Registry) -> Tick {
         let time_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_millis());
         let previous = self.schema.as_ref().map(|schema| &schema.keys[..]);
-        let flat = sample::flatten(&registry::snapshot(), previous);
+        let flat = sample::flatten(&registry.snapshot(), previous);
         let schema = match (flat.keys, &self.schema) {
             (None, Some(schema)) => Arc::clone(schema),
             (keys, _) => {
@@ -289,8 +292,8 @@ mod tests {
     #[test]
     fn schema_is_kept_while_the_shape_holds() {
         let mut sampler = Sampler::default();
-        let first = sampler.sample();
-        let second = sampler.sample();
+        let first = sampler.sample(Registry::global());
+        let second = sampler.sample(Registry::global());
         assert!(Arc::ptr_eq(&first.schema, &second.schema));
         let schema: serde_json::Value = parse_event(&first.schema.event, "schema");
         let leaves = schema["leaves"].as_array().unwrap();
@@ -306,7 +309,7 @@ mod tests {
             .build()
             .unwrap();
         let _entered = runtime.enter();
-        let hub = Arc::new(Hub::new(2));
+        let hub = Arc::new(Hub::new(2, RegistryRef::default()));
         let first = hub.subscribe().unwrap();
         let _second = hub.subscribe().unwrap();
         assert_eq!(hub.subscribe().unwrap_err(), Refusal::Full);
@@ -321,7 +324,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let hub = Arc::new(Hub::new(2));
+        let hub = Arc::new(Hub::new(2, RegistryRef::default()));
         let mut open = runtime.block_on(async { hub.subscribe().unwrap() });
         hub.close();
         let ended = runtime.block_on(async {
@@ -337,7 +340,7 @@ mod tests {
 
     #[test]
     fn no_runtime_is_refused() {
-        let hub = Arc::new(Hub::new(2));
+        let hub = Arc::new(Hub::new(2, RegistryRef::default()));
         assert_eq!(hub.subscribe().unwrap_err(), Refusal::NoRuntime);
         assert_eq!(hub.clients(), 0);
     }

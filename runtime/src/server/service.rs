@@ -19,6 +19,7 @@ use super::auth::Auth;
 use super::dashboard::{EventStream, PAGE};
 use super::sampler::{Hub, Refusal};
 use crate::encode::prometheus::{PrometheusFormat, PrometheusOptions};
+use crate::registry::RegistryRef;
 use crate::server::status::hardware::{self, Hardware, HardwareConfig};
 
 /// The response body type of [`ExpvarService`]: a whole document, or the dashboard's
@@ -82,6 +83,8 @@ pub(crate) struct ServiceConfig {
     /// Prepended to every endpoint path; empty or `/`-led without a trailing `/`.
     pub(crate) prefix: String,
     pub(crate) auth: Option<Auth>,
+    /// What `/debug/vars`, `/metrics` and the dashboard show.
+    pub(crate) registry: RegistryRef,
     /// Namespace, constant labels and version for `/metrics`; the format is negotiated.
     pub(crate) prometheus: PrometheusOptions,
     pub(crate) hardware: HardwareConfig,
@@ -124,7 +127,10 @@ enum Reply {
 impl ExpvarService {
     pub(crate) fn new(config: ServiceConfig) -> Self {
         ExpvarService {
-            dashboard: Arc::new(Hub::new(config.dashboard.max_clients)),
+            dashboard: Arc::new(Hub::new(
+                config.dashboard.max_clients,
+                config.registry.clone(),
+            )),
             config: Arc::new(config),
         }
     }
@@ -164,7 +170,7 @@ impl ExpvarService {
             return Reply::Now(response);
         }
         Reply::Now(match endpoint {
-            Endpoint::Vars => with_type(StatusCode::OK, JSON, crate::to_json()),
+            Endpoint::Vars => with_type(StatusCode::OK, JSON, self.config.registry.to_json()),
             Endpoint::Metrics => {
                 let format = request
                     .headers()
@@ -178,7 +184,7 @@ impl ExpvarService {
                 let mut response = with_type(
                     StatusCode::OK,
                     format.content_type(),
-                    crate::to_prometheus_with(&options),
+                    self.config.registry.to_prometheus_with(&options),
                 );
                 // The body depends on `Accept`: caches must not mix the two formats.
                 response

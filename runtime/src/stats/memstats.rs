@@ -10,7 +10,7 @@ use once_cell::sync::Lazy;
 
 use crate::stats::alloc::{AllocStats, SizeClassStats, CLASS_SIZES, SIZE_CLASSES};
 use crate::stats::process;
-use crate::vars::{Var, Writer};
+use crate::vars::{Unit, Var, Writer};
 
 /// Entries in Go's `MemStats.PauseNs` and `PauseEnd` ring buffers.
 const PAUSE_RING_LEN: usize = 256;
@@ -20,13 +20,13 @@ pub(crate) struct MemStats;
 
 /// How an integer field is written.
 #[derive(Clone, Copy)]
-enum Kind {
+enum FieldKind {
     /// A total that never decreases.
     Counter,
     /// A size that goes up and down.
     Gauge,
 }
-use Kind::{Counter, Gauge};
+use FieldKind::{Counter, Gauge};
 
 /// The values behind the integer fields, computed once per read.
 struct Figures {
@@ -61,7 +61,7 @@ impl Var for MemStats {
         // Go's `runtime.MemStats` integer fields, in Go's declaration order, before the
         // pause rings. Totals are counters; sizes that go up and down are gauges (both
         // are JSON integers, as Go writes them).
-        let head: [(&str, Kind, u64); 24] = [
+        let head: [(&str, FieldKind, u64); 24] = [
             ("Alloc", Gauge, live),
             ("TotalAlloc", Counter, figures.counted(|a| a.total_bytes)),
             ("Sys", Gauge, figures.virtual_size),
@@ -89,26 +89,53 @@ impl Var for MemStats {
         ];
         out.object(|fields| {
             for (name, kind, value) in head {
-                let field = fields.field(name);
+                let field = match metric(name) {
+                    Some((metric, None)) => fields.field(name).metric_name(metric),
+                    Some((metric, Some(unit))) => fields.field(name).metric_name(metric).unit(unit),
+                    None => fields.field(name).json_only(),
+                };
                 match kind {
                     Counter => field.counter(value),
                     Gauge => field.gauge(i64::try_from(value).unwrap_or(i64::MAX)),
                 }
             }
-            fields.field("PauseNs").json(&ZERO_RING);
-            fields.field("PauseEnd").json(&ZERO_RING);
-            fields.field("NumGC").counter(0);
-            fields.field("NumForcedGC").counter(0);
-            fields.field("GCCPUFraction").float(0.0);
-            // No garbage collector runs in a Rust process.
-            fields.field("EnableGC").bool(false);
-            fields.field("DebugGC").bool(false);
+            // Go's garbage-collector figures: no collector runs in a Rust process.
+            fields.field("PauseNs").json_only().json(&ZERO_RING);
+            fields.field("PauseEnd").json_only().json(&ZERO_RING);
+            fields.field("NumGC").json_only().counter(0);
+            fields.field("NumForcedGC").json_only().counter(0);
+            fields.field("GCCPUFraction").json_only().float(0.0);
+            fields.field("EnableGC").json_only().bool(false);
+            fields.field("DebugGC").json_only().bool(false);
+            let by_size = fields.field("BySize").json_only();
             match &figures.alloc {
-                Some(alloc) => fields.field("BySize").json(&by_size_json(&alloc.by_size)),
-                None => fields.field("BySize").json(&UNCOUNTED_BY_SIZE),
+                Some(alloc) => by_size.json(&by_size_json(&alloc.by_size)),
+                None => by_size.json(&UNCOUNTED_BY_SIZE),
             }
         });
     }
+}
+
+/// The metric name and unit of a field at `/metrics`: Go's Prometheus client's name
+/// (`go_memstats_*`) with `memstats_` for `go_memstats_`, so Go dashboards' queries
+/// carry over. The other fields are Go's garbage-collector figures, zero in Rust, and
+/// `Alloc`, the same as `HeapAlloc`, whose name `memstats_alloc_bytes` would collide
+/// with the counter `memstats_alloc_bytes_total` in OpenMetrics: JSON only.
+fn metric(field: &str) -> Option<(&'static str, Option<Unit>)> {
+    let bytes = Some(Unit::Bytes);
+    Some(match field {
+        "TotalAlloc" => ("memstats_alloc_bytes_total", bytes),
+        "Sys" => ("memstats_sys_bytes", bytes),
+        "Mallocs" => ("memstats_mallocs_total", None),
+        "Frees" => ("memstats_frees_total", None),
+        "HeapAlloc" => ("memstats_heap_alloc_bytes", bytes),
+        "HeapSys" => ("memstats_heap_sys_bytes", bytes),
+        "HeapIdle" => ("memstats_heap_idle_bytes", bytes),
+        "HeapInuse" => ("memstats_heap_inuse_bytes", bytes),
+        "HeapReleased" => ("memstats_heap_released_bytes", bytes),
+        "HeapObjects" => ("memstats_heap_objects", None),
+        _ => return None,
+    })
 }
 
 /// Go's GC pause rings, always zero here: built once, not on every read.

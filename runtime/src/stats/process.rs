@@ -202,7 +202,8 @@ pub(crate) struct Process;
 impl Var for Process {
     fn write(&self, out: Writer<'_>) {
         let stats = ProcessStats::read();
-        out.object(|fields| {
+        // The standard `process_*` names every exporter uses, whatever the namespace.
+        out.metric_name("process").object(|fields| {
             fields.field("pid").gauge(i64::from(stats.pid));
             fields
                 .field_with_help(

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
 use std::time::Duration;
 
 use crate::slots::{self, SlotId};
-use crate::vars::{Var, Writer};
+use crate::vars::{Distribution, Var, Writer};
 
 /// Sub-buckets per power of two: 2^4 = 16, for a relative error of at most 1/32.
 const SUB_BUCKET_BITS: u32 = 4;
@@ -317,39 +317,6 @@ impl Histogram {
     }
 }
 
-/// Cumulative counts for Prometheus `le` buckets, read in one pass.
-pub(crate) struct LeCounts {
-    /// For each bound: the values counted in buckets that end at or below it.
-    pub(crate) cumulative: Vec<u64>,
-    /// Every value counted (the `+Inf` bucket and `_count`).
-    pub(crate) count: u64,
-}
-
-impl Histogram {
-    /// Cumulative counts at `bounds` (increasing), read from one pass over the buckets,
-    /// so the last bucket never exceeds `count`.
-    pub(crate) fn le_counts(&self, bounds: &[f64]) -> LeCounts {
-        let mut cumulative = Vec::with_capacity(bounds.len());
-        let mut count = 0;
-        if let Some(buckets) = self.bucket_counts() {
-            let mut next = 0;
-            for (index, bucket) in buckets.iter().enumerate() {
-                // Close every bound below this bucket's upper end: the bucket is not in it.
-                let upper = bucket_upper_bound(index);
-                while next < bounds.len() && upper > bounds[next] {
-                    cumulative.push(count);
-                    next += 1;
-                }
-                count += bucket.load(Relaxed);
-            }
-            cumulative.resize(bounds.len(), count);
-        } else {
-            cumulative.resize(bounds.len(), 0);
-        }
-        LeCounts { cumulative, count }
-    }
-}
-
 /// Bucket counts read once, so that several quantiles agree with each other.
 struct Reading {
     counts: Vec<u64>,
@@ -359,6 +326,24 @@ struct Reading {
 }
 
 impl Reading {
+    /// Cumulative counts at `bounds` (increasing), so the last never exceeds `count`.
+    fn le_buckets(&self, bounds: &[f64]) -> Vec<(f64, u64)> {
+        let mut buckets = Vec::with_capacity(bounds.len());
+        let mut count = 0;
+        let mut next = 0;
+        for (index, &in_bucket) in self.counts.iter().enumerate() {
+            // Close every bound below this bucket's upper end: the bucket is not in it.
+            let upper = bucket_upper_bound(index);
+            while next < bounds.len() && upper > bounds[next] {
+                buckets.push((bounds[next], count));
+                next += 1;
+            }
+            count += in_bucket;
+        }
+        buckets.extend(bounds[next..].iter().map(|&bound| (bound, count)));
+        buckets
+    }
+
     fn quantile(&self, q: f64) -> f64 {
         if self.count == 0 {
             return 0.0;
@@ -437,9 +422,26 @@ impl fmt::Debug for Histogram {
     }
 }
 
+/// The quantiles a histogram reports: `p50`, `p90`, `p99` and `p999`.
+const QUANTILES: [f64; 4] = [0.5, 0.9, 0.99, 0.999];
+
 impl Var for Histogram {
     fn write(&self, out: Writer<'_>) {
-        out.histogram(self);
+        let reading = self.reading();
+        let (min, max) = if reading.count == 0 {
+            (0.0, 0.0)
+        } else {
+            (reading.min, reading.max)
+        };
+        let buckets = reading.le_buckets(self.buckets());
+        out.distribution(&Distribution {
+            count: reading.count,
+            sum: if reading.count == 0 { 0.0 } else { self.sum() },
+            min,
+            max,
+            buckets: &buckets,
+            quantiles: &QUANTILES.map(|q| (q, reading.quantile(q))),
+        });
     }
 
     fn __writes_without_locks() -> bool {
@@ -475,17 +477,28 @@ mod tests {
 
     #[test]
     fn le_counts_are_exact_at_bucket_boundaries() {
+        let cumulative = |histogram: &Histogram, bounds: &[f64]| -> Vec<u64> {
+            let reading = histogram.reading();
+            let buckets = reading.le_buckets(bounds);
+            assert!(buckets
+                .iter()
+                .zip(bounds)
+                .all(|(bucket, bound)| bucket.0 == *bound));
+            buckets.into_iter().map(|(_, count)| count).collect()
+        };
         let histogram = Histogram::new();
-        assert_eq!(histogram.le_counts(&[1.0]).cumulative, [0]);
+        assert_eq!(cumulative(&histogram, &[1.0]), [0]);
         for value in [0.0, 0.3, 0.5, 0.99, 1.0, 1.01, 1.5, 3.0, 1e20] {
             histogram.record(value);
         }
-        let counts = histogram.le_counts(&[0.25, 0.5, 1.0, 2.0, 1e6]);
         // `(lower, upper]` buckets: a value equal to a bound counts at that bound.
-        assert_eq!(counts.cumulative, [1, 3, 5, 7, 8]);
-        assert_eq!(counts.count, 9);
+        assert_eq!(
+            cumulative(&histogram, &[0.25, 0.5, 1.0, 2.0, 1e6]),
+            [1, 3, 5, 7, 8]
+        );
+        assert_eq!(histogram.reading().count, 9);
         // 1.03 is not a boundary: rounded down to 1.0.
-        assert_eq!(histogram.le_counts(&[1.03]).cumulative, [5]);
+        assert_eq!(cumulative(&histogram, &[1.03]), [5]);
         assert_eq!(Histogram::new().buckets(), DEFAULT_BUCKETS);
         for bound in DEFAULT_BUCKETS {
             assert_eq!(bucket_upper_bound(bucket_index(*bound)), *bound);

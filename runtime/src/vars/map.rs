@@ -263,8 +263,7 @@ impl<V: Var> Var for Map<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vars::histogram::Histogram;
-    use crate::vars::Encode;
+    use crate::vars::{Describe, Distribution, Encode};
 
     /// Records the labels of the maps written to it.
     #[derive(Default)]
@@ -278,11 +277,12 @@ mod tests {
         fn str(&mut self, _: &str) {}
         fn bool(&mut self, _: bool) {}
         fn null(&mut self) {}
-        fn histogram(&mut self, _: &Histogram) {}
+        fn describe(&mut self, _: Describe<'_>) {}
+        fn distribution(&mut self, _: &Distribution<'_>) {}
         fn json(&mut self, _: &serde_json::Value) {}
         fn fail(&mut self, _: &dyn fmt::Display) {}
         fn begin_object(&mut self) {}
-        fn field(&mut self, _: &str, _: Option<&str>) {}
+        fn field(&mut self, _: &str) {}
         fn end_object(&mut self) {}
         fn begin_map(&mut self, label: &str) {
             self.0.push(label.to_owned());

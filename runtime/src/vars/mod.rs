@@ -9,7 +9,9 @@ pub(crate) mod histogram;
 pub(crate) mod map;
 pub(crate) mod str;
 
-use crate::vars::histogram::Histogram;
+mod distribution;
+
+pub use distribution::{Distribution, Statistic};
 
 /// A variable that can be published and read by `/debug/vars` (Go's `expvar.Var`).
 ///
@@ -77,9 +79,37 @@ pub trait Var: Send + Sync {
 
 /// Receives the value of one variable. Handed to [`Var::write`].
 ///
-/// Each method writes one value and consumes the writer. Composite values are written
-/// with [`Writer::object`] (named fields, like a struct) and [`Writer::map`] (keyed
-/// entries that share one label, like Go's `expvar.Map`).
+/// Each value method ([`counter`](Self::counter), [`gauge`](Self::gauge),
+/// [`object`](Self::object), ...) writes one value and consumes the writer. What the
+/// method is says what kind of value it is; the describing methods before it
+/// ([`help`](Self::help), [`unit`](Self::unit), [`metric_name`](Self::metric_name),
+/// [`labels`](Self::labels), [`json_only`](Self::json_only),
+/// [`metrics_only`](Self::metrics_only)) say the rest. Every output (`/debug/vars`,
+/// `/metrics`, the dashboard) is a view of this one description, so a type of your own
+/// reaches all of them without any change to an encoder.
+///
+/// ```
+/// use expvar::{Registry, Unit, Var, Writer};
+///
+/// /// A cache that reports its size and its hit count.
+/// struct Cache { bytes: u64, hits: u64 }
+///
+/// impl Var for Cache {
+///     fn write(&self, out: Writer<'_>) {
+///         out.object(|fields| {
+///             fields.field("size").help("Bytes held.").unit(Unit::Bytes).gauge(self.bytes as i64);
+///             fields.field("hits").help("Lookups answered.").counter(self.hits);
+///         });
+///     }
+/// }
+///
+/// let registry = Registry::new();
+/// registry.publish("cache", std::sync::Arc::new(Cache { bytes: 4096, hits: 7 })).unwrap();
+/// assert_eq!(registry.to_json(), "{\n\"cache\": {\"size\": 4096, \"hits\": 7}\n}\n");
+/// let text = registry.to_prometheus();
+/// assert!(text.contains("# HELP cache_size_bytes Bytes held.\n# TYPE cache_size_bytes gauge\ncache_size_bytes 4096\n"));
+/// assert!(text.contains("# TYPE cache_hits_total counter\ncache_hits_total 7\n"));
+/// ```
 #[must_use = "a writer that is dropped without a value writes `null`"]
 pub struct Writer<'a> {
     encoder: &'a mut dyn Encode,
@@ -94,6 +124,74 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// Describes the value: the Prometheus `HELP` text and the dashboard's tooltip.
+    pub fn help(self, text: &str) -> Self {
+        self.encoder.describe(Describe::Help(text));
+        self
+    }
+
+    /// The unit of the value. At `/metrics` the family name ends in it (`_seconds`,
+    /// `_bytes`; appended when the name does not already end so) and OpenMetrics gets a
+    /// `# UNIT` line; the dashboard formats the value by it.
+    pub fn unit(self, unit: Unit) -> Self {
+        self.encoder.describe(Describe::Unit(unit));
+        self
+    }
+
+    /// The metric name of this value, in place of the one made from its path
+    /// (`variable_field_...`), for formats with strict names such as Prometheus.
+    ///
+    /// The name is used as given (sanitised), without the namespace: it is for values
+    /// with a standard name, such as `process_resident_memory_bytes`. Fields below the
+    /// value extend it (`name_field`); an empty name makes the names below start afresh,
+    /// as if their fields were variables of their own. Several values of one variable
+    /// may share a name when their labels tell their series apart.
+    pub fn metric_name(self, name: &str) -> Self {
+        self.encoder.describe(Describe::MetricName(name));
+        self
+    }
+
+    /// Labels that every series of this value carries, besides those of the maps it is
+    /// in (Prometheus labels; the dashboard and JSON do not show them).
+    ///
+    /// ```
+    /// use expvar::{Registry, Var, Writer};
+    ///
+    /// struct Results { ok: u64, failed: u64 }
+    ///
+    /// impl Var for Results {
+    ///     fn write(&self, out: Writer<'_>) {
+    ///         out.object(|fields| {
+    ///             fields.field("ok").metric_name("jobs").labels(&[("result", "ok")]).counter(self.ok);
+    ///             fields.field("failed").metric_name("jobs").labels(&[("result", "failed")]).counter(self.failed);
+    ///         });
+    ///     }
+    /// }
+    ///
+    /// let registry = Registry::new();
+    /// registry.publish("results", std::sync::Arc::new(Results { ok: 3, failed: 1 })).unwrap();
+    /// let text = registry.to_prometheus();
+    /// assert!(text.contains("jobs_total{result=\"ok\"} 3\njobs_total{result=\"failed\"} 1\n"));
+    /// ```
+    pub fn labels(self, labels: &[(&str, &str)]) -> Self {
+        self.encoder.describe(Describe::Labels(labels));
+        self
+    }
+
+    /// Shows the value in `/debug/vars` only: it is not a metric (a command line, a
+    /// list of names).
+    pub fn json_only(self) -> Self {
+        self.encoder.describe(Describe::View(View::Json));
+        self
+    }
+
+    /// Shows the value in the metric views only (`/metrics`): another view of figures
+    /// the JSON already has, shaped as the metric format wants them.
+    pub fn metrics_only(self) -> Self {
+        self.encoder.describe(Describe::View(View::Metrics));
+        self
+    }
+
     /// Writes a monotonically increasing count.
     pub fn counter(mut self, value: u64) {
         self.written = true;
@@ -103,7 +201,9 @@ impl<'a> Writer<'a> {
     /// Writes a monotonically increasing floating-point total, such as CPU seconds.
     ///
     /// A number in JSON, like [`float`](Self::float); a Prometheus `counter` (with
-    /// `_total`) rather than a gauge.
+    /// `_total`) rather than a gauge. A NaN or negative total has no place in a
+    /// counter: `/metrics` leaves it out (logged once, counted in
+    /// [`render_failures`](crate::render_failures)).
     pub fn counter_f64(mut self, value: f64) {
         self.written = true;
         self.encoder.counter_f64(value);
@@ -121,13 +221,13 @@ impl<'a> Writer<'a> {
         self.encoder.float(value);
     }
 
-    /// Writes a string.
+    /// Writes a string. At `/metrics` it is an info series (`name_info{value="..."} 1`).
     pub fn str(mut self, value: &str) {
         self.written = true;
         self.encoder.str(value);
     }
 
-    /// Writes a boolean.
+    /// Writes a boolean (a `0`/`1` gauge at `/metrics`).
     pub fn bool(mut self, value: bool) {
         self.written = true;
         self.encoder.bool(value);
@@ -139,10 +239,17 @@ impl<'a> Writer<'a> {
         self.encoder.null();
     }
 
-    /// Writes the distribution recorded by a histogram.
-    pub fn histogram(mut self, histogram: &Histogram) {
+    /// Writes a distribution of observations: a [`Histogram`](crate::Histogram)'s, or
+    /// one a type of your own keeps. See [`Distribution`].
+    pub fn distribution(mut self, distribution: &Distribution<'_>) {
         self.written = true;
-        self.encoder.histogram(histogram);
+        self.encoder.distribution(distribution);
+    }
+
+    /// Writes the distribution a [`Histogram`](crate::Histogram) recorded: the same as
+    /// `.var(histogram)`.
+    pub fn histogram(self, histogram: &crate::Histogram) {
+        self.var(histogram);
     }
 
     /// Writes an arbitrary JSON value, as produced by a [`Func`](crate::Func).
@@ -220,14 +327,13 @@ pub struct ObjectWriter<'a> {
 impl ObjectWriter<'_> {
     /// Starts the field `name`; write its value with the returned [`Writer`].
     pub fn field(&mut self, name: &str) -> Writer<'_> {
-        self.encoder.field(name, None);
+        self.encoder.field(name);
         Writer::new(&mut *self.encoder)
     }
 
-    /// Starts the field `name` with a description (the Prometheus `HELP` text).
+    /// Starts the field `name` with a description: `field(name).help(help)`.
     pub fn field_with_help(&mut self, name: &str, help: &str) -> Writer<'_> {
-        self.encoder.field(name, Some(help));
-        Writer::new(&mut *self.encoder)
+        self.field(name).help(help)
     }
 }
 
@@ -242,6 +348,48 @@ impl MapWriter<'_> {
         self.encoder.entry(key);
         Writer::new(&mut *self.encoder)
     }
+}
+
+/// The unit of a value; see [`Writer::unit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Unit {
+    /// Seconds (durations, timestamps).
+    Seconds,
+    /// Bytes (sizes).
+    Bytes,
+    /// A ratio, 1.0 being the whole.
+    Ratio,
+}
+
+impl Unit {
+    /// The unit's name, as metric names end in it: `seconds`, `bytes`, `ratio`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Seconds => "seconds",
+            Unit::Bytes => "bytes",
+            Unit::Ratio => "ratio",
+        }
+    }
+}
+
+/// Which views show a value; see [`Writer::json_only`] and [`Writer::metrics_only`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum View {
+    /// `/debug/vars` and the dashboard, which charts what the JSON holds.
+    Json,
+    /// `/metrics`.
+    Metrics,
+}
+
+/// One fact about the value about to be written, handed to [`Encode::describe`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Describe<'a> {
+    Help(&'a str),
+    Unit(Unit),
+    MetricName(&'a str),
+    Labels(&'a [(&'a str, &'a str)]),
+    View(View),
 }
 
 impl<V: Var + ?Sized> Var for &V {
@@ -262,8 +410,13 @@ impl<V: Var + ?Sized> Var for std::sync::Arc<V> {
     }
 }
 
-/// The receiving end of a [`Writer`](crate::Writer): one output format.
+/// The receiving end of a [`Writer`]: one output format.
+///
+/// An encoder sees the stream of what variables write: facts about the next value
+/// (`describe`), then the value itself, objects and maps as begin/member/end.
 pub(crate) trait Encode {
+    /// A fact about the value about to be written; any number come before it.
+    fn describe(&mut self, fact: Describe<'_>);
     fn counter(&mut self, value: u64);
     fn counter_f64(&mut self, value: f64);
     fn gauge(&mut self, value: i64);
@@ -271,12 +424,12 @@ pub(crate) trait Encode {
     fn str(&mut self, value: &str);
     fn bool(&mut self, value: bool);
     fn null(&mut self);
-    fn histogram(&mut self, histogram: &Histogram);
+    fn distribution(&mut self, distribution: &Distribution<'_>);
     fn json(&mut self, value: &serde_json::Value);
     /// A value that could not be produced: written as absent, counted and logged.
     fn fail(&mut self, reason: &dyn std::fmt::Display);
     fn begin_object(&mut self);
-    fn field(&mut self, name: &str, help: Option<&str>);
+    fn field(&mut self, name: &str);
     fn end_object(&mut self);
     fn begin_map(&mut self, label: &str);
     fn entry(&mut self, key: &str);

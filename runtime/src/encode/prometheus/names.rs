@@ -60,6 +60,17 @@ fn escape(out: &mut Vec<u8>, value: &str, quotes: bool) {
     out.extend_from_slice(&bytes[clean_from..]);
 }
 
+/// Appends `name="value"` (escaped) to rendered labels.
+pub(crate) fn push_label(labels: &mut Vec<u8>, name: &str, value: &str) {
+    if !labels.is_empty() {
+        labels.push(b',');
+    }
+    labels.extend_from_slice(name.as_bytes());
+    labels.extend_from_slice(b"=\"");
+    push_label_value(labels, value);
+    labels.push(b'"');
+}
+
 /// Appends a sample value: shortest round-trip decimal, `NaN`, `+Inf` or `-Inf`.
 pub(crate) fn push_f64(out: &mut Vec<u8>, value: f64) {
     if value.is_finite() {

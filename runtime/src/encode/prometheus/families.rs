@@ -1,0 +1,234 @@
+//! Metric families: who owns which name, and the document put together family by family.
+//!
+//! Samples are written straight into the output, a family's `HELP`/`TYPE` just before
+//! its first sample. A family whose samples arrive apart (a map of structs feeds one
+//! family per field, entry by entry) records each run of its samples, and the document
+//! is then put together so each family appears once, its samples together.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// What a family is, as its `TYPE` line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FamilyType {
+    Counter,
+    Gauge,
+    Histogram,
+    /// A string value: a series of value 1 whose label holds the string.
+    Info,
+}
+
+impl FamilyType {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            FamilyType::Counter => "counter",
+            FamilyType::Gauge => "gauge",
+            FamilyType::Histogram => "histogram",
+            FamilyType::Info => "info",
+        }
+    }
+
+    /// Every sample name suffix the family owns besides its own name, `_created`
+    /// included (OpenMetrics gives counters and histograms a creation time), so no
+    /// other family can take one of them.
+    pub(super) fn suffixes(self) -> &'static [&'static str] {
+        match self {
+            FamilyType::Counter => &["_total", "_created"],
+            FamilyType::Gauge => &[],
+            FamilyType::Histogram => &["_bucket", "_sum", "_count", "_created"],
+            FamilyType::Info => &["_info"],
+        }
+    }
+
+    /// The suffix a family name drops because its type adds it to the samples.
+    pub(super) fn implied_suffix(self) -> Option<&'static str> {
+        match self {
+            FamilyType::Counter => Some("_total"),
+            FamilyType::Info => Some("_info"),
+            FamilyType::Gauge | FamilyType::Histogram => None,
+        }
+    }
+}
+
+pub(super) struct Family {
+    /// The family name: for counters without `_total`, for info without `_info`.
+    pub(super) name: String,
+    pub(super) kind: FamilyType,
+    /// Who may write to the family (see `Owner` in the writer): two variables whose
+    /// names sanitise alike do not share one.
+    pub(super) owner: String,
+    /// Where the header and the first run of samples are in the output.
+    first: Range<usize>,
+    /// Later runs of samples, written after other families' samples.
+    more: Vec<Range<usize>>,
+}
+
+/// Why a name could not get a family.
+pub(super) enum Refusal<'a> {
+    /// The same owner wrote it as another type.
+    OtherType(FamilyType),
+    /// Another owner has the name, or one of its sample names.
+    Taken { name: String, owner: &'a str },
+}
+
+/// Every family of one document, and every metric name in use.
+#[derive(Default)]
+pub(super) struct Families {
+    pub(super) list: Vec<Family>,
+    /// Every metric name in use, sample suffixes included, to the family using it.
+    claims: HashMap<String, usize>,
+    /// The family written last: map entries hit it without a lookup.
+    last: Option<usize>,
+}
+
+impl Families {
+    pub(super) fn with_capacity(families: usize) -> Self {
+        Families {
+            list: Vec::with_capacity(families),
+            claims: HashMap::with_capacity(families * 2),
+            last: None,
+        }
+    }
+
+    /// The family `name` of type `kind` for `owner`, if it exists.
+    pub(super) fn find(
+        &mut self,
+        name: &str,
+        kind: FamilyType,
+        owner: &str,
+    ) -> Result<Option<usize>, Refusal<'_>> {
+        let found = match self.last {
+            Some(index) if self.list[index].name == name => Some(index),
+            _ => self.claims.get(name).copied(),
+        };
+        if let Some(index) = found {
+            let family = &self.list[index];
+            if family.name == name && family.kind == kind && family.owner == owner {
+                self.last = Some(index);
+                return Ok(Some(index));
+            }
+            if family.name == name && family.owner == owner {
+                return Err(Refusal::OtherType(family.kind));
+            }
+            return Err(Refusal::Taken {
+                name: name.to_owned(),
+                owner: &self.list[index].owner,
+            });
+        }
+        for suffix in kind.suffixes() {
+            let sample = format!("{name}{suffix}");
+            if let Some(&index) = self.claims.get(&sample) {
+                return Err(Refusal::Taken {
+                    name: sample,
+                    owner: &self.list[index].owner,
+                });
+            }
+        }
+        Ok(None)
+    }
+
+    /// Adds a family whose header was just written at `header` in the output.
+    pub(super) fn add(
+        &mut self,
+        name: String,
+        kind: FamilyType,
+        owner: &str,
+        header: Range<usize>,
+    ) -> usize {
+        let index = self.list.len();
+        for suffix in kind.suffixes() {
+            self.claims.insert(format!("{name}{suffix}"), index);
+        }
+        self.claims.insert(name.clone(), index);
+        self.list.push(Family {
+            name,
+            kind,
+            owner: owner.to_owned(),
+            first: header,
+            more: Vec::new(),
+        });
+        self.last = Some(index);
+        index
+    }
+
+    /// Records that the output at `sample` belongs to family `index`.
+    pub(super) fn extend(&mut self, index: usize, sample: Range<usize>) {
+        let family = &mut self.list[index];
+        let run = family.more.last_mut().unwrap_or(&mut family.first);
+        if run.end == sample.start {
+            run.end = sample.end;
+        } else {
+            family.more.push(sample);
+        }
+    }
+
+    /// Forgets everything written from `start` of the output on: the families created
+    /// since `families_before`, and the samples after `start`.
+    pub(super) fn roll_back(&mut self, families_before: usize, start: usize) {
+        self.list.truncate(families_before);
+        for family in &mut self.list {
+            family.more.retain(|run| run.start < start);
+            let run = family.more.last_mut().unwrap_or(&mut family.first);
+            run.end = run.end.min(start);
+        }
+        self.claims.retain(|_, index| *index < families_before);
+        self.last = None;
+    }
+
+    /// The document: `out` rearranged so each family's runs are together, then `eof`.
+    pub(super) fn assemble(&self, out: Vec<u8>, eof: &[u8]) -> Vec<u8> {
+        // Families come in the order they were created; only a family whose samples
+        // came in several runs makes the output need putting together.
+        if self.list.iter().all(|family| family.more.is_empty()) {
+            let mut out = out;
+            out.extend_from_slice(eof);
+            return out;
+        }
+        let mut assembled = Vec::with_capacity(out.len() + eof.len());
+        for family in &self.list {
+            for run in std::iter::once(&family.first).chain(&family.more) {
+                assembled.extend_from_slice(&out[run.clone()]);
+            }
+        }
+        assembled.extend_from_slice(eof);
+        assembled
+    }
+}
+
+/// An owner as people read it: `dupe.y`, `functions=` for a named family.
+pub(super) fn readable(owner: &str) -> String {
+    let mut out = String::with_capacity(owner.len());
+    let mut rest = owner;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('=') {
+            out.push('=');
+            rest = after;
+            continue;
+        }
+        let Some((len, after)) = rest.split_once(':') else {
+            out.push_str(rest);
+            break;
+        };
+        let len: usize = len.parse().unwrap_or(after.len()).min(after.len());
+        if !out.is_empty() && !out.ends_with('=') {
+            out.push('.');
+        }
+        // The length counts bytes of a `&str` segment, so it ends on a char boundary.
+        out.push_str(after.get(..len).unwrap_or(after));
+        rest = after.get(len..).unwrap_or("");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable;
+
+    #[test]
+    fn owners_read_as_paths() {
+        assert_eq!(readable("4:dupe1:y"), "dupe.y");
+        assert_eq!(readable("6:dupe\0y"), "dupe\0y");
+        assert_eq!(readable("9:functions="), "functions=");
+        assert_eq!(readable("1:a=1:b"), "a=b");
+    }
+}

@@ -1,0 +1,663 @@
+//! The encoder behind `/metrics`: what variables write, as Prometheus samples.
+//!
+//! A value's family name is its path (`variable_field_field`, after the namespace)
+//! unless the value names itself ([`Writer::metric_name`](crate::Writer::metric_name));
+//! its labels are the constant labels, one per enclosing map (the map's label, the
+//! entry's key) and those the value describes. Nothing here knows a variable by name.
+//!
+//! A little over 600 lines on purpose: the encoder's state and the `Encode` methods
+//! that drive it are one state machine, easier to check side by side.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, PoisonError};
+
+use once_cell::sync::Lazy;
+
+use super::families::{readable, Families, FamilyType, Refusal};
+use super::names::{label_name, push_f64, push_help, push_label, push_label_value, push_name};
+use super::{PrometheusFormat, PrometheusOptions};
+use crate::registry;
+use crate::vars::{Describe, Distribution, Encode, Unit, Var, View, Writer};
+
+/// The label a string value becomes on its `_info` series.
+const INFO_LABEL: &str = "value";
+
+/// Labels the formats give histogram and summary samples: no other series may use
+/// them (promtool and scrapers read `le` as a bucket bound wherever it appears).
+const SAMPLE_LABELS: &[&str] = &["le", "quantile"];
+
+#[derive(Clone, Copy)]
+enum Number {
+    U64(u64),
+    I64(i64),
+    F64(f64),
+}
+
+/// One open object or map.
+struct Frame {
+    path_len: usize,
+    path_start: usize,
+    owner_len: usize,
+    named_from: Option<usize>,
+    labels_len: usize,
+    label_names_len: usize,
+    /// The label of a map's entries; `None` for an object.
+    label: Option<String>,
+}
+
+pub(super) struct PromEncoder<'o> {
+    options: &'o PrometheusOptions,
+    families: Families,
+    /// The family name of the value being written is `path[path_start..]`: a value
+    /// that names itself starts its name afresh.
+    path: String,
+    path_start: usize,
+    /// The unsanitised path of the value being written, each segment length-prefixed
+    /// (`4:dupe1:y`) so that no character a name may hold can make two paths alike.
+    owner: String,
+    /// Where in `owner` the innermost value that named itself is.
+    named_from: Option<usize>,
+    /// Who owns the families the value writes, made from `owner` (see `owner_key`).
+    owner_key: String,
+    /// Labels of the value being written, rendered `a="x",b="y"`.
+    labels: Vec<u8>,
+    /// Names of the labels in `labels`.
+    label_names: Vec<String>,
+    const_labels_len: usize,
+    /// What the value being written said about itself.
+    help: Option<String>,
+    unit: Option<Unit>,
+    frames: Vec<Frame>,
+    /// While set, values are ignored until the next field or entry at this depth.
+    skip_depth: Option<usize>,
+    /// The top-level variable being written.
+    current: String,
+    /// The document: headers and samples, in the order they were written.
+    out: Vec<u8>,
+}
+
+/// The size of the last document, to allocate the next one at once.
+static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+impl<'o> PromEncoder<'o> {
+    pub(super) fn new(options: &'o PrometheusOptions, vars: usize) -> Self {
+        let mut labels = Vec::new();
+        let mut label_names = Vec::new();
+        for (name, value) in options.valid_const_labels() {
+            push_label(&mut labels, name, value);
+            label_names.push(name.to_owned());
+        }
+        PromEncoder {
+            options,
+            families: Families::with_capacity(vars * 2),
+            path: String::new(),
+            path_start: 0,
+            owner: String::new(),
+            named_from: None,
+            owner_key: String::new(),
+            const_labels_len: labels.len(),
+            labels,
+            label_names,
+            help: None,
+            unit: None,
+            frames: Vec::new(),
+            skip_depth: None,
+            current: String::new(),
+            out: Vec::with_capacity(LAST_SIZE.load(Relaxed) + LAST_SIZE.load(Relaxed) / 8),
+        }
+    }
+
+    /// Writes the top-level variable `name`; if it panics, everything it wrote is
+    /// removed and the failure recorded, like a `null` in JSON.
+    pub(super) fn variable(&mut self, name: &str, var: &dyn Var) {
+        let families_before = self.families.list.len();
+        let start = self.out.len();
+        name.clone_into(&mut self.current);
+        self.reset();
+        if !self.options.namespace.is_empty() {
+            self.path.push_str(&self.options.namespace);
+        }
+        self.push_segment(name);
+        let result = catch_unwind(AssertUnwindSafe(|| var.write(Writer::new(self))));
+        if let Err(panic) = result {
+            // Everything the variable wrote is at the end of the output.
+            self.out.truncate(start);
+            self.families.roll_back(families_before, start);
+            let message = crate::encode::json::panic_message(&*panic);
+            registry::record_failure(name, &format_args!("panicked: {message}"));
+        }
+    }
+
+    /// The document's own series: `build_info`, whose labels carry the versions.
+    pub(super) fn build_info(&mut self) {
+        self.reset();
+        if let Some(version) = &self.options.version {
+            push_label(&mut self.labels, "version", version);
+        }
+        push_label(
+            &mut self.labels,
+            "expvar_version",
+            env!("CARGO_PKG_VERSION"),
+        );
+        "build_info".clone_into(&mut self.path);
+        // No variable's path can be `=`: the document owns this family.
+        "=".clone_into(&mut self.owner);
+        self.help = Some("Build information: always 1, the facts are in the labels.".into());
+        self.scalar(FamilyType::Gauge, Number::U64(1));
+    }
+
+    pub(super) fn finish(self) -> String {
+        let eof: &[u8] = match self.options.format {
+            PrometheusFormat::OpenMetrics => b"# EOF\n",
+            PrometheusFormat::Text => b"",
+        };
+        let out = self.families.assemble(self.out, eof);
+        LAST_SIZE.store(out.len(), Relaxed);
+        // Only `&str` contents and ASCII are ever written.
+        String::from_utf8(out).expect("Prometheus output is UTF-8")
+    }
+
+    fn reset(&mut self) {
+        self.path.clear();
+        self.path_start = 0;
+        self.owner.clear();
+        self.named_from = None;
+        self.labels.truncate(self.const_labels_len);
+        self.label_names.truncate(self.const_labels_len_names());
+        self.help = None;
+        self.unit = None;
+        self.frames.clear();
+        self.skip_depth = None;
+    }
+
+    fn const_labels_len_names(&self) -> usize {
+        self.options.valid_const_labels().count()
+    }
+
+    /// The family for the current path, created if new; `None` (and logged once) when
+    /// the name is taken by another owner or by another type.
+    fn family(&mut self, kind: FamilyType) -> Option<usize> {
+        let path = &self.path[self.path_start..];
+        let mut name = match kind.implied_suffix() {
+            Some(suffix) => path.strip_suffix(suffix),
+            None => None,
+        }
+        .filter(|base| !base.is_empty())
+        .unwrap_or(path)
+        .to_owned();
+        if name.is_empty() {
+            self.skipped(&"it has no name");
+            return None;
+        }
+        if let Some(unit) = self.unit {
+            if !name.ends_with(unit.as_str())
+                || !name[..name.len() - unit.as_str().len()].ends_with('_')
+            {
+                name.push('_');
+                name.push_str(unit.as_str());
+            }
+        }
+        self.set_owner_key();
+        match self.families.find(&name, kind, &self.owner_key) {
+            Ok(Some(index)) => Some(index),
+            Ok(None) => {
+                let start = self.out.len();
+                self.write_header(&name, kind);
+                let header = start..self.out.len();
+                Some(self.families.add(name, kind, &self.owner_key, header))
+            }
+            Err(Refusal::OtherType(other)) => {
+                let reason = format!("it is a {} and a {}", other.as_str(), kind.as_str());
+                self.skipped(&reason);
+                None
+            }
+            Err(Refusal::Taken { name, owner }) => {
+                let reason = format!("the name `{name}` is taken by `{}`", readable(owner));
+                self.skipped(&reason);
+                None
+            }
+        }
+    }
+
+    /// Writes the `HELP`, `TYPE` (and in OpenMetrics `UNIT`) lines of a new family.
+    fn write_header(&mut self, name: &str, kind: FamilyType) {
+        let openmetrics = self.options.format == PrometheusFormat::OpenMetrics;
+        let (suffix, type_name) = match (kind, openmetrics) {
+            (FamilyType::Counter, false) => ("_total", "counter"),
+            (FamilyType::Info, false) => ("_info", "gauge"),
+            (kind, _) => ("", kind.as_str()),
+        };
+        let out = &mut self.out;
+        out.extend_from_slice(b"# HELP ");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+        out.push(b' ');
+        match &self.help {
+            Some(help) => push_help(out, help, openmetrics),
+            None => {
+                out.extend_from_slice(b"expvar variable ");
+                push_help(out, &readable(&self.owner), openmetrics);
+            }
+        }
+        out.extend_from_slice(b"\n# TYPE ");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(type_name.as_bytes());
+        out.push(b'\n');
+        if let (Some(unit), true) = (self.unit, openmetrics) {
+            out.extend_from_slice(b"# UNIT ");
+            out.extend_from_slice(name.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(unit.as_str().as_bytes());
+            out.push(b'\n');
+        }
+    }
+
+    /// Logs once per variable and reason that a value has no place in the output.
+    fn skipped(&self, reason: &dyn fmt::Display) {
+        static LOGGED: Lazy<Mutex<HashSet<String>>> = Lazy::new(Mutex::default);
+        let what = format!("{}: {reason}", readable(&self.owner));
+        let mut logged = LOGGED.lock().unwrap_or_else(PoisonError::into_inner);
+        if logged.insert(what.clone()) {
+            log::warn!("expvar: /metrics leaves out {what}");
+        }
+    }
+
+    fn skip_value(&mut self, reason: &dyn fmt::Display) {
+        self.skipped(reason);
+        self.skip_depth = Some(self.frames.len());
+    }
+
+    /// Writes one sample line of family `index`: its name, `suffix`, the current labels
+    /// plus `extra`, and `value`.
+    fn sample(&mut self, index: usize, suffix: &str, extra: Option<(&str, &[u8])>, value: Number) {
+        let body = &mut self.out;
+        let start = body.len();
+        body.extend_from_slice(self.families.list[index].name.as_bytes());
+        body.extend_from_slice(suffix.as_bytes());
+        if !self.labels.is_empty() || extra.is_some() {
+            body.push(b'{');
+            body.extend_from_slice(&self.labels);
+            if let Some((name, value)) = extra {
+                if !self.labels.is_empty() {
+                    body.push(b',');
+                }
+                body.extend_from_slice(name.as_bytes());
+                body.extend_from_slice(b"=\"");
+                body.extend_from_slice(value);
+                body.push(b'"');
+            }
+            body.push(b'}');
+        }
+        body.push(b' ');
+        match value {
+            Number::U64(value) => {
+                body.extend_from_slice(itoa::Buffer::new().format(value).as_bytes())
+            }
+            Number::I64(value) => {
+                body.extend_from_slice(itoa::Buffer::new().format(value).as_bytes())
+            }
+            Number::F64(value) => push_f64(body, value),
+        }
+        body.push(b'\n');
+        let end = body.len();
+        self.families.extend(index, start..end);
+    }
+
+    fn scalar(&mut self, kind: FamilyType, value: Number) {
+        if self.skip_depth.is_some() {
+            return;
+        }
+        if let Some(index) = self.family(kind) {
+            let suffix = match kind {
+                FamilyType::Counter => "_total",
+                _ => "",
+            };
+            self.sample(index, suffix, None, value);
+        }
+    }
+
+    fn string(&mut self, value: &str) {
+        if self.skip_depth.is_some() {
+            return;
+        }
+        if self.label_names.iter().any(|name| name == INFO_LABEL) {
+            self.skipped(&format_args!(
+                "its label `{INFO_LABEL}` is the label of a string's value"
+            ));
+            return;
+        }
+        if let Some(index) = self.family(FamilyType::Info) {
+            let mut escaped = Vec::with_capacity(value.len());
+            push_label_value(&mut escaped, value);
+            self.sample(index, "_info", Some((INFO_LABEL, &escaped)), Number::U64(1));
+        }
+    }
+
+    fn json_value(&mut self, value: &serde_json::Value) {
+        use serde_json::Value;
+        match value {
+            Value::Null => {}
+            Value::Bool(value) => self.scalar(FamilyType::Gauge, Number::U64(u64::from(*value))),
+            Value::Number(number) => {
+                let number = if let Some(value) = number.as_u64() {
+                    Number::U64(value)
+                } else if let Some(value) = number.as_i64() {
+                    Number::I64(value)
+                } else {
+                    Number::F64(number.as_f64().unwrap_or(f64::NAN))
+                };
+                self.scalar(FamilyType::Gauge, number);
+            }
+            Value::String(value) => self.string(value),
+            Value::Array(_) => {
+                if self.skip_depth.is_none() {
+                    self.skipped(&"a list has no Prometheus form");
+                }
+            }
+            Value::Object(fields) => {
+                let (path_len, owner_len) = (self.path.len(), self.owner.len());
+                for (name, value) in fields {
+                    self.path.truncate(path_len);
+                    self.owner.truncate(owner_len);
+                    self.push_segment(name);
+                    self.help = None;
+                    self.unit = None;
+                    self.json_value(value);
+                }
+                self.path.truncate(path_len);
+                self.owner.truncate(owner_len);
+            }
+        }
+    }
+
+    /// The owner of what the current value writes: its path; for a value below one that
+    /// named itself, the variable's name, `=` and the path below the naming value, so
+    /// the variable may write that family from many places (one series per label set)
+    /// while two variables still cannot share it.
+    fn set_owner_key(&mut self) {
+        self.owner_key.clear();
+        match self.named_from {
+            Some(from) => {
+                let top = self.owner_top_len();
+                self.owner_key.push_str(&self.owner[..top]);
+                self.owner_key.push('=');
+                self.owner_key.push_str(&self.owner[from..]);
+            }
+            None => self.owner_key.push_str(&self.owner),
+        }
+    }
+
+    fn push_segment(&mut self, name: &str) {
+        self.push_path(name);
+        self.owner.push_str(itoa::Buffer::new().format(name.len()));
+        self.owner.push(':');
+        self.owner.push_str(name);
+    }
+
+    /// Appends `name` to the family name, sanitised.
+    fn push_path(&mut self, name: &str) {
+        if self.path.len() > self.path_start {
+            self.path.push('_');
+        } else if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+            // A name must start with a letter or `_`.
+            self.path.push('_');
+        }
+        push_name(&mut self.path, name);
+    }
+
+    /// Starts a field or an entry: back to the enclosing frame's path and labels, no
+    /// facts yet; `false` while skipping.
+    fn next_member(&mut self) -> bool {
+        match self.skip_depth {
+            Some(depth) if depth == self.frames.len() => self.skip_depth = None,
+            Some(_) => return false,
+            None => {}
+        }
+        if let Some(frame) = self.frames.last() {
+            self.path.truncate(frame.path_len);
+            self.path_start = frame.path_start;
+            self.owner.truncate(frame.owner_len);
+            self.named_from = frame.named_from;
+            self.labels.truncate(frame.labels_len);
+            // A map's own label name stays for all its entries.
+            let map_label = usize::from(frame.label.is_some());
+            self.label_names.truncate(frame.label_names_len + map_label);
+        }
+        self.help = None;
+        self.unit = None;
+        true
+    }
+
+    fn push_frame(&mut self, label: Option<String>) {
+        self.frames.push(Frame {
+            path_len: self.path.len(),
+            path_start: self.path_start,
+            owner_len: self.owner.len(),
+            named_from: self.named_from,
+            labels_len: self.labels.len(),
+            label_names_len: self.label_names.len(),
+            label,
+        });
+    }
+
+    fn pop_frame(&mut self) {
+        if let Some(frame) = self.frames.pop() {
+            self.path.truncate(frame.path_len);
+            self.path_start = frame.path_start;
+            self.owner.truncate(frame.owner_len);
+            self.named_from = frame.named_from;
+            self.labels.truncate(frame.labels_len);
+            self.label_names.truncate(frame.label_names_len);
+        }
+        if self
+            .skip_depth
+            .is_some_and(|depth| self.frames.len() < depth)
+        {
+            self.skip_depth = None;
+        }
+    }
+
+    /// Adds the labels a value described, or leaves the value out if one is taken. On
+    /// a map's entry, a label named like the map's replaces the entry's key.
+    fn add_labels(&mut self, labels: &[(&str, &str)]) {
+        let replaced = self.frames.last().and_then(|frame| {
+            let label = frame.label.as_deref()?;
+            let at_entry = self.label_names.len() == frame.label_names_len + 1;
+            let named = labels.iter().any(|(name, _)| label_name(name) == label);
+            (at_entry && named).then(|| (frame.labels_len, label.to_owned()))
+        });
+        if let Some((labels_len, _)) = &replaced {
+            // The key's label was the only one written since the map's frame began.
+            self.labels.truncate(*labels_len);
+        }
+        for &(name, value) in labels {
+            let name = label_name(name);
+            let replaces_key = replaced.as_ref().is_some_and(|(_, label)| *label == name);
+            if !replaces_key {
+                if self.label_names.contains(&name) || SAMPLE_LABELS.contains(&name.as_str()) {
+                    self.skip_value(&format_args!("its label `{name}` is already used"));
+                    return;
+                }
+                self.label_names.push(name.clone());
+            }
+            push_label(&mut self.labels, &name, value);
+        }
+    }
+
+    /// A counter's value, if it can be one: NaN or below zero is left out.
+    fn counter_value(&mut self, value: f64) -> Option<Number> {
+        if value >= 0.0 {
+            return Some(Number::F64(value));
+        }
+        if self.skip_depth.is_none() {
+            registry::count_failure();
+            self.skipped(&format_args!("a counter cannot be {value}"));
+        }
+        None
+    }
+}
+
+/// Whether `buckets` are valid `le` buckets: bounds finite and increasing, counts not
+/// decreasing and at most `count`.
+fn valid_buckets(buckets: &[(f64, u64)], count: u64) -> bool {
+    buckets
+        .iter()
+        .all(|(bound, in_bucket)| bound.is_finite() && *in_bucket <= count)
+        && buckets
+            .windows(2)
+            .all(|pair| pair[0].0 < pair[1].0 && pair[0].1 <= pair[1].1)
+}
+
+impl Encode for PromEncoder<'_> {
+    fn describe(&mut self, fact: Describe<'_>) {
+        if self.skip_depth.is_some() {
+            return;
+        }
+        match fact {
+            Describe::Help(text) => self.help = Some(text.to_owned()),
+            Describe::Unit(unit) => self.unit = Some(unit),
+            Describe::MetricName(name) => {
+                self.path_start = self.path.len();
+                if !name.is_empty() {
+                    self.push_path(name);
+                }
+                self.named_from = Some(self.owner.len());
+            }
+            Describe::Labels(labels) => self.add_labels(labels),
+            Describe::View(View::Json) => self.skip_depth = Some(self.frames.len()),
+            Describe::View(View::Metrics) => {}
+        }
+    }
+
+    fn counter(&mut self, value: u64) {
+        self.scalar(FamilyType::Counter, Number::U64(value));
+    }
+
+    fn counter_f64(&mut self, value: f64) {
+        if let Some(value) = self.counter_value(value) {
+            self.scalar(FamilyType::Counter, value);
+        }
+    }
+
+    fn gauge(&mut self, value: i64) {
+        self.scalar(FamilyType::Gauge, Number::I64(value));
+    }
+
+    fn float(&mut self, value: f64) {
+        self.scalar(FamilyType::Gauge, Number::F64(value));
+    }
+
+    fn str(&mut self, value: &str) {
+        self.string(value);
+    }
+
+    fn bool(&mut self, value: bool) {
+        self.scalar(FamilyType::Gauge, Number::U64(u64::from(value)));
+    }
+
+    fn null(&mut self) {}
+
+    fn distribution(&mut self, distribution: &Distribution<'_>) {
+        if self.skip_depth.is_some() {
+            return;
+        }
+        if self.label_names.iter().any(|name| name == "le") {
+            self.skipped(&"its label `le` is the label of histogram buckets");
+            return;
+        }
+        if !valid_buckets(distribution.buckets, distribution.count) {
+            self.skipped(&"its buckets are not finite, increasing and cumulative");
+            return;
+        }
+        if distribution.sum.is_nan() || distribution.sum < 0.0 {
+            // A histogram's sum is a counter in OpenMetrics.
+            registry::count_failure();
+            self.skipped(&format_args!(
+                "a histogram sum cannot be {}",
+                distribution.sum
+            ));
+            return;
+        }
+        let Some(index) = self.family(FamilyType::Histogram) else {
+            return;
+        };
+        let mut le = Vec::with_capacity(24);
+        for &(bound, count) in distribution.buckets {
+            le.clear();
+            push_f64(&mut le, bound);
+            self.sample(index, "_bucket", Some(("le", &le)), Number::U64(count));
+        }
+        let count = Number::U64(distribution.count);
+        self.sample(index, "_bucket", Some(("le", b"+Inf")), count);
+        self.sample(index, "_sum", None, Number::F64(distribution.sum));
+        self.sample(index, "_count", None, count);
+    }
+
+    fn json(&mut self, value: &serde_json::Value) {
+        self.json_value(value);
+    }
+
+    fn fail(&mut self, reason: &dyn fmt::Display) {
+        registry::record_failure(&self.current, reason);
+    }
+
+    fn begin_object(&mut self) {
+        self.push_frame(None);
+    }
+
+    fn field(&mut self, name: &str) {
+        if self.next_member() {
+            self.push_segment(name);
+        }
+    }
+
+    fn end_object(&mut self) {
+        self.pop_frame();
+    }
+
+    fn begin_map(&mut self, label: &str) {
+        if self.skip_depth.is_some() {
+            self.push_frame(None);
+            return;
+        }
+        let label = label_name(label);
+        if self.label_names.contains(&label) || SAMPLE_LABELS.contains(&label.as_str()) {
+            self.skip_value(&format_args!("its label `{label}` is already used"));
+            self.push_frame(None);
+            return;
+        }
+        self.push_frame(Some(label.clone()));
+        self.label_names.push(label);
+    }
+
+    fn entry(&mut self, key: &str) {
+        if !self.next_member() {
+            return;
+        }
+        let Some(frame) = self.frames.last() else {
+            return;
+        };
+        if let Some(label) = &frame.label {
+            push_label(&mut self.labels, label, key);
+        }
+    }
+
+    fn end_map(&mut self) {
+        self.pop_frame();
+    }
+}
+
+impl PromEncoder<'_> {
+    /// The length of the owner's first segment: the variable's name.
+    fn owner_top_len(&self) -> usize {
+        let Some((len, _)) = self.owner.split_once(':') else {
+            return self.owner.len();
+        };
+        len.len() + 1 + len.parse::<usize>().unwrap_or(0)
+    }
+}
