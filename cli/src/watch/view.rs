@@ -72,7 +72,7 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen<'_>) {
     } else if let Some(panel) = screen.panels.get(screen.selected_target) {
         let [tabs, area] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(body);
-        frame.render_widget(Paragraph::new(tab_line(screen)), tabs);
+        frame.render_widget(Paragraph::new(tab_line(screen, tabs.width as usize)), tabs);
         draw_panel(frame, area, panel, screen, true);
     }
 
@@ -92,16 +92,40 @@ fn status_style(status: &Status) -> (char, Style) {
     }
 }
 
-fn tab_line(screen: &Screen<'_>) -> Line<'static> {
-    let mut spans = Vec::new();
-    for (index, panel) in screen.panels.iter().enumerate() {
-        let (mark, style) = status_style(&panel.status);
-        let mut style = style;
-        if index == screen.selected_target {
-            style = style.add_modifier(Modifier::REVERSED);
-        }
-        spans.push(Span::styled(format!(" {mark} {} ", panel.name), style));
+fn tab_line(screen: &Screen<'_>, width: usize) -> Line<'static> {
+    let tabs: Vec<(String, Style)> = screen
+        .panels
+        .iter()
+        .enumerate()
+        .map(|(index, panel)| {
+            let (mark, mut style) = status_style(&panel.status);
+            if index == screen.selected_target {
+                style = style.add_modifier(Modifier::REVERSED);
+            }
+            (format!(" {mark} {} ", panel.name), style)
+        })
+        .collect();
+    // Start late enough that the chosen target's tab is on screen.
+    let mut first = 0;
+    while first < screen.selected_target
+        && tabs[first..=screen.selected_target]
+            .iter()
+            .map(|(text, _)| text.chars().count())
+            .sum::<usize>()
+            + 1
+            > width
+    {
+        first += 1;
     }
+    let mut spans = Vec::new();
+    if first > 0 {
+        spans.push(Span::raw("…"));
+    }
+    spans.extend(
+        tabs.into_iter()
+            .skip(first)
+            .map(|(text, style)| Span::styled(text, style)),
+    );
     Line::from(spans)
 }
 
@@ -359,6 +383,16 @@ mod tests {
         assert!(text.contains("● 127.0.0.1:9101"), "{text}");
         assert!(text.contains("DOWN"), "{text}");
         assert!(!text.contains("3.0 MiB"), "{text}");
+    }
+
+    #[test]
+    fn the_chosen_target_tab_stays_on_screen() {
+        let many: Vec<Panel> = (0..20)
+            .map(|n| Panel::new(format!("127.0.0.1:{}", 6000 + n)))
+            .collect();
+        let text = text_of(&many, 17, 80);
+        assert!(text.contains("127.0.0.1:6017"), "{text}");
+        assert!(!text.contains("127.0.0.1:6000 "), "{text}");
     }
 
     #[test]
