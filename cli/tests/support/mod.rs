@@ -150,8 +150,14 @@ pub fn go_expvar_binary() -> Option<PathBuf> {
     }
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go");
     let binary = scratch.join("goexpvar");
+    // Built from a copy: CI's shared/ is read-only.
+    let source = scratch.join("src");
+    std::fs::create_dir_all(&source).unwrap();
+    for file in ["go.mod", "main.go"] {
+        std::fs::copy(anchor.join(file), source.join(file)).unwrap();
+    }
     let output = Command::new("go")
-        .current_dir(&anchor)
+        .current_dir(&source)
         .args(["build", "-o"])
         .arg(&binary)
         .arg(".")
