@@ -1,0 +1,120 @@
+//! Reading a target's `/debug/vars`: one HTTP/1.1 GET on a fresh connection, bounded
+//! by a timeout, parsed as JSON.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+use crate::target::Target;
+
+/// Documents larger than this are refused rather than held in memory.
+const MAX_DOCUMENT_BYTES: usize = 64 << 20;
+
+/// Why a target could not be read.
+#[derive(Debug)]
+pub enum FetchError {
+    /// No answer within the timeout.
+    Timeout,
+    /// Connecting, sending or reading failed.
+    Http(String),
+    /// The target answered with a status other than 200.
+    Status(u16),
+    /// The body is not JSON.
+    Json(String),
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::Timeout => f.write_str("timed out"),
+            FetchError::Http(error) => f.write_str(error),
+            FetchError::Status(401) => f.write_str("HTTP 401 (check the auth flags)"),
+            FetchError::Status(status) => write!(f, "HTTP {status}"),
+            FetchError::Json(error) => write!(f, "not JSON: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for FetchError {}
+
+/// A document read from a target, with how long reading it took.
+#[derive(Debug)]
+pub struct Fetched {
+    pub result: Result<Value, FetchError>,
+    pub duration: Duration,
+}
+
+/// Reads `target`'s document, giving up after `timeout`.
+pub async fn fetch(target: &Target, timeout: Duration) -> Fetched {
+    let started = Instant::now();
+    let result = match tokio::time::timeout(timeout, fetch_unbounded(target)).await {
+        Ok(result) => result,
+        Err(_) => Err(FetchError::Timeout),
+    };
+    Fetched {
+        result,
+        duration: started.elapsed(),
+    }
+}
+
+/// Reads every target at once; the results are in the order of `targets`.
+pub async fn fetch_all(targets: &[Target], timeout: Duration) -> Vec<Fetched> {
+    let tasks: Vec<_> = targets
+        .iter()
+        .map(|target| {
+            let target = target.clone();
+            tokio::spawn(async move { fetch(&target, timeout).await })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(task.await.unwrap_or_else(|error| Fetched {
+            result: Err(FetchError::Http(error.to_string())),
+            duration: Duration::ZERO,
+        }));
+    }
+    results
+}
+
+async fn fetch_unbounded(target: &Target) -> Result<Value, FetchError> {
+    let http = |error: &dyn fmt::Display| FetchError::Http(error.to_string());
+    let stream = tokio::net::TcpStream::connect(&target.authority)
+        .await
+        .map_err(|error| http(&error))?;
+    let _ = stream.set_nodelay(true);
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|error| http(&error))?;
+    // The connection is driven beside the request and ends with it.
+    let driver = tokio::spawn(connection);
+    let mut request = Request::get(target.path.as_str())
+        .header(hyper::header::HOST, target.authority.as_str())
+        .header(hyper::header::ACCEPT, "application/json")
+        .header(hyper::header::USER_AGENT, "expvar-cli");
+    if let Some(auth) = &target.auth {
+        request = request.header(hyper::header::AUTHORIZATION, auth.header());
+    }
+    let request = request
+        .body(Empty::<Bytes>::new())
+        .map_err(|error| http(&error))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|error| http(&error))?;
+    let status = response.status().as_u16();
+    let body = Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
+        .collect()
+        .await
+        .map_err(|error| http(&*error))?
+        .to_bytes();
+    driver.abort();
+    if status != 200 {
+        return Err(FetchError::Status(status));
+    }
+    serde_json::from_slice(&body).map_err(|error| FetchError::Json(error.to_string()))
+}

@@ -1,0 +1,147 @@
+//! A service to read: where its `/debug/vars` is, how to authenticate, and the
+//! `target` label it gets.
+
+use std::fmt;
+
+use base64::Engine;
+
+/// How to authenticate to a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// HTTP Basic: `user:password`.
+    Basic { user: String, password: String },
+    /// `Authorization: Bearer TOKEN`.
+    Bearer(String),
+}
+
+impl Auth {
+    /// Parses `user:password` for Basic auth.
+    pub fn basic(credentials: &str) -> Result<Auth, String> {
+        let (user, password) = credentials
+            .split_once(':')
+            .ok_or_else(|| format!("expected USER:PASSWORD, got {credentials:?}"))?;
+        Ok(Auth::Basic {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        })
+    }
+
+    /// The value of the `Authorization` header.
+    pub fn header(&self) -> String {
+        match self {
+            Auth::Basic { user, password } => format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+            ),
+            Auth::Bearer(token) => format!("Bearer {token}"),
+        }
+    }
+}
+
+/// One service: `http://host:port/path`, plain HTTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `host:port`: what is connected to, and the `target` label.
+    pub authority: String,
+    /// The path of the document, `/debug/vars` unless the URL names another.
+    pub path: String,
+    pub auth: Option<Auth>,
+    /// Extra labels, from a targets file.
+    pub labels: Vec<(String, String)>,
+}
+
+impl Target {
+    /// Parses `host:port`, `http://host:port` or `http://[user:password@]host:port/path`.
+    /// Credentials in the URL win over `default_auth`.
+    ///
+    /// ```
+    /// use expvar_cli::target::{Auth, Target};
+    ///
+    /// let target = Target::parse("http://ops:secret@10.0.0.5:6060", None).unwrap();
+    /// assert_eq!(target.authority, "10.0.0.5:6060");
+    /// assert_eq!(target.path, "/debug/vars");
+    /// assert_eq!(target.auth, Some(Auth::basic("ops:secret").unwrap()));
+    /// assert_eq!(Target::parse("localhost", None).unwrap().authority, "localhost:80");
+    /// ```
+    pub fn parse(url: &str, default_auth: Option<&Auth>) -> Result<Target, String> {
+        let rest = if let Some(rest) = url.strip_prefix("http://") {
+            rest
+        } else if url.starts_with("https://") {
+            return Err(format!("{url}: https is not supported, only plain http"));
+        } else if url.contains("://") {
+            return Err(format!("{url}: only http:// URLs are supported"));
+        } else {
+            url
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(slash) => (&rest[..slash], &rest[slash..]),
+            None => (rest, ""),
+        };
+        let (auth, host_port) = match authority.rsplit_once('@') {
+            Some((credentials, host_port)) => (Some(Auth::basic(credentials)?), host_port),
+            None => (default_auth.cloned(), authority),
+        };
+        if host_port.is_empty() {
+            return Err(format!("{url}: no host"));
+        }
+        let has_port = match host_port.rfind(']') {
+            Some(bracket) => host_port[bracket..].contains(':'),
+            None => host_port.contains(':'),
+        };
+        let authority = if has_port {
+            host_port.to_owned()
+        } else {
+            format!("{host_port}:80")
+        };
+        let path = if path.is_empty() || path == "/" {
+            "/debug/vars".to_owned()
+        } else {
+            path.to_owned()
+        };
+        Ok(Target {
+            authority,
+            path,
+            auth,
+            labels: Vec::new(),
+        })
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "http://{}{}", self.authority, self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_forms_of_a_target() {
+        let plain = Target::parse("127.0.0.1:6060", None).unwrap();
+        assert_eq!(plain.to_string(), "http://127.0.0.1:6060/debug/vars");
+        assert_eq!(plain.auth, None);
+        let custom = Target::parse("http://host:9/vars.json", None).unwrap();
+        assert_eq!(custom.path, "/vars.json");
+        let ipv6 = Target::parse("[::1]", None).unwrap();
+        assert_eq!(ipv6.authority, "[::1]:80");
+        let bearer = Auth::Bearer("t0k".into());
+        assert_eq!(
+            Target::parse("h:1", Some(&bearer)).unwrap().auth,
+            Some(bearer)
+        );
+        assert!(Target::parse("https://h:1", None).is_err());
+        assert!(Target::parse("http:///x", None).is_err());
+    }
+
+    #[test]
+    fn auth_headers() {
+        assert_eq!(
+            Auth::basic("user:pass").unwrap().header(),
+            "Basic dXNlcjpwYXNz"
+        );
+        assert_eq!(Auth::Bearer("abc".into()).header(), "Bearer abc");
+        assert!(Auth::basic("nocolon").is_err());
+    }
+}
