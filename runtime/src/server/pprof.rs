@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering::*};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::Full;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 use pprof::protos::Message as _;
@@ -125,7 +125,7 @@ impl Job {
         match self.profile() {
             Ok(None) => {
                 // No sample in the whole profile (an idle process): no flame to draw.
-                let mut response = Response::new(Full::new(Bytes::new()).boxed());
+                let mut response = Response::new(Body::new(Full::new(Bytes::new())));
                 *response.status_mut() = StatusCode::NO_CONTENT;
                 response
                     .headers_mut()
@@ -133,7 +133,7 @@ impl Job {
                 response
             }
             Ok(Some((content_type, body))) => {
-                let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
+                let mut response = Response::new(Body::new(Full::new(Bytes::from(body))));
                 let headers = response.headers_mut();
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
                 headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -146,7 +146,7 @@ impl Job {
                 response
             }
             Err(message) => {
-                let mut response = Response::new(Full::new(Bytes::from(message)).boxed());
+                let mut response = Response::new(Body::new(Full::new(Bytes::from(message))));
                 *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
                 response.headers_mut().insert(
                     CONTENT_TYPE,

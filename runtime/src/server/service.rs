@@ -28,9 +28,44 @@ use crate::server::pool;
 use crate::server::status::hardware::{self, Hardware, HardwareConfig};
 use crate::server::status::health::{self, Readiness, DEFAULT_READINESS_DEADLINE};
 
-/// The response body type of [`ExpvarService`]: a whole document, or the dashboard's
-/// endless stream of samples.
-pub type Body = BoxBody<Bytes, Infallible>;
+/// The response body of [`ExpvarService`]: a whole document, or the dashboard's
+/// endless stream of samples. A [`hyper::body::Body`] of [`Bytes`] that never fails.
+pub struct Body(BoxBody<Bytes, Infallible>);
+
+impl Body {
+    pub(crate) fn new<B>(body: B) -> Self
+    where
+        B: hyper::body::Body<Data = Bytes, Error = Infallible> + Send + Sync + 'static,
+    {
+        Body(body.boxed())
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        std::pin::Pin::new(&mut self.0).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.0.size_hint()
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Body").finish_non_exhaustive()
+    }
+}
 
 const JSON: &str = "application/json; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
@@ -386,10 +421,10 @@ impl ExpvarService {
     /// Opens a dashboard client's event stream, or refuses it with 503.
     fn events(&self, head: bool) -> Response<Body> {
         let body = if head {
-            Empty::new().boxed()
+            Body::new(Empty::new())
         } else {
             match self.dashboard.subscribe() {
-                Ok(subscription) => EventStream::new(subscription).boxed(),
+                Ok(subscription) => Body::new(EventStream::new(subscription)),
                 Err(refusal) => {
                     let reason = match refusal {
                         Refusal::Full => "503 too many dashboard clients\n",
@@ -446,7 +481,7 @@ fn with_type(
     content_type: &'static str,
     body: impl Into<Bytes>,
 ) -> Response<Body> {
-    let mut response = Response::new(Full::new(body.into()).boxed());
+    let mut response = Response::new(Body::new(Full::new(body.into())));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
