@@ -77,6 +77,7 @@ pub(crate) fn flatten(
     vars: &[(impl AsRef<str>, VarRef)],
     previous: Option<&[LeafKey]>,
 ) -> Flattened {
+    let _one_reading = crate::stats::process::document_scope();
     let mut encoder = SampleEncoder {
         values: Vec::with_capacity(previous.map_or(64, <[LeafKey]>::len)),
         previous: previous.unwrap_or_default(),

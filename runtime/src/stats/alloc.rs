@@ -317,6 +317,11 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     }
 }
 
+/// Whether a [`CountingAlloc`] is the global allocator (and has counted an allocation).
+pub(crate) fn is_installed() -> bool {
+    TABLE.installed.load(Relaxed)
+}
+
 /// Counts of one size class (Go's `MemStats.BySize` entry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SizeClassStats {
@@ -361,7 +366,7 @@ impl AllocStats {
     /// and never pauses other threads, so it can be called at any rate. Counts made by
     /// other threads a moment ago may not be visible yet.
     pub fn read() -> Option<AllocStats> {
-        if !TABLE.installed.load(Relaxed) {
+        if !is_installed() {
             return None;
         }
         let mut by_size = [SizeClassStats::default(); SIZE_CLASSES];

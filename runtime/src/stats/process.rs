@@ -5,8 +5,10 @@
 //! (`sysinfo` on Linux spends about 200 µs per refresh even when asked for nothing,
 //! which every scrape would pay twice, for `process` and for `memstats`.)
 
+use std::cell::{Cell, RefCell};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::stats::heap;
 use crate::vars::{Var, Writer};
 
 /// A snapshot of the current process, as the `process` variable publishes it.
@@ -43,12 +45,19 @@ pub struct ProcessStats {
     pub resident_memory_bytes: u64,
     /// Bytes of virtual address space.
     pub virtual_memory_bytes: u64,
-    /// CPU time used by all threads, user and system, in seconds.
+    /// CPU time used by all threads, user and system, in seconds. Nanosecond resolution
+    /// on Unix (`CLOCK_PROCESS_CPUTIME_ID`), not the 10 ms of clock ticks.
     pub cpu_seconds: f64,
     /// Open file descriptors (handles).
     pub open_fds: Option<u64>,
     /// The limit on open file descriptors.
     pub max_fds: Option<u64>,
+    /// Where `memstats` takes its heap figures from: `"glibc"` (`mallinfo2()`),
+    /// `"jemalloc"` (with the `jemalloc` feature, when jemalloc is the global allocator)
+    /// or `"resident"` (no allocator statistics: the resident set stands for the heap),
+    /// prefixed with `"CountingAlloc+"` when [`CountingAlloc`](crate::CountingAlloc)
+    /// counts the allocations. The README's `memstats` section maps each field.
+    pub memstats_source: &'static str,
 }
 
 impl ProcessStats {
@@ -73,8 +82,12 @@ impl ProcessStats {
             cpu_seconds: 0.0,
             open_fds: None,
             max_fds: None,
+            memstats_source: memstats_source(),
         };
         let start_time = os::read(&mut stats);
+        if let Some(cpu_seconds) = process_cpu_seconds() {
+            stats.cpu_seconds = cpu_seconds;
+        }
         if let (Some(start_time), Some(now)) = (start_time, now_seconds()) {
             stats.start_time_seconds = start_time as u64;
             stats.uptime_seconds = (now - start_time).max(0.0);
@@ -89,9 +102,76 @@ fn now_seconds() -> Option<f64> {
     Some(now.as_secs_f64())
 }
 
-/// Resident and virtual memory of the current process, in bytes (zero if unknown).
-pub(crate) fn memory() -> (u64, u64) {
-    os::memory()
+fn memstats_source() -> &'static str {
+    let counting = crate::stats::alloc::is_installed();
+    match (counting, heap::source()) {
+        (false, source) => source.name(),
+        (true, heap::SizeSource::Glibc) => "CountingAlloc+glibc",
+        (true, heap::SizeSource::Jemalloc) => "CountingAlloc+jemalloc",
+        (true, heap::SizeSource::Resident) => "CountingAlloc+resident",
+    }
+}
+
+/// CPU time of every thread of the process, from the clock with nanosecond resolution.
+#[cfg(unix)]
+fn process_cpu_seconds() -> Option<f64> {
+    let mut time = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `time` is a valid, writable `timespec`.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut time) };
+    (status == 0).then(|| time.tv_sec as f64 + time.tv_nsec as f64 * 1e-9)
+}
+
+#[cfg(not(unix))]
+fn process_cpu_seconds() -> Option<f64> {
+    None
+}
+
+thread_local! {
+    // Neither needs a destructor, so reading them never registers one.
+    static DOCUMENT_DEPTH: Cell<u32> = const { Cell::new(0) };
+    static DOCUMENT_STATS: RefCell<Option<ProcessStats>> = const { RefCell::new(None) };
+}
+
+/// While held, every [`document_stats`] on this thread returns the same reading, so the
+/// memory figures of `memstats` and `process` in one document agree. Each document
+/// render (`/debug/vars`, `/metrics`, a dashboard sample) holds one.
+#[must_use]
+pub(crate) struct DocumentScope(());
+
+pub(crate) fn document_scope() -> DocumentScope {
+    DOCUMENT_DEPTH.with(|depth| depth.set(depth.get() + 1));
+    DocumentScope(())
+}
+
+impl Drop for DocumentScope {
+    fn drop(&mut self) {
+        let depth = DOCUMENT_DEPTH.with(|depth| {
+            depth.set(depth.get() - 1);
+            depth.get()
+        });
+        if depth == 0 {
+            DOCUMENT_STATS.with(|stats| stats.borrow_mut().take());
+        }
+    }
+}
+
+/// The process figures of the document being rendered on this thread (one reading per
+/// document), or a fresh reading outside a document.
+pub(crate) fn document_stats() -> ProcessStats {
+    if DOCUMENT_DEPTH.with(Cell::get) == 0 {
+        return ProcessStats::read();
+    }
+    DOCUMENT_STATS.with(|cached| {
+        if let Some(stats) = &*cached.borrow() {
+            return stats.clone();
+        }
+        let stats = ProcessStats::read();
+        *cached.borrow_mut() = Some(stats.clone());
+        stats
+    })
 }
 
 #[cfg(target_os = "linux")]
@@ -130,15 +210,6 @@ mod os {
                     LimitValue::Unlimited => None,
                 });
         start_time
-    }
-
-    pub(super) fn memory() -> (u64, u64) {
-        Process::myself()
-            .and_then(|me| me.statm())
-            .map_or((0, 0), |statm| {
-                let page = procfs::page_size();
-                (statm.resident * page, statm.size * page)
-            })
     }
 }
 
@@ -186,14 +257,6 @@ mod os {
         });
         start_time
     }
-
-    pub(super) fn memory() -> (u64, u64) {
-        let mut memory = (0, 0);
-        with_process(ProcessRefreshKind::nothing().with_memory(), |process| {
-            memory = (process.memory(), process.virtual_memory());
-        });
-        memory
-    }
 }
 
 /// The `process` variable.
@@ -201,7 +264,7 @@ pub(crate) struct Process;
 
 impl Var for Process {
     fn write(&self, out: Writer<'_>) {
-        let stats = ProcessStats::read();
+        let stats = document_stats();
         out.object(|fields| {
             fields.field("pid").gauge(i64::from(stats.pid));
             fields
@@ -236,6 +299,7 @@ impl Var for Process {
                     "Total user and system CPU time spent in seconds.",
                 )
                 .counter_f64(stats.cpu_seconds);
+            fields.field("memstats_source").str(stats.memstats_source);
             optional_gauge(
                 fields.field_with_help("open_fds", "Number of open file descriptors."),
                 stats.open_fds,

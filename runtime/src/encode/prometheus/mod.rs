@@ -206,6 +206,7 @@ pub(crate) fn render_document<N: AsRef<str>>(
     vars: &[(N, VarRef)],
     options: &PrometheusOptions,
 ) -> String {
+    let _one_reading = crate::stats::process::document_scope();
     let mut encoder = PromEncoder::new(options, vars.len());
     for (name, var) in vars {
         let name = name.as_ref();
