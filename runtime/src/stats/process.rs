@@ -347,6 +347,47 @@ mod tests {
         }
     }
 
+    fn spin() {
+        let mut spin = 0u64;
+        for i in 0..2_000_000u64 {
+            spin = std::hint::black_box(spin.wrapping_add(i));
+        }
+    }
+
+    #[test]
+    fn one_reading_per_document() {
+        let scope = document_scope();
+        let first = document_stats();
+        spin();
+        let nested = document_scope();
+        assert_eq!(document_stats(), first);
+        drop(nested);
+        assert_eq!(
+            document_stats(),
+            first,
+            "the outer document still reads the same"
+        );
+        drop(scope);
+        spin();
+        if cfg!(unix) {
+            assert!(document_stats().cpu_seconds > first.cpu_seconds);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cpu_time_has_sub_tick_resolution() {
+        // Clock ticks are 10 ms: two readings 1 ms of work apart would usually be equal.
+        let readings: Vec<f64> = (0..20)
+            .map(|_| {
+                spin();
+                ProcessStats::read().cpu_seconds
+            })
+            .collect();
+        let distinct = readings.windows(2).filter(|pair| pair[1] > pair[0]).count();
+        assert!(distinct >= 15, "{readings:?}");
+    }
+
     #[test]
     fn cpu_time_never_decreases() {
         let first = ProcessStats::read().cpu_seconds;
