@@ -390,10 +390,19 @@ pub fn for_each(mut visit: impl FnMut(&str, &VarRef)) {
 
 /// Every published variable, sorted by name.
 pub(crate) fn snapshot() -> Vec<(Arc<str>, VarRef)> {
-    vars_read()
-        .iter()
-        .map(|(name, published)| (Arc::clone(name), published.var.clone()))
-        .collect()
+    let mut vars = Vec::new();
+    snapshot_into(&mut vars);
+    vars
+}
+
+/// [`snapshot`] into a reused vector: no allocation once it has the capacity.
+pub(crate) fn snapshot_into(vars: &mut Vec<(Arc<str>, VarRef)>) {
+    vars.clear();
+    vars.extend(
+        vars_read()
+            .iter()
+            .map(|(name, published)| (Arc::clone(name), published.var.clone())),
+    );
 }
 
 /// Link-time definitions that claimed a name already taken by another, with both

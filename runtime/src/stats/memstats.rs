@@ -9,6 +9,8 @@
 //! `Sys >= HeapSys >= HeapInuse >= HeapAlloc` and `TotalAlloc` is 0 or `>= HeapAlloc`.
 //! The meaning of each field per source is in the README's `memstats` section.
 
+use std::sync::{Mutex, PoisonError};
+
 use once_cell::sync::Lazy;
 
 use crate::stats::alloc::{AllocStats, SizeClassStats, CLASS_SIZES, SIZE_CLASSES};
@@ -126,7 +128,14 @@ impl Var for MemStats {
             fields.field("EnableGC").bool(false);
             fields.field("DebugGC").bool(false);
             match &figures.alloc {
-                Some(alloc) => fields.field("BySize").json(&by_size_json(&alloc.by_size)),
+                Some(alloc) => {
+                    // Updated in place: numbers replace numbers, so no allocation.
+                    let mut by_size = COUNTED_BY_SIZE
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    update_by_size(&mut by_size, &alloc.by_size);
+                    fields.field("BySize").json(&by_size);
+                }
                 None => fields.field("BySize").json(&UNCOUNTED_BY_SIZE),
             }
         });
@@ -146,6 +155,25 @@ static UNCOUNTED_BY_SIZE: Lazy<serde_json::Value> = Lazy::new(|| {
     });
     by_size_json(&uncounted)
 });
+
+/// `BySize` with `CountingAlloc`: built once, its counts rewritten on each read.
+static COUNTED_BY_SIZE: Lazy<Mutex<serde_json::Value>> =
+    Lazy::new(|| Mutex::new(UNCOUNTED_BY_SIZE.clone()));
+
+fn update_by_size(json: &mut serde_json::Value, classes: &[SizeClassStats]) {
+    let Some(entries) = json.as_array_mut() else {
+        return;
+    };
+    for (entry, class) in entries.iter_mut().zip(classes) {
+        if let Some(entry) = entry.as_object_mut() {
+            for (name, value) in [("Mallocs", class.mallocs), ("Frees", class.frees)] {
+                if let Some(field) = entry.get_mut(name) {
+                    *field = value.into();
+                }
+            }
+        }
+    }
+}
 
 fn by_size_json(classes: &[SizeClassStats]) -> serde_json::Value {
     classes

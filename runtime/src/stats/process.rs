@@ -1,7 +1,8 @@
 //! The `process` variable: who this process is and what it uses, read from the OS.
 //!
-//! On Linux the figures come from a few `/proc/self` files through `procfs` (a few
-//! microseconds); elsewhere from `sysinfo`, refreshing only the current process.
+//! On Linux the figures come from two small `/proc/self` files and a directory listing,
+//! read with `libc` into stack buffers (a few microseconds, no allocation); elsewhere
+//! from `sysinfo`, refreshing only the current process.
 //! (`sysinfo` on Linux spends about 200 µs per refresh even when asked for nothing,
 //! which every scrape would pay twice, for `process` and for `memstats`.)
 
@@ -75,7 +76,7 @@ impl ProcessStats {
             rustc_version: env!("EXPVAR_RUSTC_VERSION"),
             os: std::env::consts::OS,
             arch: std::env::consts::ARCH,
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
+            cores: cores(),
             threads: None,
             resident_memory_bytes: 0,
             virtual_memory_bytes: 0,
@@ -100,6 +101,13 @@ impl ProcessStats {
 fn now_seconds() -> Option<f64> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
     Some(now.as_secs_f64())
+}
+
+/// CPUs this process may run on, read once (as Go's `runtime.NumCPU`): finding out
+/// reads cgroup files, which allocates.
+fn cores() -> u64 {
+    static CORES: once_cell::sync::OnceCell<u64> = once_cell::sync::OnceCell::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u64))
 }
 
 fn memstats_source() -> &'static str {
@@ -176,40 +184,114 @@ pub(crate) fn document_stats() -> ProcessStats {
 
 #[cfg(target_os = "linux")]
 mod os {
-    use once_cell::sync::Lazy;
-    use procfs::process::{LimitValue, Process};
-    use procfs::{Current as _, Uptime};
+    use std::ffi::CStr;
 
     use super::ProcessStats;
 
-    /// Clock ticks per second never change while the process runs.
-    static TICKS: Lazy<f64> = Lazy::new(|| procfs::ticks_per_second() as f64);
-
     /// Fills the OS figures; returns the start time in seconds since the epoch.
+    ///
+    /// Straight `libc` calls into stack buffers: reading allocates nothing, so sampling
+    /// the process (once a second for the dashboard) does not move the heap it reports.
     pub(super) fn read(stats: &mut ProcessStats) -> Option<f64> {
-        let me = Process::myself().ok()?;
+        let mut buffer = [0u8; 1024];
         let mut start_time = None;
-        if let Ok(stat) = me.stat() {
-            stats.threads = u64::try_from(stat.num_threads).ok();
-            stats.virtual_memory_bytes = stat.vsize;
-            stats.resident_memory_bytes = stat.rss * procfs::page_size();
-            stats.cpu_seconds = (stat.utime + stat.stime) as f64 / *TICKS;
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let stat = read_file(c"/proc/self/stat", &mut buffer)
+            .and_then(|stat| stat.rsplit(|&byte| byte == b')').next());
+        if let Some(fields) = stat {
+            let mut fields = fields
+                .split(|&byte| byte == b' ')
+                .filter(|field| !field.is_empty());
+            // `fields` starts at field 3 (state) of proc_pid_stat(5).
+            let mut field = |number: usize| -> Option<u64> { parse(fields.nth(number)?) };
+            let (utime, stime) = (field(14 - 3)?, field(0)?);
+            let threads = field(20 - 16)?;
+            let start_ticks = field(22 - 21)?;
+            let (vsize, rss) = (field(0)?, field(0)?);
+            let ticks = sysconf(libc::_SC_CLK_TCK).max(1) as f64;
+            stats.threads = Some(threads);
+            stats.virtual_memory_bytes = vsize;
+            stats.resident_memory_bytes = rss * sysconf(libc::_SC_PAGESIZE);
+            stats.cpu_seconds = (utime + stime) as f64 / ticks;
             // The start is in ticks since boot; `/proc/uptime` is on the same clock. (The
             // boot time in `/proc/stat` is a wall-clock figure that drifts on some VMs.)
-            if let Ok(uptime) = Uptime::current() {
-                let running = (uptime.uptime - stat.starttime as f64 / *TICKS).max(0.0);
+            let uptime = read_file(c"/proc/uptime", &mut buffer)
+                .and_then(|uptime| uptime.split(|&byte| byte == b' ').next())
+                .and_then(|seconds| std::str::from_utf8(seconds).ok()?.parse::<f64>().ok());
+            if let Some(uptime) = uptime {
+                let running = (uptime - start_ticks as f64 / ticks).max(0.0);
                 start_time = super::now_seconds().map(|now| now - running);
             }
         }
-        stats.open_fds = me.fd_count().ok().map(|count| count as u64);
-        stats.max_fds =
-            me.limits()
-                .ok()
-                .and_then(|limits| match limits.max_open_files.soft_limit {
-                    LimitValue::Value(max) => Some(max),
-                    LimitValue::Unlimited => None,
-                });
+        stats.open_fds = open_fds();
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `limit` is a valid, writable `rlimit`.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            stats.max_fds = (limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur);
+        }
         start_time
+    }
+
+    fn sysconf(name: libc::c_int) -> u64 {
+        // SAFETY: `sysconf` only reads a configuration value.
+        u64::try_from(unsafe { libc::sysconf(name) }).unwrap_or(0)
+    }
+
+    fn parse(digits: &[u8]) -> Option<u64> {
+        std::str::from_utf8(digits).ok()?.trim().parse().ok()
+    }
+
+    /// The start of `path`'s contents, up to the buffer's length.
+    fn read_file<'b>(path: &CStr, buffer: &'b mut [u8]) -> Option<&'b [u8]> {
+        // SAFETY: a NUL-terminated path; the descriptor is closed below.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return None;
+        }
+        let mut filled = 0;
+        while filled < buffer.len() {
+            let rest = &mut buffer[filled..];
+            // SAFETY: reads at most `rest.len()` bytes into `rest`.
+            let read = unsafe { libc::read(fd, rest.as_mut_ptr().cast(), rest.len()) };
+            match read {
+                0 => break,
+                read if read > 0 => filled += read as usize,
+                _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
+                _ => break,
+            }
+        }
+        // SAFETY: `fd` was opened above and is closed once.
+        unsafe { libc::close(fd) };
+        Some(&buffer[..filled])
+    }
+
+    /// Entries of `/proc/self/fd` (including the one open to list it, as Prometheus'
+    /// Go client counts). The directory stream's buffer is libc's own, not Rust's heap.
+    fn open_fds() -> Option<u64> {
+        // SAFETY: a NUL-terminated path; the stream is closed below.
+        let dir = unsafe { libc::opendir(c"/proc/self/fd".as_ptr()) };
+        if dir.is_null() {
+            return None;
+        }
+        let mut count = 0;
+        loop {
+            // SAFETY: `dir` is an open directory stream.
+            let entry = unsafe { libc::readdir(dir) };
+            if entry.is_null() {
+                break;
+            }
+            // SAFETY: `d_name` of an entry `readdir` returned is NUL-terminated.
+            let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
+            if name != b"." && name != b".." {
+                count += 1;
+            }
+        }
+        // SAFETY: `dir` was opened above and is closed once.
+        unsafe { libc::closedir(dir) };
+        Some(count)
     }
 }
 
