@@ -5,6 +5,7 @@ mod auth;
 mod dashboard;
 #[cfg(feature = "pprof")]
 pub(crate) mod pprof;
+mod profiles;
 mod sampler;
 mod service;
 pub(crate) mod status;

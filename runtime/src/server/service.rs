@@ -112,6 +112,9 @@ enum Endpoint {
     Hardware(Hardware),
     #[cfg(feature = "pprof")]
     Profile,
+    ProfileIndex,
+    #[cfg(feature = "heap-profile")]
+    HeapProfile,
 }
 
 /// A response, or work that produces one later.
@@ -204,6 +207,14 @@ impl ExpvarService {
                     .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 with_type(status, JSON, report.body.to_string())
             }
+            Endpoint::ProfileIndex => {
+                with_type(StatusCode::OK, HTML, crate::server::profiles::index())
+            }
+            #[cfg(feature = "heap-profile")]
+            Endpoint::HeapProfile => match crate::server::profiles::heap() {
+                Ok(profile) => with_type(StatusCode::OK, "application/octet-stream", profile),
+                Err(reason) => with_type(StatusCode::SERVICE_UNAVAILABLE, TEXT, reason + "\n"),
+            },
             #[cfg(feature = "pprof")]
             Endpoint::Profile => match crate::server::pprof::prepare(request.uri().query()) {
                 Ok(job) => return Reply::Profile(job),
@@ -251,6 +262,9 @@ impl ExpvarService {
             "/status/health" => Some(Endpoint::Health),
             #[cfg(feature = "pprof")]
             "/debug/pprof/profile" => Some(Endpoint::Profile),
+            "/debug/pprof" | "/debug/pprof/" => Some(Endpoint::ProfileIndex),
+            #[cfg(feature = "heap-profile")]
+            "/debug/pprof/heap" => Some(Endpoint::HeapProfile),
             path => path
                 .strip_prefix("/status/hardware/")
                 .and_then(Hardware::from_path)
