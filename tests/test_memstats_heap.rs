@@ -112,6 +112,8 @@ fn metrics_show_the_same_source(addr: SocketAddr) {
     assert!(heap_alloc.parse::<f64>().unwrap() > 0.0);
 }
 
+type Test = fn(SocketAddr);
+
 fn main() {
     let server = expvar::ServerBuilder::new()
         .addr("127.0.0.1:0")
@@ -128,7 +130,7 @@ fn main() {
         return;
     }
     assert_eq!(source(&document), "glibc");
-    let tests: [(&str, fn(SocketAddr)); 3] = [
+    let tests: [(&str, Test); 3] = [
         ("holding_128_mib_shows", holding_128_mib_shows),
         (
             "freeing_every_other_small_object_shows",

@@ -129,7 +129,7 @@ fn process_cpu_seconds() -> Option<f64> {
     };
     // SAFETY: `time` is a valid, writable `timespec`.
     let status = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut time) };
-    (status == 0).then(|| time.tv_sec as f64 + time.tv_nsec as f64 * 1e-9)
+    (status == 0).then_some(time.tv_sec as f64 + time.tv_nsec as f64 * 1e-9)
 }
 
 #[cfg(not(unix))]
