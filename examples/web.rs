@@ -6,7 +6,7 @@
 //! cargo run --example web
 //! curl -s 127.0.0.1:8080/users/2        # 200 user 2
 //! curl -s 127.0.0.1:8080/users/3        # 404
-//! curl -s 127.0.0.1:6060/debug/vars     # "web", "requests_total", "functions", ...
+//! curl -s 127.0.0.1:6060/debug/vars     # "web", "requests_total", "functions", "tokio", ...
 //! open http://127.0.0.1:6060/debug/dashboard  # live charts of all of it
 //! ```
 //!
@@ -93,6 +93,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let web_addr = std::env::var("WEB_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
     let listener = TcpListener::bind(&web_addr).await?;
+    // The app's runtime, as `tokio`: workers, alive tasks (like Go's goroutines) and the
+    // global queue, charted on the dashboard beside the OS threads.
+    expvar::publish(
+        "tokio",
+        std::sync::Arc::new(expvar::TokioRuntime::current()),
+    )?;
     // The debug endpoint: its own thread and runtime, on `EXPVAR_ADDR` (loopback).
     let debug = expvar::ServerBuilder::from_env().start()?;
 

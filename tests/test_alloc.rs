@@ -130,8 +130,27 @@ fn memstats_reports_the_counts() {
     assert!(memstats["BySize"][CLASS_112]["Mallocs"].as_u64().unwrap() > 0);
 }
 
+/// Go's orderings hold with counts from `CountingAlloc` and sizes from the allocator.
+fn memstats_invariants_with_counting() {
+    let held = black_box(vec![1u8; 8 << 20]);
+    let json: serde_json::Value = serde_json::from_str(&expvar::to_json()).unwrap();
+    let memstats = |name: &str| json["memstats"][name].as_u64().unwrap();
+    let source = json["process"]["memstats_source"].as_str().unwrap();
+    assert!(source.starts_with("CountingAlloc+"), "{source}");
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert_eq!(source, "CountingAlloc+glibc");
+    }
+    assert!(memstats("Sys") >= memstats("HeapSys"));
+    assert!(memstats("HeapSys") >= memstats("HeapInuse"));
+    assert!(memstats("HeapInuse") >= memstats("HeapAlloc"));
+    assert!(memstats("HeapAlloc") >= 8 << 20);
+    assert!(memstats("TotalAlloc") >= memstats("HeapAlloc"));
+    assert!(memstats("Mallocs") >= memstats("Frees") + memstats("HeapObjects"));
+    drop(held);
+}
+
 fn main() {
-    let tests: [(&str, fn()); 6] = [
+    let tests: [(&str, fn()); 7] = [
         ("single_allocation", single_allocation),
         (
             "realloc_counts_as_free_and_malloc",
@@ -144,6 +163,10 @@ fn main() {
         ("many_threads", many_threads),
         ("totals_never_decrease", totals_never_decrease),
         ("memstats_reports_the_counts", memstats_reports_the_counts),
+        (
+            "memstats_invariants_with_counting",
+            memstats_invariants_with_counting,
+        ),
     ];
     for (name, test) in tests {
         test();

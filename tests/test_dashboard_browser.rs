@@ -85,8 +85,37 @@ fn dashboard_charts_agree_with_debug_vars() {
     );
     let requests_per_second = charts["var:web.requests"]["latest"].as_f64().unwrap();
     assert!(requests_per_second > 0.0, "traffic shows as a rate");
-    let live_heap = charts["memory"]["series"]["heap in use"]["latest"].as_f64();
-    assert!(live_heap.unwrap() > 0.0, "CountingAlloc counts the heap");
+    let memory = &charts["memory"]["series"];
+    for label in [
+        "allocated",
+        "in use",
+        "free in heap",
+        "released",
+        "resident",
+    ] {
+        assert!(
+            memory[label]["points"].as_u64().unwrap_or(0) >= 3,
+            "memory {label}: {memory}"
+        );
+    }
+    let in_use = memory["in use"]["latest"].as_f64().unwrap();
+    let allocated = memory["allocated"]["latest"].as_f64().unwrap();
+    assert!(allocated > 0.0 && in_use >= allocated, "{memory}");
+    // The tokio runtime the example publishes, beside the OS threads.
+    let tasks = &charts["threads"]["series"]["tokio alive tasks"];
+    assert!(
+        tasks["points"].as_u64().unwrap_or(0) >= 3,
+        "{}",
+        charts["threads"]
+    );
+    assert!(tasks["latest"].as_f64().is_some(), "{tasks}");
+    // `#[counted(name = "requests_total")]` is one chart, under Functions.
+    assert!(
+        charts["var:requests_total"].is_null(),
+        "{}",
+        charts["var:requests_total"]
+    );
+    assert!(charts["cpu"]["timeTicks"].as_u64().unwrap() >= 3);
 
     save_screenshot(&mut page);
 
@@ -160,8 +189,12 @@ fn dashboard_charts_agree_with_debug_vars() {
             charts[chart]
         );
     }
-    // The app is quiet, so its rates have dropped to zero.
-    assert_eq!(charts["var:web.requests"]["latest"].as_f64(), Some(0.0));
+    // The app is quiet, so its raw rate has dropped to zero (the smoothed one follows
+    // over a few samples).
+    assert_eq!(
+        charts["var:web.requests"]["series"]["requests"]["rawRate"].as_f64(),
+        Some(0.0)
+    );
     // Gauges are charted as their value.
     assert_eq!(
         charts["var:web.in_flight"]["latest"].as_f64(),
@@ -200,8 +233,8 @@ fn dashboard_charts_agree_with_debug_vars() {
     assert!(
         readout
             .as_str()
-            .is_some_and(|text| text.contains("requests: ")),
-        "hover readout: {readout}"
+            .is_some_and(|text| text.contains("requests: ") && text.contains("(raw ")),
+        "hover readout, the smoothed rate and the raw one: {readout}"
     );
 
     // No script error, as the page saw them and as the browser reported them.

@@ -6,7 +6,8 @@
 //! reported as allocations per second. This is the worst case for counting: nothing but
 //! allocator calls. The "filled" group also writes every byte of each block, as a program
 //! does with memory it allocates. The 2-thread group runs the bare workload on two
-//! threads at once, where shared counters would fight over cache lines.
+//! threads at once, where shared counters would fight over cache lines. The "small
+//! blocks" group is the goal's workload: 16 to 256 bytes, each block filled.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -33,6 +34,17 @@ fn sizes() -> [usize; BLOCKS] {
         state ^= state >> 17;
         state ^= state << 5;
         8 + (state % 125) as usize * 8
+    })
+}
+
+/// Small blocks, 16 to 256 bytes: what most programs allocate most often.
+fn small_sizes() -> [usize; BLOCKS] {
+    let mut state = 0x2545_F491u32;
+    std::array::from_fn(|_| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        16 + (state % 31) as usize * 8
     })
 }
 
@@ -104,6 +116,19 @@ fn filled(c: &mut Criterion) {
     group.finish();
 }
 
+fn small_filled(c: &mut Criterion) {
+    let sizes = small_sizes();
+    let mut group = c.benchmark_group("alloc/1 thread, small blocks filled");
+    group.throughput(Throughput::Elements(BLOCKS as u64));
+    group.bench_function("System (baseline)", |b| {
+        b.iter(|| churn_filled(&SYSTEM, &sizes))
+    });
+    group.bench_function("expvar::CountingAlloc", |b| {
+        b.iter(|| churn_filled(&COUNTING, &sizes))
+    });
+    group.finish();
+}
+
 fn two_threads(c: &mut Criterion) {
     let mut group = c.benchmark_group("alloc/2 threads");
     group.throughput(Throughput::Elements(2 * BLOCKS as u64));
@@ -120,5 +145,5 @@ fn two_threads(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, single_thread, filled, two_threads);
+criterion_group!(benches, single_thread, filled, small_filled, two_threads);
 criterion_main!(benches);

@@ -138,7 +138,8 @@
     const runtimeRoots = leaves.filter((leaf) => leaf.path.length === 2 && leaf.path[1] === "alive_tasks").map((leaf) => leaf.path[0]);
     const has = (key) => byKey.has(key);
     const specs = [];
-    const series = (label, path, mode, scale) => ({ label, path, mode, scale: scale || 1 });
+    // `minus`: another leaf subtracted from this one, sample by sample.
+    const series = (label, path, mode, scale, minus) => ({ label, path, mode, scale: scale || 1, minus });
     const add = (section, id, title, unit, info, list, needsAlloc) => {
       list = list.filter((entry) => has(entry.path));
       if (list.length) specs.push({ section, id, title, unit, info, series: list.slice(0, MAX_SERIES), type: "line", needsAlloc });
@@ -146,9 +147,11 @@
 
     // Process and memory, when the process publishes them.
     const P = "Process";
-    add(P, "memory", "Heap in use and resident memory", "bytes",
-      "memstats.HeapInuse: live heap bytes counted by expvar::CountingAlloc (resident memory when it is not the global allocator). process.resident_memory_bytes: resident set size from the OS.",
-      [series("heap in use", "memstats.HeapInuse", "value"), series("resident", "process.resident_memory_bytes", "value")]);
+    add(P, "memory", "Memory", "bytes",
+      "From the allocator's own statistics (process.memstats_source says which: glibc's mallinfo2, jemalloc, or only the resident set). allocated: memstats.HeapAlloc, bytes of live blocks. in use: memstats.HeapInuse, what those blocks occupy in the allocator. free in heap: HeapIdle − HeapReleased, held by the allocator for reuse. released: memstats.HeapReleased, given back to the OS. resident: process.resident_memory_bytes, the process in RAM.",
+      [series("allocated", "memstats.HeapAlloc", "value"), series("in use", "memstats.HeapInuse", "value"),
+        series("free in heap", "memstats.HeapIdle", "value", 1, "memstats.HeapReleased"),
+        series("released", "memstats.HeapReleased", "value"), series("resident", "process.resident_memory_bytes", "value")]);
     add(P, "allocs", "Allocation and free rate", "/s",
       "memstats.Mallocs and memstats.Frees per second: allocations and deallocations counted by expvar::CountingAlloc (zero without it).",
       [series("allocs", "memstats.Mallocs", "rate"), series("frees", "memstats.Frees", "rate")], true);
@@ -204,6 +207,8 @@
     const groups = new Map();
     for (const leaf of leaves) {
       if (BUILTIN.has(leaf.path[0]) || runtimeRoots.includes(leaf.path[0])) continue;
+      // `#[counted(name = "x")]` publishes `x` and `functions.x.calls`: one chart, under Functions.
+      if (leaf.path.length === 1 && leaf.kind === "c" && functionKeys.includes(leaf.path[0])) continue;
       const parent = leaf.path.slice(0, -1);
       const last = leaf.path[leaf.path.length - 1];
       const mode = leaf.kind === "c" ? "rate" : "value";
@@ -302,24 +307,48 @@
     return !chart.spec.needsAlloc || lastValue("memstats.Mallocs") > 0;
   }
 
-  /// Points of one series within the window, as [time, value]: counters become rates.
+  // Rates are averaged over this many sample intervals, so a 1 s sample of a bursty
+  // counter does not draw a comb; the tooltip also shows the last interval's raw rate.
+  const SMOOTH_INTERVALS = 5;
+
+  /// Points of one series within the window, as [time, value, raw]: counters become
+  /// rates (`value` smoothed, `raw` over the last interval); gauges are their value.
   function points(entry, start, end) {
     const raw = history.get(entry.path);
+    const other = entry.minus ? history.get(entry.minus) : null;
     const out = [];
     if (!raw) return out;
+    const scale = (value) => (value == null ? null : value * entry.scale);
     for (let i = 0; i < raw.t.length; i++) {
       const t = raw.t[i];
       if (t < start || t > end) continue;
       let value = raw.v[i];
+      if (other) value = minusAt(value, other, raw.t.length - i, t);
+      let last = value;
       if (entry.mode === "rate") {
-        const before = raw.v[i - 1];
-        const dt = t - raw.t[i - 1];
-        // A drop means the process restarted and its counters began again: a gap.
-        value = i > 0 && value != null && before != null && value >= before && dt > 0 ? (value - before) / dt : null;
+        last = rateBetween(raw, i - 1, i);
+        value = null;
+        // The widest span back with no gap and no restart (a drop) within it.
+        for (let k = 1; k <= SMOOTH_INTERVALS && rateBetween(raw, i - k, i - k + 1) !== null; k++) value = rateBetween(raw, i - k, i);
       }
-      out.push([t, value == null ? null : value * entry.scale]);
+      out.push([t, scale(value), scale(last)]);
     }
     return out;
+  }
+
+  // Counter `series` per second from sample `a` to sample `b`; null across a gap or a
+  // drop (the process restarted and its counters began again).
+  function rateBetween(series, a, b) {
+    if (a < 0) return null;
+    const before = series.v[a], after = series.v[b], dt = series.t[b] - series.t[a];
+    return before != null && after != null && after >= before && dt > 0 ? (after - before) / dt : null;
+  }
+
+  // `value` minus `other`'s value at the same sample (the one `fromEnd` samples back).
+  function minusAt(value, other, fromEnd, t) {
+    const j = other.t.length - fromEnd;
+    if (value == null || j < 0 || other.t[j] !== t || other.v[j] == null) return null;
+    return value - other.v[j];
   }
 
   function draw() {
@@ -333,7 +362,7 @@
 
   // What the end-to-end test reads: per chart, the number of points and latest value.
   function publish(chart, end) {
-    const entry = { title: chart.spec.title, unit: chart.spec.unit, points: 0, latest: null, series: {} };
+    const entry = { title: chart.spec.title, unit: chart.spec.unit, points: 0, latest: null, series: {}, timeTicks: timeGrid(windowSeconds).length };
     if (chart.spec.type === "bars") {
       const bars = sizeClasses(chart.spec);
       entry.points = bars.length;
@@ -342,7 +371,8 @@
     for (const series of chart.spec.series) {
       const list = points(series, end - windowSeconds, end).filter((point) => point[1] !== null);
       const latest = list.length ? list[list.length - 1][1] : null;
-      entry.series[series.label] = { path: series.path, mode: series.mode, points: list.length, latest, raw: lastValue(series.path) };
+      const rawRate = list.length ? list[list.length - 1][2] : null;
+      entry.series[series.label] = { path: series.path, mode: series.mode, points: list.length, latest, rawRate, raw: lastValue(series.path) };
       if (entry.latest === null) {
         entry.latest = latest;
         entry.points = list.length;
@@ -404,9 +434,15 @@
       context.textAlign = "right";
       context.fillText(labels[i], left - 6, lineY);
     }
-    context.textAlign = "left";
     context.textBaseline = "alphabetic";
-    context.fillText("−" + windowSeconds / 60 + " min", left, height - 4);
+    const timeTicks = timeGrid(windowSeconds);
+    for (const ago of timeTicks) {
+      const tickX = Math.round(x(end - ago)) + 0.5;
+      context.strokeStyle = palette.grid;
+      context.beginPath(); context.moveTo(tickX, top); context.lineTo(tickX, top + plotHeight); context.stroke();
+      context.textAlign = "center";
+      if (tickX - left > 20 && width - right - tickX > 40) context.fillText(agoLabel(ago), tickX, height - 4);
+    }
     context.textAlign = "right";
     context.fillText(paused ? "paused" : "now", width - right, height - 4);
     context.lineWidth = 1.6;
@@ -436,6 +472,18 @@
       item.append(series.label + " ", Object.assign(document.createElement("b"), { textContent: line.length ? format(line[line.length - 1][1], chart.spec.unit) : "–" }));
       return item;
     }));
+  }
+
+  // Times before the end, in seconds, for vertical grid lines: about six per window.
+  function timeGrid(seconds) {
+    const step = [10, 15, 30, 60, 120, 300, 600].find((candidate) => seconds / candidate <= 6) || 600;
+    const out = [];
+    for (let ago = step; ago <= seconds; ago += step) out.push(ago);
+    return out;
+  }
+
+  function agoLabel(ago) {
+    return ago % 60 === 0 ? "−" + ago / 60 + " min" : "−" + ago + " s";
   }
 
   // Round grid values covering [low, high]: steps of 1, 2, 2.5 or 5 times a power of ten
@@ -507,7 +555,9 @@
       const t = chart.toTime(chart.hoverX);
       const rows = chart.spec.series.map((series, index) => {
         const near = nearest(chart.lines[index], t);
-        return series.label + ": " + (near && near[1] !== null ? format(near[1], chart.spec.unit) : "–");
+        const text = series.label + ": " + (near && near[1] !== null ? format(near[1], chart.spec.unit) : "–");
+        // Rates are smoothed in the chart; the raw rate of that one interval beside it.
+        return series.mode === "rate" && near ? text + " (raw " + format(near[2], chart.spec.unit) + ")" : text;
       });
       const when = Math.round(t - (paused ? pausedAt : lastTime));
       text = (when >= 0 ? "now" : when + " s") + "\n" + rows.join("\n");

@@ -27,6 +27,7 @@ pub fn to_json() -> String {
 }
 
 pub(crate) fn render_document<N: AsRef<str>>(vars: &[(N, VarRef)]) -> String {
+    let _one_reading = crate::stats::process::document_scope();
     let mut encoder = JsonEncoder::with_capacity(64 + vars.len() * 32);
     encoder.out.extend_from_slice(b"{\n");
     // The document's own members are one per line; they are a frame like any object's.

@@ -69,16 +69,40 @@ pub(crate) struct Flattened {
 ///
 /// While the registry keeps the `previous` shape (the usual case, once a second), this
 /// allocates only the array of values: each leaf's path is compared in place.
+#[cfg(test)]
 pub(crate) fn flatten(
     vars: &[(impl AsRef<str>, VarRef)],
     previous: Option<&[LeafKey]>,
 ) -> Flattened {
+    flatten_with(vars, previous, &mut Buffers::default())
+}
+
+/// What [`flatten_with`] writes into, kept by the sampler from one tick to the next so
+/// a sample of an unchanged registry allocates nothing once they have grown.
+#[derive(Debug, Default)]
+pub(crate) struct Buffers {
+    /// The values of the last sample; hand them back after use.
+    pub(crate) values: Vec<f64>,
+    path: String,
+    segments: Vec<(usize, bool)>,
+}
+
+/// [`flatten`], reusing `buffers`: `Flattened::values` is `buffers.values`, taken.
+pub(crate) fn flatten_with(
+    vars: &[(impl AsRef<str>, VarRef)],
+    previous: Option<&[LeafKey]>,
+    buffers: &mut Buffers,
+) -> Flattened {
+    let _one_reading = crate::stats::process::document_scope();
+    let mut values = std::mem::take(&mut buffers.values);
+    values.clear();
+    values.reserve(previous.map_or(64, <[LeafKey]>::len));
     let mut encoder = SampleEncoder {
-        values: Vec::with_capacity(previous.map_or(64, <[LeafKey]>::len)),
+        values,
         previous: previous.unwrap_or_default(),
         keys: previous.is_none().then(Vec::new),
-        path: String::new(),
-        segments: Vec::new(),
+        path: std::mem::take(&mut buffers.path),
+        segments: std::mem::take(&mut buffers.segments),
         skipping: 0,
     };
     for (name, var) in vars {
@@ -93,6 +117,8 @@ pub(crate) fn flatten(
         // Same leaves as before, but fewer of them.
         None => Some(encoder.previous[..encoder.values.len()].to_vec()),
     };
+    buffers.path = encoder.path;
+    buffers.segments = encoder.segments;
     Flattened {
         values: encoder.values,
         keys,

@@ -201,10 +201,20 @@ impl Registry {
 
     /// Every published variable, sorted by name.
     pub(crate) fn snapshot(&self) -> Vec<(Arc<str>, VarRef)> {
-        self.read()
-            .iter()
-            .map(|(name, published)| (Arc::clone(name), published.var.clone()))
-            .collect()
+        let mut vars = Vec::new();
+        self.snapshot_into(&mut vars);
+        vars
+    }
+
+    /// [`snapshot`](Self::snapshot) into a reused vector: no allocation once it has the
+    /// capacity (the dashboard's sampler, once a second).
+    pub(crate) fn snapshot_into(&self, vars: &mut Vec<(Arc<str>, VarRef)>) {
+        vars.clear();
+        vars.extend(
+            self.read()
+                .iter()
+                .map(|(name, published)| (Arc::clone(name), published.var.clone())),
+        );
     }
 
     /// The registry as `/debug/vars` serves it: Go's layout, always valid JSON. See

@@ -7,6 +7,7 @@ mod dashboard;
 pub(crate) mod pool;
 #[cfg(feature = "pprof")]
 pub(crate) mod pprof;
+mod profiles;
 mod sampler;
 mod service;
 pub(crate) mod status;

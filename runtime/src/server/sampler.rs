@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::sync::{oneshot, watch};
 
 use crate::encode::json::write_escaped;
@@ -21,6 +21,7 @@ use crate::encode::sample::{self, LeafKey};
 use crate::registry::{Registry, RegistryRef};
 use crate::server::collect::collect;
 use crate::server::pool;
+use crate::vars::VarRef;
 
 /// How often the sampler reads the registry.
 pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
@@ -215,31 +216,52 @@ async fn run(hub: Arc<Hub>, generation: u64) {
         if started.is_err() {
             return;
         }
-        let Ok((back, tick)) = sampled.await else {
+        let Ok((mut back, tick)) = sampled.await else {
             return;
         };
+        let replaced = match &*registration.hub.lock() {
+            Some(running) => running.latest.send_replace(Some(tick)),
+            None => None,
+        };
+        back.recycle(replaced);
         sampler = Some(back);
-        let tick = Arc::new(tick);
-        if let Some(running) = &*registration.hub.lock() {
-            running.latest.send_replace(Some(tick));
-        }
     }
 }
 
 /// Turns registry snapshots into [`Tick`]s, reusing the schema while the shape holds.
+///
+/// After the first ticks a sample allocates one block (the 24-byte shared header
+/// `Bytes` puts on the event) and keeps nothing: the registry snapshot, the flattening
+/// buffers, the event's bytes and the `Arc` around the tick are taken back from the
+/// previous tick once every client has sent it (else allocated anew). So an open
+/// dashboard does not move the heap figures it charts (`tests/test_dashboard_alloc.rs`).
 #[derive(Default)]
 struct Sampler {
     schema: Option<Arc<Schema>>,
     next_schema_id: u64,
+    vars: Vec<(Arc<str>, VarRef)>,
+    buffers: sample::Buffers,
+    /// The last tick sent, when no client holds it any more.
+    spare: Option<Arc<Tick>>,
 }
 
 impl Sampler {
-    fn sample(&mut self, registry: &Registry, deadline: Duration) -> Tick {
+    /// Keeps a replaced tick for reuse, if nobody else holds it.
+    fn recycle(&mut self, replaced: Option<Arc<Tick>>) {
+        self.spare = replaced.filter(|tick| Arc::strong_count(tick) == 1);
+    }
+
+    fn sample(&mut self, registry: &Registry, deadline: Duration) -> Arc<Tick> {
         let time_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_millis());
+        registry.snapshot_into(&mut self.vars);
         let previous = self.schema.as_ref().map(|schema| &schema.keys[..]);
-        let flat = sample::flatten(&collect(registry.snapshot(), deadline), previous);
+        // Variables that may block were captured on workers, with the deadline.
+        self.vars = collect(std::mem::take(&mut self.vars), deadline);
+        let flat = sample::flatten_with(&self.vars, previous, &mut self.buffers);
+        // The registry's variables are not held between ticks.
+        self.vars.clear();
         let schema = match (flat.keys, &self.schema) {
             (None, Some(schema)) => Arc::clone(schema),
             (keys, _) => {
@@ -249,26 +271,43 @@ impl Sampler {
                 schema
             }
         };
-        let mut event = String::with_capacity(32 + flat.values.len() * 8);
+        let mut spare = self.spare.take();
+        let reused = spare.as_mut().and_then(Arc::get_mut);
+        let mut event = reused
+            .and_then(|tick| std::mem::take(&mut tick.event).try_into_mut().ok())
+            .unwrap_or_default();
+        event.clear();
+        event.reserve(32 + flat.values.len() * 8);
         let _ = write!(
-            event,
+            Utf8Mut(&mut event),
             "event: sample\ndata: {{\"t\":{time_ms},\"s\":{},\"v\":[",
             schema.id
         );
         for (index, value) in flat.values.iter().enumerate() {
             if index > 0 {
-                event.push(',');
+                event.extend_from_slice(b",");
             }
             if value.is_finite() {
-                event.push_str(ryu::Buffer::new().format_finite(*value));
+                event.extend_from_slice(ryu::Buffer::new().format_finite(*value).as_bytes());
             } else {
-                event.push_str("null");
+                event.extend_from_slice(b"null");
             }
         }
-        event.push_str("]}\n\n");
-        Tick {
+        event.extend_from_slice(b"]}\n\n");
+        self.buffers.values = flat.values;
+        let tick = Tick {
             schema,
-            event: Bytes::from(event),
+            event: event.freeze(),
+        };
+        match spare {
+            Some(mut spare) => match Arc::get_mut(&mut spare) {
+                Some(slot) => {
+                    *slot = tick;
+                    spare
+                }
+                None => Arc::new(tick),
+            },
+            None => Arc::new(tick),
         }
     }
 }
@@ -299,6 +338,16 @@ fn render_schema(id: u64, leaves: Vec<LeafKey>) -> Schema {
         id,
         event: Bytes::from(out),
         keys: leaves,
+    }
+}
+
+/// `fmt::Write` into the event being built.
+struct Utf8Mut<'a>(&'a mut BytesMut);
+
+impl std::fmt::Write for Utf8Mut<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(text.as_bytes());
+        Ok(())
     }
 }
 

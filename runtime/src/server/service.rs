@@ -194,6 +194,9 @@ enum Endpoint {
     Hardware(Hardware),
     #[cfg(feature = "pprof")]
     Profile,
+    ProfileIndex,
+    #[cfg(feature = "heap-profile")]
+    HeapProfile,
 }
 
 /// Rendering work that produces a response, run off the async threads.
@@ -325,6 +328,17 @@ impl ExpvarService {
             Endpoint::Health => Reply::Now(plain(StatusCode::OK, "OK")),
             Endpoint::Dashboard => Reply::Now(with_type(StatusCode::OK, HTML, PAGE.clone())),
             Endpoint::DashboardEvents => Reply::Now(self.events(request.method() == Method::HEAD)),
+            Endpoint::ProfileIndex => Reply::Now(with_type(
+                StatusCode::OK,
+                HTML,
+                crate::server::profiles::index(),
+            )),
+            // A heap dump writes and reads a file: off the async thread.
+            #[cfg(feature = "heap-profile")]
+            Endpoint::HeapProfile => self.render(|| match crate::server::profiles::heap() {
+                Ok(profile) => with_type(StatusCode::OK, "application/octet-stream", profile),
+                Err(reason) => with_type(StatusCode::SERVICE_UNAVAILABLE, TEXT, reason + "\n"),
+            }),
             #[cfg(feature = "pprof")]
             Endpoint::Profile => match crate::server::pprof::prepare(request.uri().query()) {
                 Ok(job) => Reply::Profile(job),
@@ -395,6 +409,9 @@ impl ExpvarService {
             "/status/health" => Some(Endpoint::Health),
             #[cfg(feature = "pprof")]
             "/debug/pprof/profile" => Some(Endpoint::Profile),
+            "/debug/pprof" | "/debug/pprof/" => Some(Endpoint::ProfileIndex),
+            #[cfg(feature = "heap-profile")]
+            "/debug/pprof/heap" => Some(Endpoint::HeapProfile),
             path => path
                 .strip_prefix("/status/hardware/")
                 .and_then(Hardware::from_path)

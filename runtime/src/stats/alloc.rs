@@ -5,12 +5,14 @@
 //! nothing: no lock, no allocation, no atomic read-modify-write. Counts go to a fixed
 //! pool of cache-line-aligned shards. A thread claims a shard on its first allocation and
 //! is its only writer from then on, so an update is a plain load and store on a line no
-//! other core writes; readers sum the shards. A thread finds its shard through a
-//! const-initialised thread-local index without a destructor, which costs one
-//! thread-pointer-relative load and never allocates. A second thread-local with a
-//! destructor hands the shard back when the thread exits; it is registered on the cold
-//! claim path *after* the index is set, so an allocation made while registering it (some
-//! platforms allocate there) just counts into the already-claimed shard.
+//! other core writes; readers sum the shards. Each size class's count and bytes sit
+//! side by side, so one call touches one cache line of counts. A thread finds its shard
+//! through a const-initialised thread-local pointer without a destructor, which costs
+//! one thread-pointer-relative load, no registration check, and never allocates. A
+//! second thread-local with a destructor hands the shard back when the thread exits; it
+//! is registered on the cold claim path *after* the pointer is set, so an allocation
+//! made while registering it (some platforms allocate there) just counts into the
+//! already-claimed shard.
 //!
 //! Shards keep their counts when released: the next thread to claim one continues from
 //! its totals, so totals never go down. Threads beyond the pool, and allocations made
@@ -75,24 +77,39 @@ fn bucket(size: usize) -> usize {
 /// Shards that threads can own at once; more threads share [`Table::shared`].
 const SHARDS: usize = 64;
 
+/// One size class's counts in one shard. An allocation updates one of these and
+/// nothing else: its two words share a cache line.
+#[repr(align(32))]
+struct Bucket {
+    mallocs: AtomicU64,
+    bytes_allocated: AtomicU64,
+    frees: AtomicU64,
+    bytes_freed: AtomicU64,
+}
+
+impl Bucket {
+    const fn new() -> Self {
+        Bucket {
+            mallocs: AtomicU64::new(0),
+            bytes_allocated: AtomicU64::new(0),
+            frees: AtomicU64::new(0),
+            bytes_freed: AtomicU64::new(0),
+        }
+    }
+}
+
 /// One writer's counts. Aligned so two shards never share a cache line.
 #[repr(align(128))]
 struct Shard {
+    buckets: [Bucket; BUCKETS],
     owned: AtomicBool,
-    bytes_allocated: AtomicU64,
-    bytes_freed: AtomicU64,
-    mallocs: [AtomicU64; BUCKETS],
-    frees: [AtomicU64; BUCKETS],
 }
 
 impl Shard {
     const fn new() -> Self {
         Shard {
+            buckets: [const { Bucket::new() }; BUCKETS],
             owned: AtomicBool::new(false),
-            bytes_allocated: AtomicU64::new(0),
-            bytes_freed: AtomicU64::new(0),
-            mallocs: [const { AtomicU64::new(0) }; BUCKETS],
-            frees: [const { AtomicU64::new(0) }; BUCKETS],
         }
     }
 }
@@ -124,7 +141,11 @@ const UNCLAIMED: usize = usize::MAX;
 const SHARED: usize = usize::MAX - 1;
 
 thread_local! {
-    // No destructor: reading it never registers anything and works during thread exit.
+    // The hot path reads only this: the thread's own shard, null until claimed (and for
+    // threads that share). No destructor, so reading it registers nothing, costs one
+    // thread-pointer-relative load and works during thread exit.
+    static OWN_SHARD: Cell<*const Shard> = const { Cell::new(std::ptr::null()) };
+    // The shard's index or a marker: read on the cold path only.
     static SHARD: Cell<usize> = const { Cell::new(UNCLAIMED) };
     // Hands the shard back when the thread exits. Touched only on the claim path.
     static RELEASE: ReleaseOnExit = const { ReleaseOnExit };
@@ -134,6 +155,8 @@ struct ReleaseOnExit;
 
 impl Drop for ReleaseOnExit {
     fn drop(&mut self) {
+        // Allocations made from here on count in the shared shard.
+        OWN_SHARD.with(|own| own.set(std::ptr::null()));
         let index = SHARD.with(|shard| shard.replace(SHARED));
         if index < SHARDS {
             // Release: the next owner sees every count this thread made.
@@ -156,9 +179,11 @@ fn claim() -> usize {
         return SHARED;
     };
     SHARD.with(|shard| shard.set(index));
-    // Registers the release destructor. Any allocation this makes finds the index set.
+    OWN_SHARD.with(|own| own.set(&TABLE.shards[index]));
+    // Registers the release destructor. Any allocation this makes finds the shard set.
     if RELEASE.try_with(|_| ()).is_err() {
         // The thread is already exiting: no destructor would run, so give the shard back.
+        OWN_SHARD.with(|own| own.set(std::ptr::null()));
         SHARD.with(|shard| shard.set(SHARED));
         TABLE.shards[index].owned.store(false, Release);
         return SHARED;
@@ -168,8 +193,9 @@ fn claim() -> usize {
 
 #[inline]
 fn record(size: usize, freed: bool) {
-    // One branch on the hot path: the markers are past the end of `shards`.
-    match TABLE.shards.get(SHARD.with(Cell::get)) {
+    let own = OWN_SHARD.with(Cell::get);
+    // SAFETY: non-null only while it points into the static `TABLE`.
+    match unsafe { own.as_ref() } {
         Some(shard) => record_owned(shard, size, freed),
         None => record_unowned(size, freed),
     }
@@ -177,13 +203,13 @@ fn record(size: usize, freed: bool) {
 
 #[inline]
 fn record_owned(shard: &Shard, size: usize, freed: bool) {
-    let bucket = bucket(size);
+    let bucket = &shard.buckets[bucket(size)];
     if freed {
-        bump_owned(&shard.bytes_freed, size as u64);
-        bump_owned(&shard.frees[bucket], 1);
+        bump_owned(&bucket.frees, 1);
+        bump_owned(&bucket.bytes_freed, size as u64);
     } else {
-        bump_owned(&shard.bytes_allocated, size as u64);
-        bump_owned(&shard.mallocs[bucket], 1);
+        bump_owned(&bucket.mallocs, 1);
+        bump_owned(&bucket.bytes_allocated, size as u64);
     }
 }
 
@@ -198,13 +224,13 @@ fn record_unowned(size: usize, freed: bool) {
     if let Some(shard) = TABLE.shards.get(index) {
         return record_owned(shard, size, freed);
     }
-    let (shard, bucket) = (&TABLE.shared, bucket(size));
+    let bucket = &TABLE.shared.buckets[bucket(size)];
     if freed {
-        shard.bytes_freed.fetch_add(size as u64, Relaxed);
-        shard.frees[bucket].fetch_add(1, Relaxed);
+        bucket.frees.fetch_add(1, Relaxed);
+        bucket.bytes_freed.fetch_add(size as u64, Relaxed);
     } else {
-        shard.bytes_allocated.fetch_add(size as u64, Relaxed);
-        shard.mallocs[bucket].fetch_add(1, Relaxed);
+        bucket.mallocs.fetch_add(1, Relaxed);
+        bucket.bytes_allocated.fetch_add(size as u64, Relaxed);
     }
 }
 
@@ -239,12 +265,12 @@ fn record_unowned(size: usize, freed: bool) {
 /// ```
 ///
 /// # Cost
-/// Per allocation and per free: one thread-local load, then a load and a store on two
-/// words of a cache line that only the current thread writes. No locks, no atomic
-/// read-modify-write, no allocation. 64 threads can own a shard at once; further
-/// threads share one shard with atomic adds (still exact, slower under contention).
-/// The counts live in one table of 65 shards of 1 KiB (zeroed static memory) shared by
-/// every `CountingAlloc` in the process.
+/// Per allocation and per free: one thread-local load (the shard's address), a size
+/// class lookup, then a load and a store on two words of one cache line that only the
+/// current thread writes. No locks, no atomic read-modify-write, no allocation. 64
+/// threads can own a shard at once; further threads share one shard with atomic adds
+/// (still exact, slower under contention). The counts live in one table of 65 shards
+/// of 2 KiB (zeroed static memory) shared by every `CountingAlloc` in the process.
 ///
 /// # What is counted
 /// Each successful `alloc` and `alloc_zeroed` is one malloc of `layout.size()` bytes; each
@@ -317,6 +343,11 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     }
 }
 
+/// Whether a [`CountingAlloc`] is the global allocator (and has counted an allocation).
+pub(crate) fn is_installed() -> bool {
+    TABLE.installed.load(Relaxed)
+}
+
 /// Counts of one size class (Go's `MemStats.BySize` entry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SizeClassStats {
@@ -361,7 +392,7 @@ impl AllocStats {
     /// and never pauses other threads, so it can be called at any rate. Counts made by
     /// other threads a moment ago may not be visible yet.
     pub fn read() -> Option<AllocStats> {
-        if !TABLE.installed.load(Relaxed) {
+        if !is_installed() {
             return None;
         }
         let mut by_size = [SizeClassStats::default(); SIZE_CLASSES];
@@ -370,14 +401,14 @@ impl AllocStats {
         }
         let (mut mallocs, mut frees, mut total_bytes, mut freed_bytes) = (0u64, 0u64, 0u64, 0u64);
         for shard in TABLE.shards.iter().chain([&TABLE.shared]) {
-            freed_bytes = freed_bytes.wrapping_add(shard.bytes_freed.load(Relaxed));
-            total_bytes = total_bytes.wrapping_add(shard.bytes_allocated.load(Relaxed));
-            for bucket in 0..BUCKETS {
-                let bucket_frees = shard.frees[bucket].load(Relaxed);
-                let bucket_mallocs = shard.mallocs[bucket].load(Relaxed);
+            for (index, bucket) in shard.buckets.iter().enumerate() {
+                freed_bytes = freed_bytes.wrapping_add(bucket.bytes_freed.load(Relaxed));
+                total_bytes = total_bytes.wrapping_add(bucket.bytes_allocated.load(Relaxed));
+                let bucket_frees = bucket.frees.load(Relaxed);
+                let bucket_mallocs = bucket.mallocs.load(Relaxed);
                 frees = frees.wrapping_add(bucket_frees);
                 mallocs = mallocs.wrapping_add(bucket_mallocs);
-                if let Some(stats) = by_size.get_mut(bucket) {
+                if let Some(stats) = by_size.get_mut(index) {
                     stats.frees += bucket_frees;
                     stats.mallocs += bucket_mallocs;
                 }

@@ -2,14 +2,19 @@
 //! `/debug/vars` (Metricbeat, Datadog, expvarmon, ...) accept a Rust process.
 //!
 //! Every field is present with Go's JSON type. Rust has no garbage collector, so the
-//! GC fields are zero. Allocation figures come from [`CountingAlloc`](crate::CountingAlloc)
-//! when it is the global allocator, memory sizes from the OS always. The meaning of each
-//! field for a Rust process is in the README's `memstats` section.
+//! GC fields are zero. Heap sizes come from the allocator's own statistics (see
+//! [`heap`](crate::stats::heap)); object and byte totals from
+//! [`CountingAlloc`](crate::CountingAlloc) when it is the global allocator. A field no
+//! source knows is 0, and the figures never contradict each other:
+//! `Sys >= HeapSys >= HeapInuse >= HeapAlloc` and `TotalAlloc` is 0 or `>= HeapAlloc`.
+//! The meaning of each field per source is in the README's `memstats` section.
+
+use std::sync::{Mutex, PoisonError};
 
 use once_cell::sync::Lazy;
 
 use crate::stats::alloc::{AllocStats, SizeClassStats, CLASS_SIZES, SIZE_CLASSES};
-use crate::stats::process;
+use crate::stats::{heap, process};
 use crate::vars::{Unit, Var, Writer};
 
 /// Entries in Go's `MemStats.PauseNs` and `PauseEnd` ring buffers.
@@ -30,22 +35,42 @@ use FieldKind::{Counter, Gauge};
 
 /// The values behind the integer fields, computed once per read.
 struct Figures {
-    /// Live heap bytes: counted when `CountingAlloc` is installed, else resident memory.
-    live_bytes: u64,
+    /// Go's `HeapAlloc`: counted live bytes with `CountingAlloc`, else the allocator's.
+    heap_alloc: u64,
+    heap_inuse: u64,
+    heap_idle: u64,
+    heap_released: u64,
+    heap_sys: u64,
+    /// The allocator's own bookkeeping (Go's `OtherSys`).
+    other_sys: u64,
+    /// Go's `Sys`: the address space the process mapped, at least `HeapSys`.
+    sys: u64,
     alloc: Option<AllocStats>,
-    resident: u64,
-    virtual_size: u64,
 }
 
 impl Figures {
     fn read() -> Self {
         let alloc = AllocStats::read();
-        let (resident, virtual_size) = process::memory();
+        // The document's one reading of the OS figures, shared with `process`.
+        let os = process::document_stats();
+        let sizes = heap::read(os.resident_memory_bytes);
+        let heap_alloc = alloc
+            .as_ref()
+            .map_or(sizes.allocated, |alloc| alloc.live_bytes);
+        // Counts and sizes are read a moment apart: whichever moved meanwhile, the
+        // ordering Go promises holds.
+        let heap_inuse = sizes.inuse.max(heap_alloc);
+        let heap_idle = sizes.idle;
+        let heap_sys = heap_inuse + heap_idle;
         Figures {
-            live_bytes: alloc.as_ref().map_or(resident, |alloc| alloc.live_bytes),
+            heap_alloc,
+            heap_inuse,
+            heap_idle,
+            heap_released: sizes.released.min(heap_idle),
+            heap_sys,
+            other_sys: sizes.metadata,
+            sys: os.virtual_memory_bytes.max(heap_sys + sizes.metadata),
             alloc,
-            resident,
-            virtual_size,
         }
     }
 
@@ -57,22 +82,21 @@ impl Figures {
 impl Var for MemStats {
     fn write(&self, out: Writer<'_>) {
         let figures = Figures::read();
-        let live = figures.live_bytes;
         // Go's `runtime.MemStats` integer fields, in Go's declaration order, before the
         // pause rings. Totals are counters; sizes that go up and down are gauges (both
         // are JSON integers, as Go writes them).
         let head: [(&str, FieldKind, u64); 24] = [
-            ("Alloc", Gauge, live),
+            ("Alloc", Gauge, figures.heap_alloc),
             ("TotalAlloc", Counter, figures.counted(|a| a.total_bytes)),
-            ("Sys", Gauge, figures.virtual_size),
+            ("Sys", Gauge, figures.sys),
             ("Lookups", Counter, 0),
             ("Mallocs", Counter, figures.counted(|a| a.mallocs)),
             ("Frees", Counter, figures.counted(|a| a.frees)),
-            ("HeapAlloc", Gauge, live),
-            ("HeapSys", Gauge, figures.resident),
-            ("HeapIdle", Gauge, figures.resident.saturating_sub(live)),
-            ("HeapInuse", Gauge, live),
-            ("HeapReleased", Gauge, 0),
+            ("HeapAlloc", Gauge, figures.heap_alloc),
+            ("HeapSys", Gauge, figures.heap_sys),
+            ("HeapIdle", Gauge, figures.heap_idle),
+            ("HeapInuse", Gauge, figures.heap_inuse),
+            ("HeapReleased", Gauge, figures.heap_released),
             ("HeapObjects", Gauge, figures.counted(|a| a.live_objects)),
             ("StackInuse", Gauge, 0),
             ("StackSys", Gauge, 0),
@@ -82,7 +106,7 @@ impl Var for MemStats {
             ("MCacheSys", Gauge, 0),
             ("BuckHashSys", Gauge, 0),
             ("GCSys", Gauge, 0),
-            ("OtherSys", Gauge, 0),
+            ("OtherSys", Gauge, figures.other_sys),
             ("NextGC", Gauge, 0),
             ("LastGC", Gauge, 0),
             ("PauseTotalNs", Counter, 0),
@@ -109,7 +133,14 @@ impl Var for MemStats {
             fields.field("DebugGC").json_only().bool(false);
             let by_size = fields.field("BySize").json_only();
             match &figures.alloc {
-                Some(alloc) => by_size.json(&by_size_json(&alloc.by_size)),
+                Some(alloc) => {
+                    // Updated in place: numbers replace numbers, so no allocation.
+                    let mut counted = COUNTED_BY_SIZE
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    update_by_size(&mut counted, &alloc.by_size);
+                    by_size.json(&counted);
+                }
                 None => by_size.json(&UNCOUNTED_BY_SIZE),
             }
         });
@@ -151,6 +182,25 @@ static UNCOUNTED_BY_SIZE: Lazy<serde_json::Value> = Lazy::new(|| {
     });
     by_size_json(&uncounted)
 });
+
+/// `BySize` with `CountingAlloc`: built once, its counts rewritten on each read.
+static COUNTED_BY_SIZE: Lazy<Mutex<serde_json::Value>> =
+    Lazy::new(|| Mutex::new(UNCOUNTED_BY_SIZE.clone()));
+
+fn update_by_size(json: &mut serde_json::Value, classes: &[SizeClassStats]) {
+    let Some(entries) = json.as_array_mut() else {
+        return;
+    };
+    for (entry, class) in entries.iter_mut().zip(classes) {
+        if let Some(entry) = entry.as_object_mut() {
+            for (name, value) in [("Mallocs", class.mallocs), ("Frees", class.frees)] {
+                if let Some(field) = entry.get_mut(name) {
+                    *field = value.into();
+                }
+            }
+        }
+    }
+}
 
 fn by_size_json(classes: &[SizeClassStats]) -> serde_json::Value {
     classes

@@ -1,6 +1,7 @@
 //! Figures of the process itself: memory, CPU, allocator and runtime statistics.
 
 pub(crate) mod alloc;
+pub(crate) mod heap;
 #[cfg(feature = "jemalloc")]
 pub(crate) mod jemalloc;
 pub(crate) mod memstats;

@@ -1,12 +1,15 @@
 //! The `process` variable: who this process is and what it uses, read from the OS.
 //!
-//! On Linux the figures come from a few `/proc/self` files through `procfs` (a few
-//! microseconds); elsewhere from `sysinfo`, refreshing only the current process.
+//! On Linux the figures come from two small `/proc/self` files and a directory listing,
+//! read with `libc` into stack buffers (a few microseconds, no allocation); elsewhere
+//! from `sysinfo`, refreshing only the current process.
 //! (`sysinfo` on Linux spends about 200 µs per refresh even when asked for nothing,
 //! which every scrape would pay twice, for `process` and for `memstats`.)
 
+use std::cell::{Cell, RefCell};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::stats::heap;
 use crate::vars::{Var, Writer};
 
 /// A snapshot of the current process, as the `process` variable publishes it.
@@ -43,12 +46,19 @@ pub struct ProcessStats {
     pub resident_memory_bytes: u64,
     /// Bytes of virtual address space.
     pub virtual_memory_bytes: u64,
-    /// CPU time used by all threads, user and system, in seconds.
+    /// CPU time used by all threads, user and system, in seconds. Nanosecond resolution
+    /// on Unix (`CLOCK_PROCESS_CPUTIME_ID`), not the 10 ms of clock ticks.
     pub cpu_seconds: f64,
     /// Open file descriptors (handles).
     pub open_fds: Option<u64>,
     /// The limit on open file descriptors.
     pub max_fds: Option<u64>,
+    /// Where `memstats` takes its heap figures from: `"glibc"` (`mallinfo2()`),
+    /// `"jemalloc"` (with the `jemalloc` feature, when jemalloc is the global allocator)
+    /// or `"resident"` (no allocator statistics: the resident set stands for the heap),
+    /// prefixed with `"CountingAlloc+"` when [`CountingAlloc`](crate::CountingAlloc)
+    /// counts the allocations. The README's `memstats` section maps each field.
+    pub memstats_source: &'static str,
 }
 
 impl ProcessStats {
@@ -66,15 +76,19 @@ impl ProcessStats {
             rustc_version: env!("EXPVAR_RUSTC_VERSION"),
             os: std::env::consts::OS,
             arch: std::env::consts::ARCH,
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
+            cores: cores(),
             threads: None,
             resident_memory_bytes: 0,
             virtual_memory_bytes: 0,
             cpu_seconds: 0.0,
             open_fds: None,
             max_fds: None,
+            memstats_source: memstats_source(),
         };
         let start_time = os::read(&mut stats);
+        if let Some(cpu_seconds) = process_cpu_seconds() {
+            stats.cpu_seconds = cpu_seconds;
+        }
         if let (Some(start_time), Some(now)) = (start_time, now_seconds()) {
             stats.start_time_seconds = start_time as u64;
             stats.uptime_seconds = (now - start_time).max(0.0);
@@ -89,56 +103,195 @@ fn now_seconds() -> Option<f64> {
     Some(now.as_secs_f64())
 }
 
-/// Resident and virtual memory of the current process, in bytes (zero if unknown).
-pub(crate) fn memory() -> (u64, u64) {
-    os::memory()
+/// CPUs this process may run on, read once (as Go's `runtime.NumCPU`): finding out
+/// reads cgroup files, which allocates.
+fn cores() -> u64 {
+    static CORES: once_cell::sync::OnceCell<u64> = once_cell::sync::OnceCell::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u64))
+}
+
+fn memstats_source() -> &'static str {
+    let counting = crate::stats::alloc::is_installed();
+    match (counting, heap::source()) {
+        (false, source) => source.name(),
+        (true, heap::SizeSource::Glibc) => "CountingAlloc+glibc",
+        (true, heap::SizeSource::Jemalloc) => "CountingAlloc+jemalloc",
+        (true, heap::SizeSource::Resident) => "CountingAlloc+resident",
+    }
+}
+
+/// CPU time of every thread of the process, from the clock with nanosecond resolution.
+#[cfg(unix)]
+fn process_cpu_seconds() -> Option<f64> {
+    let mut time = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `time` is a valid, writable `timespec`.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut time) };
+    (status == 0).then_some(time.tv_sec as f64 + time.tv_nsec as f64 * 1e-9)
+}
+
+#[cfg(not(unix))]
+fn process_cpu_seconds() -> Option<f64> {
+    None
+}
+
+thread_local! {
+    // Neither needs a destructor, so reading them never registers one.
+    static DOCUMENT_DEPTH: Cell<u32> = const { Cell::new(0) };
+    static DOCUMENT_STATS: RefCell<Option<ProcessStats>> = const { RefCell::new(None) };
+}
+
+/// While held, every [`document_stats`] on this thread returns the same reading, so the
+/// memory figures of `memstats` and `process` in one document agree. Each document
+/// render (`/debug/vars`, `/metrics`, a dashboard sample) holds one.
+#[must_use]
+pub(crate) struct DocumentScope(());
+
+pub(crate) fn document_scope() -> DocumentScope {
+    DOCUMENT_DEPTH.with(|depth| depth.set(depth.get() + 1));
+    DocumentScope(())
+}
+
+impl Drop for DocumentScope {
+    fn drop(&mut self) {
+        let depth = DOCUMENT_DEPTH.with(|depth| {
+            depth.set(depth.get() - 1);
+            depth.get()
+        });
+        if depth == 0 {
+            DOCUMENT_STATS.with(|stats| stats.borrow_mut().take());
+        }
+    }
+}
+
+/// The process figures of the document being rendered on this thread (one reading per
+/// document), or a fresh reading outside a document.
+pub(crate) fn document_stats() -> ProcessStats {
+    if DOCUMENT_DEPTH.with(Cell::get) == 0 {
+        return ProcessStats::read();
+    }
+    DOCUMENT_STATS.with(|cached| {
+        if let Some(stats) = &*cached.borrow() {
+            return stats.clone();
+        }
+        let stats = ProcessStats::read();
+        *cached.borrow_mut() = Some(stats.clone());
+        stats
+    })
 }
 
 #[cfg(target_os = "linux")]
 mod os {
-    use once_cell::sync::Lazy;
-    use procfs::process::{LimitValue, Process};
-    use procfs::{Current as _, Uptime};
+    use std::ffi::CStr;
 
     use super::ProcessStats;
 
-    /// Clock ticks per second never change while the process runs.
-    static TICKS: Lazy<f64> = Lazy::new(|| procfs::ticks_per_second() as f64);
-
     /// Fills the OS figures; returns the start time in seconds since the epoch.
+    ///
+    /// Straight `libc` calls into stack buffers: reading allocates nothing, so sampling
+    /// the process (once a second for the dashboard) does not move the heap it reports.
     pub(super) fn read(stats: &mut ProcessStats) -> Option<f64> {
-        let me = Process::myself().ok()?;
+        let mut buffer = [0u8; 1024];
         let mut start_time = None;
-        if let Ok(stat) = me.stat() {
-            stats.threads = u64::try_from(stat.num_threads).ok();
-            stats.virtual_memory_bytes = stat.vsize;
-            stats.resident_memory_bytes = stat.rss * procfs::page_size();
-            stats.cpu_seconds = (stat.utime + stat.stime) as f64 / *TICKS;
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let stat = read_file(c"/proc/self/stat", &mut buffer)
+            .and_then(|stat| stat.rsplit(|&byte| byte == b')').next());
+        if let Some(fields) = stat {
+            let mut fields = fields
+                .split(|&byte| byte == b' ')
+                .filter(|field| !field.is_empty());
+            // `fields` starts at field 3 (state) of proc_pid_stat(5).
+            let mut field = |number: usize| -> Option<u64> { parse(fields.nth(number)?) };
+            let (utime, stime) = (field(14 - 3)?, field(0)?);
+            let threads = field(20 - 16)?;
+            let start_ticks = field(22 - 21)?;
+            let (vsize, rss) = (field(0)?, field(0)?);
+            let ticks = sysconf(libc::_SC_CLK_TCK).max(1) as f64;
+            stats.threads = Some(threads);
+            stats.virtual_memory_bytes = vsize;
+            stats.resident_memory_bytes = rss * sysconf(libc::_SC_PAGESIZE);
+            stats.cpu_seconds = (utime + stime) as f64 / ticks;
             // The start is in ticks since boot; `/proc/uptime` is on the same clock. (The
             // boot time in `/proc/stat` is a wall-clock figure that drifts on some VMs.)
-            if let Ok(uptime) = Uptime::current() {
-                let running = (uptime.uptime - stat.starttime as f64 / *TICKS).max(0.0);
+            let uptime = read_file(c"/proc/uptime", &mut buffer)
+                .and_then(|uptime| uptime.split(|&byte| byte == b' ').next())
+                .and_then(|seconds| std::str::from_utf8(seconds).ok()?.parse::<f64>().ok());
+            if let Some(uptime) = uptime {
+                let running = (uptime - start_ticks as f64 / ticks).max(0.0);
                 start_time = super::now_seconds().map(|now| now - running);
             }
         }
-        stats.open_fds = me.fd_count().ok().map(|count| count as u64);
-        stats.max_fds =
-            me.limits()
-                .ok()
-                .and_then(|limits| match limits.max_open_files.soft_limit {
-                    LimitValue::Value(max) => Some(max),
-                    LimitValue::Unlimited => None,
-                });
+        stats.open_fds = open_fds();
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `limit` is a valid, writable `rlimit`.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            stats.max_fds = (limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur);
+        }
         start_time
     }
 
-    pub(super) fn memory() -> (u64, u64) {
-        Process::myself()
-            .and_then(|me| me.statm())
-            .map_or((0, 0), |statm| {
-                let page = procfs::page_size();
-                (statm.resident * page, statm.size * page)
-            })
+    fn sysconf(name: libc::c_int) -> u64 {
+        // SAFETY: `sysconf` only reads a configuration value.
+        u64::try_from(unsafe { libc::sysconf(name) }).unwrap_or(0)
+    }
+
+    fn parse(digits: &[u8]) -> Option<u64> {
+        std::str::from_utf8(digits).ok()?.trim().parse().ok()
+    }
+
+    /// The start of `path`'s contents, up to the buffer's length.
+    fn read_file<'b>(path: &CStr, buffer: &'b mut [u8]) -> Option<&'b [u8]> {
+        // SAFETY: a NUL-terminated path; the descriptor is closed below.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return None;
+        }
+        let mut filled = 0;
+        while filled < buffer.len() {
+            let rest = &mut buffer[filled..];
+            // SAFETY: reads at most `rest.len()` bytes into `rest`.
+            let read = unsafe { libc::read(fd, rest.as_mut_ptr().cast(), rest.len()) };
+            match read {
+                0 => break,
+                read if read > 0 => filled += read as usize,
+                _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
+                _ => break,
+            }
+        }
+        // SAFETY: `fd` was opened above and is closed once.
+        unsafe { libc::close(fd) };
+        Some(&buffer[..filled])
+    }
+
+    /// Entries of `/proc/self/fd` (including the one open to list it, as Prometheus'
+    /// Go client counts). The directory stream's buffer is libc's own, not Rust's heap.
+    fn open_fds() -> Option<u64> {
+        // SAFETY: a NUL-terminated path; the stream is closed below.
+        let dir = unsafe { libc::opendir(c"/proc/self/fd".as_ptr()) };
+        if dir.is_null() {
+            return None;
+        }
+        let mut count = 0;
+        loop {
+            // SAFETY: `dir` is an open directory stream.
+            let entry = unsafe { libc::readdir(dir) };
+            if entry.is_null() {
+                break;
+            }
+            // SAFETY: `d_name` of an entry `readdir` returned is NUL-terminated.
+            let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
+            if name != b"." && name != b".." {
+                count += 1;
+            }
+        }
+        // SAFETY: `dir` was opened above and is closed once.
+        unsafe { libc::closedir(dir) };
+        Some(count)
     }
 }
 
@@ -186,14 +339,6 @@ mod os {
         });
         start_time
     }
-
-    pub(super) fn memory() -> (u64, u64) {
-        let mut memory = (0, 0);
-        with_process(ProcessRefreshKind::nothing().with_memory(), |process| {
-            memory = (process.memory(), process.virtual_memory());
-        });
-        memory
-    }
 }
 
 /// The `process` variable.
@@ -201,7 +346,7 @@ pub(crate) struct Process;
 
 impl Var for Process {
     fn write(&self, out: Writer<'_>) {
-        let stats = ProcessStats::read();
+        let stats = document_stats();
         // The standard `process_*` names every exporter uses, whatever the namespace.
         out.metric_name("process").object(|fields| {
             fields.field("pid").gauge(i64::from(stats.pid));
@@ -237,6 +382,7 @@ impl Var for Process {
                     "Total user and system CPU time spent in seconds.",
                 )
                 .counter_f64(stats.cpu_seconds);
+            fields.field("memstats_source").str(stats.memstats_source);
             optional_gauge(
                 fields.field_with_help("open_fds", "Number of open file descriptors."),
                 stats.open_fds,
@@ -285,6 +431,47 @@ mod tests {
             assert!(stats.max_fds.unwrap() >= stats.open_fds.unwrap());
             assert!(stats.start_time_seconds > 1_600_000_000);
         }
+    }
+
+    fn spin() {
+        let mut spin = 0u64;
+        for i in 0..2_000_000u64 {
+            spin = std::hint::black_box(spin.wrapping_add(i));
+        }
+    }
+
+    #[test]
+    fn one_reading_per_document() {
+        let scope = document_scope();
+        let first = document_stats();
+        spin();
+        let nested = document_scope();
+        assert_eq!(document_stats(), first);
+        drop(nested);
+        assert_eq!(
+            document_stats(),
+            first,
+            "the outer document still reads the same"
+        );
+        drop(scope);
+        spin();
+        if cfg!(unix) {
+            assert!(document_stats().cpu_seconds > first.cpu_seconds);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cpu_time_has_sub_tick_resolution() {
+        // Clock ticks are 10 ms: two readings 1 ms of work apart would usually be equal.
+        let readings: Vec<f64> = (0..20)
+            .map(|_| {
+                spin();
+                ProcessStats::read().cpu_seconds
+            })
+            .collect();
+        let distinct = readings.windows(2).filter(|pair| pair[1] > pair[0]).count();
+        assert!(distinct >= 15, "{readings:?}");
     }
 
     #[test]

@@ -208,6 +208,7 @@ pub(crate) fn render_document<N: AsRef<str>>(
     vars: &[(N, VarRef)],
     options: &PrometheusOptions,
 ) -> String {
+    let _one_reading = crate::stats::process::document_scope();
     let mut encoder = PromEncoder::new(options, vars.len());
     for (name, var) in vars {
         encoder.variable(name.as_ref(), &**var);

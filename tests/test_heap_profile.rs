@@ -1,0 +1,123 @@
+//! `/debug/pprof/heap` (feature `heap-profile`): jemalloc's heap profile, which
+//! `go tool pprof` reads, for a program whose global allocator is jemalloc with
+//! profiling on; `/debug/pprof/` lists it. Also: with jemalloc as the global allocator,
+//! `memstats` takes its heap figures from jemalloc and keeps Go's orderings.
+//!
+//! `go tool pprof` needs Go (Debian `golang-go`); without it that check is skipped with
+//! a message, unless `EXPVAR_REQUIRE_E2E=1`.
+
+mod support;
+
+use std::hint::black_box;
+use std::process::Command;
+
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc reads its options from this symbol (prefixed, as `tikv-jemallocator` builds
+/// it): profiling on, a sample every 2^16 bytes on average.
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8] = b"prof:true,prof_active:true,lg_prof_sample:16\0";
+
+#[inline(never)]
+fn hold_heap_profile_blocks() -> Vec<Vec<u8>> {
+    (0..256)
+        .map(|n| black_box(vec![n as u8; 64 << 10]))
+        .collect()
+}
+
+#[test]
+fn heap_profile_is_served_and_go_reads_it() {
+    let held = hold_heap_profile_blocks();
+    let server = expvar::ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+
+    let index = support::get(addr, "/debug/pprof/");
+    assert_eq!(index.status, 200);
+    assert!(
+        index.body.contains("<a href=\"heap\">heap</a>"),
+        "{}",
+        index.body
+    );
+
+    let profile = get_bytes(addr, "/debug/pprof/heap");
+    assert_eq!(profile.0, 200, "{}", String::from_utf8_lossy(&profile.1));
+    assert!(profile.1.len() > 100);
+    go_pprof_reads(&profile.1);
+
+    let vars: serde_json::Value =
+        serde_json::from_str(&support::get(addr, "/debug/vars").body).unwrap();
+    assert_eq!(vars["process"]["memstats_source"], "jemalloc");
+    let memstats = |name: &str| vars["memstats"][name].as_u64().unwrap();
+    assert!(
+        memstats("HeapAlloc") >= 16 << 20,
+        "256 blocks of 64 KiB are held"
+    );
+    assert!(memstats("Sys") >= memstats("HeapSys"));
+    assert!(memstats("HeapSys") >= memstats("HeapInuse"));
+    assert!(memstats("HeapInuse") >= memstats("HeapAlloc"));
+    assert_eq!(
+        memstats("HeapSys"),
+        memstats("HeapInuse") + memstats("HeapIdle")
+    );
+    assert!(memstats("HeapReleased") <= memstats("HeapIdle"));
+    assert_eq!(
+        memstats("TotalAlloc"),
+        0,
+        "only CountingAlloc counts totals"
+    );
+    drop(held);
+    server.shutdown();
+}
+
+/// `GET path`: the status and the body as bytes (the profile is gzip, not text).
+fn get_bytes(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).unwrap();
+    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&bytes[..split]);
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{head}"
+    );
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, bytes[split + 4..].to_vec())
+}
+
+fn go_pprof_reads(profile: &[u8]) {
+    if !support::external_program("go", &["version"], "golang-go") {
+        return;
+    }
+    let scratch = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("heap-profile");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let file = scratch.join("heap.pb.gz");
+    std::fs::write(&file, profile).unwrap();
+    let output = Command::new("go")
+        .args(["tool", "pprof", "-raw"])
+        .arg(&file)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOCACHE", scratch.join("cache"))
+        .env("HOME", &scratch)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "go tool pprof failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("space bytes"), "{stdout}");
+}
