@@ -5,8 +5,14 @@
 //!
 //! Every row is one call of an `#[inline(never)]` function doing one operation, so rows
 //! compare like with like; `plain_fn` (an empty such function) is the call's own cost.
+//! Rows named `*_calls_in_flight` record what `#[expvar::counted]` records per call
+//! (calls, and calls in flight) with each peer's own types: see `peers/same_facts.rs`.
 
 mod common;
+#[path = "peers/newer_peers.rs"]
+mod newer_peers;
+#[path = "peers/same_facts.rs"]
+mod same_facts;
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -236,7 +242,7 @@ fn prometheus_client_family_inc() {
 
 type Row = (&'static str, fn());
 
-const COUNTER_ROWS: [Row; 10] = [
+const COUNTER_ROWS: [Row; 19] = [
     ("plain_fn", plain_fn),
     ("bare_atomic_fetch_add", bare_atomic_fetch_add),
     ("expvar_counter_inc", expvar_counter_inc),
@@ -247,9 +253,21 @@ const COUNTER_ROWS: [Row; 10] = [
     ("prometheus_client_counter", prometheus_client_counter_inc),
     ("metered_hit_count", metered_hit_count),
     ("autometrics_fn", autometrics_fn),
+    ("measured_counter", newer_peers::measured_counter_inc),
+    ("fastmetrics_counter", newer_peers::fastmetrics_counter_inc),
+    ("prometheus_calls_in_flight", same_facts::prometheus),
+    (
+        "prometheus_client_calls_in_flight",
+        same_facts::prometheus_client,
+    ),
+    ("metrics_calls_in_flight", same_facts::metrics),
+    ("measured_calls_in_flight", same_facts::measured),
+    ("fastmetrics_calls_in_flight", same_facts::fastmetrics),
+    ("metered_calls_in_flight", same_facts::metered),
+    ("autometrics_calls_in_flight", same_facts::autometrics),
 ];
 
-const TIMING_ROWS: [Row; 8] = [
+const TIMING_ROWS: [Row; 10] = [
     ("plain_two_instant_now", plain_two_instant_now),
     (
         "plain_two_instant_now_and_atomic_add",
@@ -264,13 +282,26 @@ const TIMING_ROWS: [Row; 8] = [
     ),
     ("metered_response_time", metered_response_time),
     ("autometrics_fn", autometrics_fn),
+    (
+        "measured_histogram_timer",
+        newer_peers::measured_histogram_timer,
+    ),
+    (
+        "fastmetrics_histogram",
+        newer_peers::fastmetrics_histogram_timed,
+    ),
 ];
 
-const LABELLED_ROWS: [Row; 4] = [
+const LABELLED_ROWS: [Row; 6] = [
     ("expvar_map_add", expvar_map_add),
     ("metrics_counter_labelled", metrics_counter_labelled),
     ("prometheus_with_label_values", prometheus_with_label_values),
     ("prometheus_client_family", prometheus_client_family_inc),
+    (
+        "measured_counter_vec",
+        newer_peers::measured_counter_vec_inc,
+    ),
+    ("fastmetrics_family", newer_peers::fastmetrics_family_inc),
 ];
 
 fn install_recorders() {

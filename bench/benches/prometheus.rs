@@ -1,6 +1,7 @@
 //! A scrape of 10,000 series: expvar rendering them as Prometheus text (`/metrics`) and
-//! as JSON (`/debug/vars`), against the `prometheus` crate's `TextEncoder` and
-//! `prometheus-client`'s text encoder, on the same data, in one run.
+//! as JSON (`/debug/vars`), against the `prometheus` crate's `TextEncoder`,
+//! `prometheus-client`'s, `measured`'s and `fastmetrics`' text encoders, on the same
+//! data, in one run.
 //!
 //! `cargo bench --bench prometheus`. Each library holds 100 counter families of 100
 //! series each (`bench_family_NNN_total{key="kNNN"}`), the same names and values; each
@@ -16,6 +17,9 @@ use prometheus::{Encoder as _, IntCounterVec, Opts, TextEncoder};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter as ClientCounter;
 use prometheus_client::metrics::family::Family;
+
+#[path = "prometheus/newer_peers.rs"]
+mod newer_peers;
 
 const FAMILIES: usize = 100;
 const SERIES_PER_FAMILY: usize = 100;
@@ -75,6 +79,8 @@ fn render(c: &mut Criterion) {
     expvar_registry();
     let prometheus = prometheus_registry();
     let client = client_registry();
+    let measured = newer_peers::measured_families();
+    let fast = newer_peers::fastmetrics_registry();
 
     let series = |text: &str| {
         text.lines()
@@ -96,6 +102,16 @@ fn render(c: &mut Criterion) {
     let mut text = String::new();
     encode(&mut text, &client).unwrap();
     assert_eq!(series(&text), FAMILIES * SERIES_PER_FAMILY);
+    let mut encoder = measured::text::BufferedTextEncoder::new();
+    let text = newer_peers::measured_encode(&measured, &mut encoder);
+    assert_eq!(
+        series(std::str::from_utf8(text.as_ref()).unwrap()),
+        FAMILIES * SERIES_PER_FAMILY
+    );
+    assert_eq!(
+        series(&newer_peers::fastmetrics_encode(&fast)),
+        FAMILIES * SERIES_PER_FAMILY
+    );
 
     let mut group = c.benchmark_group("render_10k_series");
     group.throughput(Throughput::Elements((FAMILIES * SERIES_PER_FAMILY) as u64));
@@ -120,6 +136,14 @@ fn render(c: &mut Criterion) {
             encode(&mut out, &client).unwrap();
             black_box(out)
         })
+    });
+    group.bench_function("measured_text_encoder", |b| {
+        // measured's documented use: one encoder kept across scrapes.
+        let mut encoder = measured::text::BufferedTextEncoder::new();
+        b.iter(|| black_box(newer_peers::measured_encode(&measured, &mut encoder)))
+    });
+    group.bench_function("fastmetrics_text_encode", |b| {
+        b.iter(|| black_box(newer_peers::fastmetrics_encode(&fast)))
     });
     group.finish();
 }
