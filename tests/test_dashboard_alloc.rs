@@ -60,10 +60,12 @@ fn main() {
         "{TICKS} ticks with a dashboard client: {mallocs} allocations ({} per tick), live objects {live:+}",
         mallocs / TICKS as u64
     );
-    // Per tick: the event's `Bytes` header (sampling) and the client stream's boxed
-    // wait for the next tick (serving); both freed by the next tick. Nothing stays live.
+    // Per tick, all freed by the next one: the event's `Bytes` header (sampling), the
+    // client stream's boxed wait for the next tick (serving), and handing the sample to
+    // a worker thread and back (the job and its reply channel: sampling runs variables'
+    // code, so never on the async thread). Nothing stays live.
     assert!(
-        mallocs <= 3 * TICKS as u64,
+        mallocs <= 12 * TICKS as u64,
         "{mallocs} allocations in {TICKS} ticks"
     );
     assert!(live.abs() <= 2, "live objects moved by {live}");

@@ -145,6 +145,12 @@ impl Var for MemStats {
             }
         });
     }
+
+    // Reads the process's own figures: no lock held long, no user code. Written in
+    // place (on the rendering worker), not captured on a thread of its own.
+    fn __may_block(&self) -> bool {
+        false
+    }
 }
 
 /// The metric name and unit of a field at `/metrics`: Go's Prometheus client's name

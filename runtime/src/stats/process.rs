@@ -393,6 +393,12 @@ impl Var for Process {
             );
         });
     }
+
+    // Reads the process's own figures: no lock held long, no user code. Written in
+    // place (on the rendering worker), not captured on a thread of its own.
+    fn __may_block(&self) -> bool {
+        false
+    }
 }
 
 fn optional_gauge(out: Writer<'_>, value: Option<u64>) {

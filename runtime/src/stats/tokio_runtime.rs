@@ -81,6 +81,12 @@ impl Var for TokioRuntime {
             }
         });
     }
+
+    // Reads the process's own figures: no lock held long, no user code. Written in
+    // place (on the rendering worker), not captured on a thread of its own.
+    fn __may_block(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
