@@ -1,5 +1,6 @@
 //! The `/debug/vars` document: Go's expvar layout, but always valid JSON.
 
+use super::Skip;
 use crate::vars::VarRef;
 use crate::vars::{Describe, Distribution, Encode, Statistic, Var, View, Writer};
 
@@ -66,8 +67,8 @@ struct JsonEncoder {
     /// Where the member being written starts, and whether it was its object's first:
     /// a value shown only in the metric views takes its member back out.
     member: (usize, bool),
-    /// Open values being left out (metrics-only); 1 means the next value is.
-    skipping: usize,
+    /// A metrics-only value being left out.
+    skip: Skip,
     /// The top-level name being written, for failure reports.
     current: String,
 }
@@ -78,7 +79,7 @@ impl JsonEncoder {
             out: Vec::with_capacity(capacity),
             first_member: Vec::new(),
             member: (0, false),
-            skipping: 0,
+            skip: Skip::default(),
             current: String::new(),
         }
     }
@@ -92,7 +93,7 @@ impl JsonEncoder {
         if let Err(panic) = result {
             self.out.truncate(start);
             self.first_member.truncate(depth);
-            self.skipping = 0;
+            self.skip.reset();
             let message = panic_message(&*panic);
             self.fail(&format_args!("panicked: {message}"));
         }
@@ -122,19 +123,7 @@ impl JsonEncoder {
         if let Some(first) = self.first_member.last_mut() {
             *first = was_first;
         }
-        self.skipping = 1;
-    }
-
-    /// Whether a scalar is being left out; ends the skip when it is the skipped value.
-    fn skip_scalar(&mut self) -> bool {
-        match self.skipping {
-            0 => false,
-            1 => {
-                self.skipping = 0;
-                true
-            }
-            _ => true,
-        }
+        self.skip.next_value();
     }
 }
 
@@ -151,14 +140,14 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 impl Encode for JsonEncoder {
     fn describe(&mut self, fact: Describe<'_>) {
         if let Describe::View(View::Metrics) = fact {
-            if self.skipping == 0 {
+            if !self.skip.active() {
                 self.drop_member();
             }
         }
     }
 
     fn counter(&mut self, value: u64) {
-        if self.skip_scalar() {
+        if self.skip.scalar() {
             return;
         }
         self.out
@@ -166,14 +155,14 @@ impl Encode for JsonEncoder {
     }
 
     fn counter_f64(&mut self, value: f64) {
-        if self.skip_scalar() {
+        if self.skip.scalar() {
             return;
         }
         write_float(&mut self.out, value);
     }
 
     fn gauge(&mut self, value: i64) {
-        if self.skip_scalar() {
+        if self.skip.scalar() {
             return;
         }
         self.out
@@ -181,21 +170,21 @@ impl Encode for JsonEncoder {
     }
 
     fn float(&mut self, value: f64) {
-        if self.skip_scalar() {
+        if self.skip.scalar() {
             return;
         }
         write_float(&mut self.out, value);
     }
 
     fn str(&mut self, value: &str) {
-        if self.skip_scalar() {
+        if self.skip.scalar() {
             return;
         }
         write_escaped(&mut self.out, value);
     }
 
     fn bool(&mut self, value: bool) {
-        if self.skip_scalar() {
+        if self.skip.scalar() {
             return;
         }
         self.out
@@ -203,14 +192,14 @@ impl Encode for JsonEncoder {
     }
 
     fn null(&mut self) {
-        if self.skip_scalar() {
+        if self.skip.scalar() {
             return;
         }
         self.out.extend_from_slice(b"null");
     }
 
     fn distribution(&mut self, distribution: &Distribution<'_>) {
-        if self.skip_scalar() {
+        if self.skip.scalar() {
             return;
         }
         self.begin_object();
@@ -225,7 +214,7 @@ impl Encode for JsonEncoder {
     }
 
     fn json(&mut self, value: &serde_json::Value) {
-        if self.skip_scalar() {
+        if self.skip.scalar() {
             return;
         }
         // A `Value` holds no NaN and has string keys, so this cannot fail.
@@ -238,8 +227,7 @@ impl Encode for JsonEncoder {
     }
 
     fn begin_object(&mut self) {
-        if self.skipping > 0 {
-            self.skipping += 1;
+        if self.skip.begin() {
             return;
         }
         self.out.push(b'{');
@@ -247,7 +235,7 @@ impl Encode for JsonEncoder {
     }
 
     fn field(&mut self, name: &str) {
-        if self.skipping > 0 {
+        if self.skip.active() {
             return;
         }
         self.begin_member(b", ");
@@ -256,12 +244,7 @@ impl Encode for JsonEncoder {
     }
 
     fn end_object(&mut self) {
-        if self.skipping > 0 {
-            // The skipped object itself ends at 2; its value is then complete.
-            self.skipping -= 1;
-            if self.skipping == 1 {
-                self.skipping = 0;
-            }
+        if self.skip.end() {
             return;
         }
         self.first_member.pop();

@@ -8,3 +8,65 @@ pub(crate) mod json;
 pub(crate) mod prometheus;
 #[cfg(feature = "server")]
 pub(crate) mod sample;
+
+/// Follows a value that a view leaves out (a metrics-only value in JSON), through the
+/// objects and maps inside it, for the encoders that drop such values.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Skip {
+    /// 0: nothing left out; 1: the next value is; more: that many open levels of it.
+    depth: usize,
+}
+
+impl Skip {
+    /// Leaves out the value about to be written (unless one is being left out already).
+    pub(crate) fn next_value(&mut self) {
+        if self.depth == 0 {
+            self.depth = 1;
+        }
+    }
+
+    /// Whether a value is being left out.
+    pub(crate) fn active(self) -> bool {
+        self.depth > 0
+    }
+
+    /// A scalar arrives: whether it is left out (it ends the skip if it is the value).
+    pub(crate) fn scalar(&mut self) -> bool {
+        match self.depth {
+            0 => false,
+            1 => {
+                self.depth = 0;
+                true
+            }
+            _ => true,
+        }
+    }
+
+    /// An object or map begins: whether it is left out.
+    pub(crate) fn begin(&mut self) -> bool {
+        if self.depth > 0 {
+            self.depth += 1;
+        }
+        self.depth > 0
+    }
+
+    /// An object or map ends: whether it was left out (the skip ends with the value).
+    pub(crate) fn end(&mut self) -> bool {
+        match self.depth {
+            0 => false,
+            2 => {
+                self.depth = 0;
+                true
+            }
+            _ => {
+                self.depth -= 1;
+                true
+            }
+        }
+    }
+
+    /// Forgets the value being left out (a variable that panicked midway).
+    pub(crate) fn reset(&mut self) {
+        self.depth = 0;
+    }
+}

@@ -4,6 +4,7 @@
 //! variable wrote (a counter is charted as a rate, a gauge as a value) and the value.
 //! Strings, booleans and nulls are not charted and are left out.
 
+use super::Skip;
 use crate::vars::VarRef;
 use crate::vars::{Describe, Distribution, Encode, Statistic, Var, View, Writer};
 
@@ -103,7 +104,7 @@ pub(crate) fn flatten_with(
         keys: previous.is_none().then(Vec::new),
         path: std::mem::take(&mut buffers.path),
         segments: std::mem::take(&mut buffers.segments),
-        skipping: 0,
+        skip: Skip::default(),
     };
     for (name, var) in vars {
         if encoder.values.len() >= MAX_LEAVES {
@@ -135,8 +136,8 @@ struct SampleEncoder<'a> {
     path: String,
     /// ...each starting here, with whether it is a map key.
     segments: Vec<(usize, bool)>,
-    /// Open values being left out (metrics-only); 1 means the next value is.
-    skipping: usize,
+    /// A metrics-only value being left out.
+    skip: Skip,
 }
 
 impl SampleEncoder<'_> {
@@ -146,7 +147,7 @@ impl SampleEncoder<'_> {
         let matched_so_far = self.keys.is_none();
         self.path.clear();
         self.segments.clear();
-        self.skipping = 0;
+        self.skip.reset();
         self.push_segment(name, false);
         let result = crate::encode::failures::catch_render(|| var.write(Writer::new(self)));
         if result.is_err() {
@@ -186,23 +187,10 @@ impl SampleEncoder<'_> {
     }
 
     fn leaf(&mut self, kind: LeafKind, value: f64) {
-        if !self.skip_value() {
+        if !self.skip.scalar() {
             self.push_leaf(kind, value);
         }
         self.end_value();
-    }
-
-    /// Whether the value being written is left out; ends the skip when it is the
-    /// skipped value itself.
-    fn skip_value(&mut self) -> bool {
-        match self.skipping {
-            0 => false,
-            1 => {
-                self.skipping = 0;
-                true
-            }
-            _ => true,
-        }
     }
 
     fn push_leaf(&mut self, kind: LeafKind, value: f64) {
@@ -281,9 +269,7 @@ impl Encode for SampleEncoder<'_> {
     fn describe(&mut self, fact: Describe<'_>) {
         // The dashboard charts what `/debug/vars` holds.
         if let Describe::View(View::Metrics) = fact {
-            if self.skipping == 0 {
-                self.skipping = 1;
-            }
+            self.skip.next_value();
         }
     }
 
@@ -304,22 +290,22 @@ impl Encode for SampleEncoder<'_> {
     }
 
     fn str(&mut self, _: &str) {
-        self.skip_value();
+        self.skip.scalar();
         self.end_value();
     }
 
     fn bool(&mut self, _: bool) {
-        self.skip_value();
+        self.skip.scalar();
         self.end_value();
     }
 
     fn null(&mut self) {
-        self.skip_value();
+        self.skip.scalar();
         self.end_value();
     }
 
     fn distribution(&mut self, distribution: &Distribution<'_>) {
-        if !self.skip_value() {
+        if !self.skip.scalar() {
             distribution.for_each_statistic(|name, statistic, value| {
                 let kind = match statistic {
                     Statistic::Count | Statistic::Sum => LeafKind::Counter,
@@ -334,21 +320,19 @@ impl Encode for SampleEncoder<'_> {
     }
 
     fn json(&mut self, value: &serde_json::Value) {
-        if !self.skip_value() {
+        if !self.skip.scalar() {
             self.json_leaves(value);
         }
         self.end_value();
     }
 
     fn fail(&mut self, _: &dyn std::fmt::Display) {
-        self.skip_value();
+        self.skip.scalar();
         self.end_value();
     }
 
     fn begin_object(&mut self) {
-        if self.skipping > 0 {
-            self.skipping += 1;
-        }
+        self.skip.begin();
     }
 
     fn field(&mut self, name: &str) {
@@ -356,13 +340,7 @@ impl Encode for SampleEncoder<'_> {
     }
 
     fn end_object(&mut self) {
-        if self.skipping > 0 {
-            // The skipped object itself ends at 2; its value is then complete.
-            self.skipping -= 1;
-            if self.skipping == 1 {
-                self.skipping = 0;
-            }
-        }
+        self.skip.end();
         self.end_value();
     }
 
