@@ -533,8 +533,13 @@ impl<A: IdCell> Drop for SlotIdIn<A> {
     }
 }
 
+/// Held by unit tests that start thousands of threads or count the process's threads,
+/// so they do not run at the same time.
+#[cfg(test)]
+pub(crate) static MANY_THREADS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(all(test, not(expvar_loom)))]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
     #[test]
@@ -564,10 +569,6 @@ pub(crate) mod tests {
         let reused = again.get_or_assign(SlotKind::Count).unwrap();
         assert_eq!(sum(reused), 0, "a reused id starts from zero");
     }
-
-    /// Held by unit tests that start thousands of threads or count the process's
-    /// threads, so they do not run at the same time.
-    pub(crate) static MANY_THREADS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     #[test]
     fn a_burst_of_threads_leaves_exact_counts_and_few_tables() {

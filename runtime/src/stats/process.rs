@@ -414,7 +414,7 @@ mod tests {
 
     #[test]
     fn reads_this_process() {
-        let _alone = crate::slots::tests::MANY_THREADS
+        let _alone = crate::slots::MANY_THREADS
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let stats = ProcessStats::read();
