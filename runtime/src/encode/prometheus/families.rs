@@ -90,6 +90,14 @@ impl Families {
         }
     }
 
+    /// The family written last, if it is `name` of type `kind` for `owner`: the usual
+    /// case (map entries, one after the other), answered with no lookup.
+    pub(super) fn last_if(&self, name: &str, kind: FamilyType, owner: &str) -> Option<usize> {
+        let index = self.last?;
+        let family = &self.list[index];
+        (family.name == name && family.kind == kind && family.owner == owner).then_some(index)
+    }
+
     /// The family `name` of type `kind` for `owner`, if it exists.
     pub(super) fn find(
         &mut self,

@@ -61,6 +61,8 @@ pub(super) struct PromEncoder<'o> {
     named_from: Option<usize>,
     /// Who owns the families the value writes, made from `owner` (see `owner_key`).
     owner_key: String,
+    /// The family name of the sample being written (`family`'s buffer).
+    family_name: String,
     /// Labels of the value being written, rendered `a="x",b="y"`.
     labels: Vec<u8>,
     /// Names of the labels in `labels`.
@@ -97,6 +99,7 @@ impl<'o> PromEncoder<'o> {
             owner: String::new(),
             named_from: None,
             owner_key: String::new(),
+            family_name: String::new(),
             const_labels_len: labels.len(),
             labels,
             label_names,
@@ -179,34 +182,51 @@ impl<'o> PromEncoder<'o> {
     /// The family for the current path, created if new; `None` (and logged once) when
     /// the name is taken by another owner or by another type.
     fn family(&mut self, kind: FamilyType) -> Option<usize> {
+        // Built in reused buffers: this runs once per sample.
         let path = &self.path[self.path_start..];
-        let mut name = match kind.implied_suffix() {
+        let base = match kind.implied_suffix() {
             Some(suffix) => path.strip_suffix(suffix),
             None => None,
         }
         .filter(|base| !base.is_empty())
-        .unwrap_or(path)
-        .to_owned();
-        if name.is_empty() {
+        .unwrap_or(path);
+        if base.is_empty() {
             self.skipped(&"it has no name");
             return None;
         }
-        if let Some(unit) = self.unit {
-            if !name.ends_with(unit.as_str())
-                || !name[..name.len() - unit.as_str().len()].ends_with('_')
-            {
-                name.push('_');
-                name.push_str(unit.as_str());
+        if self.unit.is_none() && self.named_from.is_none() {
+            if let Some(index) = self.families.last_if(base, kind, &self.owner) {
+                return Some(index);
             }
         }
-        self.set_owner_key();
-        match self.families.find(&name, kind, &self.owner_key) {
+        self.family_name.clear();
+        self.family_name.push_str(base);
+        if let Some(unit) = self.unit {
+            let unit = unit.as_str();
+            let named_so = self
+                .family_name
+                .strip_suffix(unit)
+                .is_some_and(|rest| rest.ends_with('_'));
+            if !named_so {
+                self.family_name.push('_');
+                self.family_name.push_str(unit);
+            }
+        }
+        if self.named_from.is_some() {
+            self.set_owner_key();
+        }
+        let owner = match self.named_from {
+            Some(_) => &self.owner_key,
+            None => &self.owner,
+        };
+        match self.families.find(&self.family_name, kind, owner) {
             Ok(Some(index)) => Some(index),
             Ok(None) => {
+                let (name, owner) = (self.family_name.clone(), owner.clone());
                 let start = self.out.len();
                 self.write_header(&name, kind);
                 let header = start..self.out.len();
-                Some(self.families.add(name, kind, &self.owner_key, header))
+                Some(self.families.add(name, kind, &owner, header))
             }
             Err(Refusal::OtherType(other)) => {
                 let reason = format!("it is a {} and a {}", other.as_str(), kind.as_str());
@@ -374,20 +394,17 @@ impl<'o> PromEncoder<'o> {
         }
     }
 
-    /// The owner of what the current value writes: its path; for a value below one that
-    /// named itself, the variable's name, `=` and the path below the naming value, so
+    /// The owner of what the current value writes is its path (`owner`); for a value
+    /// below one that named itself, `owner_key`: the variable's name, `=` and the path below the naming value, so
     /// the variable may write that family from many places (one series per label set)
     /// while two variables still cannot share it.
     fn set_owner_key(&mut self) {
         self.owner_key.clear();
-        match self.named_from {
-            Some(from) => {
-                let top = self.owner_top_len();
-                self.owner_key.push_str(&self.owner[..top]);
-                self.owner_key.push('=');
-                self.owner_key.push_str(&self.owner[from..]);
-            }
-            None => self.owner_key.push_str(&self.owner),
+        if let Some(from) = self.named_from {
+            let top = self.owner_top_len();
+            self.owner_key.push_str(&self.owner[..top]);
+            self.owner_key.push('=');
+            self.owner_key.push_str(&self.owner[from..]);
         }
     }
 
