@@ -9,7 +9,6 @@
 mod support;
 
 use std::hint::black_box;
-use std::process::Command;
 
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -98,26 +97,7 @@ fn get_bytes(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<u8>) {
 }
 
 fn go_pprof_reads(profile: &[u8]) {
-    if !support::external_program("go", &["version"], "golang-go") {
-        return;
+    if let Some(stdout) = support::go_pprof_raw(profile, "heap-profile") {
+        assert!(stdout.contains("space bytes"), "{stdout}");
     }
-    let scratch = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("heap-profile");
-    std::fs::create_dir_all(&scratch).unwrap();
-    let file = scratch.join("heap.pb.gz");
-    std::fs::write(&file, profile).unwrap();
-    let output = Command::new("go")
-        .args(["tool", "pprof", "-raw"])
-        .arg(&file)
-        .env("GOTOOLCHAIN", "local")
-        .env("GOCACHE", scratch.join("cache"))
-        .env("HOME", &scratch)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "go tool pprof failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("space bytes"), "{stdout}");
 }

@@ -6,7 +6,6 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -76,28 +75,9 @@ fn string_table(bytes: &[u8]) -> Vec<String> {
 }
 
 fn go_pprof_reads(profile: &[u8]) {
-    if !support::external_program("go", &["version"], "golang-go") {
-        return;
+    if let Some(stdout) = support::go_pprof_raw(profile, "pprof") {
+        assert!(stdout.contains("PeriodType: cpu nanoseconds"), "{stdout}");
     }
-    let scratch = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pprof");
-    std::fs::create_dir_all(&scratch).unwrap();
-    let file = scratch.join("cpu.pb");
-    std::fs::write(&file, profile).unwrap();
-    let output = Command::new("go")
-        .args(["tool", "pprof", "-raw"])
-        .arg(&file)
-        .env("GOTOOLCHAIN", "local")
-        .env("GOCACHE", scratch.join("cache"))
-        .env("HOME", &scratch)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "go tool pprof failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("PeriodType: cpu nanoseconds"), "{stdout}");
 }
 
 static BURN: AtomicBool = AtomicBool::new(true);

@@ -161,3 +161,30 @@ pub fn skip_or_fail(reason: &str) {
     );
     eprintln!("skipping: {reason}");
 }
+
+/// What `go tool pprof -raw` prints for `profile`, written under `name` in the test's
+/// scratch directory; `None` (skipped, or failed under `EXPVAR_REQUIRE_E2E=1`) without Go.
+pub fn go_pprof_raw(profile: &[u8], name: &str) -> Option<String> {
+    if !external_program("go", &["version"], "golang-go") {
+        return None;
+    }
+    let scratch = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&scratch).unwrap();
+    let file = scratch.join("profile.pb");
+    std::fs::write(&file, profile).unwrap();
+    let output = std::process::Command::new("go")
+        .args(["tool", "pprof", "-raw"])
+        .arg(&file)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOCACHE", scratch.join("cache"))
+        .env("HOME", &scratch)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "go tool pprof failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(stdout)
+}

@@ -169,6 +169,10 @@ impl PrometheusOptions {
         self.format
     }
 
+    pub(crate) fn const_label_count(&self) -> usize {
+        self.const_labels.len()
+    }
+
     pub(crate) fn valid_const_labels(&self) -> impl Iterator<Item = (&str, &str)> {
         self.const_labels
             .iter()

@@ -168,15 +168,11 @@ impl<'o> PromEncoder<'o> {
         self.owner.clear();
         self.named_from = None;
         self.labels.truncate(self.const_labels_len);
-        self.label_names.truncate(self.const_labels_len_names());
+        self.label_names.truncate(self.options.const_label_count());
         self.help = None;
         self.unit = None;
         self.frames.clear();
         self.skip_depth = None;
-    }
-
-    fn const_labels_len_names(&self) -> usize {
-        self.options.valid_const_labels().count()
     }
 
     /// The family for the current path, created if new; `None` (and logged once) when
