@@ -2,6 +2,10 @@
 //! short-lived threads does to counter reads and memory, and what a flood of distinct
 //! keys does to a `Map<Counter>`. Run by `scripts/attack-data` (release mode).
 //!
+//! Memory after a burst is compared with the same burst in a child process whose
+//! threads count nothing: glibc keeps exited threads' stacks and arena memory cached
+//! whatever the threads did, so that is the floor a counting burst is measured against.
+//!
 //! ```text
 //! cargo run --release --example attack_data [-- --threads 4096 --keys 1000000]
 //! ```
@@ -18,6 +22,11 @@ const COUNTERS: usize = 10_000;
 
 fn main() {
     let threads = arg("--threads").unwrap_or(4096);
+    if std::env::args().any(|arg| arg == "--baseline-burst") {
+        let rss = burst_without_counting(threads);
+        println!("{rss}");
+        return;
+    }
     let keys = arg("--keys").unwrap_or(1_000_000);
     let mut ok = thread_burst(threads);
     ok &= hostile_keys(keys);
@@ -70,7 +79,10 @@ fn thread_burst(threads: usize) -> bool {
     let expected = (COUNTERS + 2 * threads) as u64;
     let hot_expected = 1 + threads as u64 + u64::from(threads > 0); // index 0 * 7 lands on it
     let exact = total == expected && hot.get() == hot_expected;
+    settle_threads();
     let rss_trimmed = trimmed_rss_kib();
+    let baseline = baseline_rss_kib(threads);
+    let within = rss_trimmed as f64 <= 2.0 * baseline as f64;
 
     println!("== thread burst: {threads} threads alive at once, then exited ({burst:.0?})");
     println!(
@@ -93,16 +105,60 @@ fn thread_burst(threads: usize) -> bool {
         rss_start
     );
     println!(
-        "RSS after malloc_trim {:>9} KiB  ratio {:.2}  (what the allocator keeps cached, not the program)",
+        "RSS after malloc_trim {:>9} KiB  ratio {:.2}  (threads settled; glibc keeps their stacks cached)",
         rss_trimmed,
         rss_trimmed as f64 / rss_before as f64
+    );
+    println!(
+        "same burst, counting nothing (child process): {baseline} KiB after malloc_trim; \
+         counting / not counting {:.2} ({})",
+        rss_trimmed as f64 / baseline as f64,
+        if within { "within 2x" } else { "OVER 2x" }
     );
     println!(
         "exact counts          sum {total} (expected {expected}), hot {} (expected {hot_expected}): {}",
         hot.get(),
         if exact { "ok" } else { "WRONG" }
     );
-    exact
+    exact && within
+}
+
+/// The same burst as [`thread_burst`] with threads that count nothing: RSS after it (and
+/// after `malloc_trim`), in KiB, with the same counters alive beforehand.
+fn burst_without_counting(threads: usize) -> u64 {
+    let counters: Map<Counter> = Map::with_limit(COUNTERS);
+    for index in 0..COUNTERS {
+        counters.add(&format!("counter_{index:05}"), 1);
+    }
+    black_box(expvar::render_json(&counters));
+    let barrier = Barrier::new(threads);
+    thread::scope(|scope| {
+        for index in 0..threads {
+            let barrier = &barrier;
+            thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn_scoped(scope, move || {
+                    black_box(format!("counter_{:05}", index * 7 % COUNTERS));
+                    barrier.wait();
+                })
+                .expect("spawning a thread");
+        }
+    });
+    settle_threads();
+    trimmed_rss_kib()
+}
+
+/// Runs [`burst_without_counting`] in a child process, so that neither burst warms the
+/// other's caches.
+fn baseline_rss_kib(threads: usize) -> u64 {
+    let output = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .args(["--baseline-burst", "--threads", &threads.to_string()])
+        .output()
+        .expect("running the baseline burst");
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .expect("the baseline prints its RSS")
 }
 
 /// Nanoseconds per `Counter::get`, the fastest of several rounds.
@@ -181,6 +237,14 @@ fn rss_kib() -> u64 {
         .ok()
         .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map_or(0, |pages| pages * 4)
+}
+
+/// Lets the burst's threads finish exiting (a scoped thread is detached once its
+/// closure returns) and glibc trim its cache of their stacks, which it does when the
+/// next thread starts: both bursts are measured at the same point.
+fn settle_threads() {
+    thread::sleep(Duration::from_millis(200));
+    thread::spawn(|| {}).join().expect("an empty thread");
 }
 
 /// RSS after asking glibc to give cached free memory back: glibc keeps the arenas of

@@ -283,10 +283,14 @@ fn function_body(function: &Function) -> TokenStream {
         _ => TokenStream::new(),
     };
 
-    let enter = if timed {
-        quote!(enter_timed)
-    } else {
-        quote!(enter)
+    // A call of a function that is not `async` ends on the thread it started on, so
+    // its guard may keep the thread's slot table (one thread-local read per call); an
+    // `async` function's guard lives in its future, which may move between threads.
+    let enter = match (timed, function.sig.asyncness.is_some()) {
+        (true, true) => quote!(enter_timed),
+        (false, true) => quote!(enter),
+        (true, false) => quote!(enter_timed_local),
+        (false, false) => quote!(enter_local),
     };
     let call = match fallible {
         None => quote! {

@@ -13,7 +13,7 @@ pub use inventory;
 pub use once_cell::sync::Lazy;
 
 pub use crate::registry::functions::{
-    CallGuard, FunctionEntry, FunctionInfo, FunctionStats, Outcome,
+    CallGuard, FunctionEntry, FunctionInfo, FunctionStats, LocalCallGuard, Outcome,
 };
 pub use crate::registry::{Entry, Site};
 pub use crate::vars::histogram::Histogram;

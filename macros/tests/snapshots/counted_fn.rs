@@ -23,6 +23,6 @@ fn handle() {
     ::expvar::__private::inventory::submit! {
         ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
     }
-    let __expvar_guard = __EXPVAR_FUNCTION.enter();
+    let __expvar_guard = __EXPVAR_FUNCTION.enter_local();
     {}
 }

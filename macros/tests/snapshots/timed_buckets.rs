@@ -25,6 +25,6 @@ fn handler(x: u32) -> u32 {
     ::expvar::__private::inventory::submit! {
         ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
     }
-    let __expvar_guard = __EXPVAR_FUNCTION.enter_timed();
+    let __expvar_guard = __EXPVAR_FUNCTION.enter_timed_local();
     { x + 1 }
 }

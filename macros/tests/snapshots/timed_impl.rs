@@ -34,7 +34,7 @@ impl Repo {
         ::expvar::__private::inventory::submit! {
             ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
         }
-        let __expvar_guard = __EXPVAR_FUNCTION.enter_timed();
+        let __expvar_guard = __EXPVAR_FUNCTION.enter_timed_local();
         {}
     }
     async fn save(&mut self) {

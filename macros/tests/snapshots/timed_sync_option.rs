@@ -28,7 +28,7 @@ fn lookup(&self, key: &str) -> Option<&Row> {
     ::expvar::__private::inventory::submit! {
         ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
     }
-    let mut __expvar_guard = __EXPVAR_FUNCTION.enter_timed();
+    let mut __expvar_guard = __EXPVAR_FUNCTION.enter_timed_local();
     __expvar_guard
         .observe(
             ::expvar::__private::call_once(move || {

@@ -6,15 +6,23 @@
 //! owns a table of slots indexed by id. Only the owning thread writes its table, so a
 //! bump is a plain load and store (no `lock` prefix) on a line no other core writes.
 //!
-//! Tables are allocated in chunks of [`CHUNK_LEN`] slots on a thread's first bump of a
-//! counter in that chunk, so an idle counter costs no slot memory at all and a thread
-//! pays 8 bytes per counter it has touched (rounded up to a chunk).
+//! A table is a directory of chunks of [`CHUNK_LEN`] slots. A chunk is allocated on the
+//! thread's first bump of a counter in it, and the directory grows to the highest chunk
+//! the thread has touched, so an idle counter costs no slot memory at all and a thread
+//! that counts a few counters costs about a kilobyte. Thread bursts are why this stays
+//! small: glibc keeps what exited threads freed in its arenas, so every byte a short-lived
+//! thread allocates can stay resident after it is gone.
 //!
 //! When a thread exits, its table is retired: under the write lock its counts are added
 //! to the shared `retired` counts and the table is freed. A read takes the read lock and
 //! sums the retired count and one slot per live table, so it costs one lock and as many
 //! slots as threads alive now, however many threads came and went, and it sees each
 //! count exactly once: a count moves from a table to `retired` while no reader looks.
+//!
+//! The directory is replaced (grown) only by its owner, under the write lock; other
+//! threads read it only under the read lock, and the owner's own reads race with no
+//! write. Chunk pointers in it are stored by the owner with `Release` and loaded with
+//! `Acquire`, so a reader that sees a chunk sees it zeroed.
 //!
 //! Ordering on id reuse: [`Slots::release_id`] zeroes the slot in every live table with
 //! a `Relaxed` store under the write lock. The owner of a table later bumps that slot
@@ -27,7 +35,7 @@
 #[cfg(all(test, expvar_loom))]
 mod model;
 
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{self, *};
 use std::sync::PoisonError;
@@ -44,16 +52,22 @@ use std::sync::{
 };
 
 #[cfg(not(all(test, expvar_loom)))]
-const CHUNK_BITS: u32 = 10;
+const CHUNK_BITS: u32 = 6;
 /// A model explores every interleaving of every slot: keep tables tiny there.
 #[cfg(all(test, expvar_loom))]
 const CHUNK_BITS: u32 = 1;
-/// Slots per chunk: 1024 slots of 8 bytes.
+/// Slots per chunk: 64 slots of 8 bytes, 512 bytes.
 pub(crate) const CHUNK_LEN: usize = 1 << CHUNK_BITS;
 #[cfg(not(all(test, expvar_loom)))]
-const MAX_CHUNKS: usize = 1024;
+const MAX_CHUNKS: usize = 1 << 14;
 #[cfg(all(test, expvar_loom))]
 const MAX_CHUNKS: usize = 2;
+/// Chunks in a thread's first directory: enough for the first 256 counters.
+#[cfg(not(all(test, expvar_loom)))]
+const MIN_DIRECTORY: usize = 4;
+/// One, so that the model sees a directory grow.
+#[cfg(all(test, expvar_loom))]
+const MIN_DIRECTORY: usize = 1;
 /// Slot ids available at once. A counter created beyond this (a million live counters)
 /// falls back to a shared atomic, which is slower under contention but still exact.
 pub(crate) const MAX_SLOTS: u32 = (CHUNK_LEN * MAX_CHUNKS) as u32;
@@ -73,56 +87,131 @@ impl Chunk {
     }
 }
 
-/// One live thread's slots: chunk pointers indexed by `id >> CHUNK_BITS`.
-struct Table {
-    chunks: Box<[AtomicPtr<Chunk>]>,
+/// The chunk pointers of a table, indexed by `id >> CHUNK_BITS`: a boxed slice kept as
+/// its parts so that an empty one can be built in a `const`.
+#[derive(Clone, Copy)]
+struct Directory {
+    start: NonNull<AtomicPtr<Chunk>>,
+    len: usize,
 }
 
+impl Directory {
+    const EMPTY: Directory = Directory {
+        start: NonNull::dangling(),
+        len: 0,
+    };
+
+    fn with_len(len: usize) -> Directory {
+        let chunks: Box<[AtomicPtr<Chunk>]> =
+            (0..len).map(|_| AtomicPtr::new(ptr::null_mut())).collect();
+        let len = chunks.len();
+        let start = NonNull::new(Box::into_raw(chunks).cast::<AtomicPtr<Chunk>>())
+            .expect("a box is never null");
+        Directory { start, len }
+    }
+
+    #[inline]
+    fn as_slice<'a>(self) -> &'a [AtomicPtr<Chunk>] {
+        // SAFETY: `start` and `len` come from a live boxed slice (or are empty); the
+        // caller holds the directory's table alive.
+        unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.len) }
+    }
+
+    /// # Safety
+    /// Nothing may use the directory afterwards.
+    unsafe fn free(self) {
+        if self.len > 0 {
+            let slice = ptr::slice_from_raw_parts_mut(self.start.as_ptr(), self.len);
+            // SAFETY: made by `with_len` and, by the caller, no longer used.
+            drop(unsafe { Box::from_raw(slice) });
+        }
+    }
+}
+
+/// One thread's slots.
+struct Table {
+    /// Replaced only by the owning thread holding the write lock (see the module docs).
+    directory: UnsafeCell<Directory>,
+}
+
+// SAFETY: the directory is only replaced under the write lock by its owner, read by
+// others under the read lock; the chunks are atomics.
+unsafe impl Sync for Table {}
+// SAFETY: as above.
+unsafe impl Send for Table {}
+
+/// What a thread that has not counted yet points at: no slots, so its first bump takes
+/// the cold path and claims a table.
+static UNCLAIMED: Table = Table::empty();
+/// What a thread whose table was retired points at: its late bumps (from other
+/// thread-local destructors) go to the counter's shared atomic.
+static EXITED: Table = Table::empty();
+
 impl Table {
-    fn new() -> Self {
+    /// A table with no chunks yet.
+    const fn empty() -> Table {
         Table {
-            chunks: (0..MAX_CHUNKS)
-                .map(|_| AtomicPtr::new(ptr::null_mut()))
-                .collect(),
+            directory: UnsafeCell::new(Directory::EMPTY),
         }
     }
 
     #[inline]
+    fn directory(&self) -> Directory {
+        // SAFETY: see the `Sync` impl: no write races with this read.
+        unsafe { *self.directory.get() }
+    }
+
+    #[inline]
     fn slot(&self, id: u32) -> Option<&AtomicU64> {
-        let chunk = self.chunks[(id >> CHUNK_BITS) as usize].load(Acquire);
+        let chunk = self
+            .directory()
+            .as_slice()
+            .get((id >> CHUNK_BITS) as usize)?
+            .load(Acquire);
         // SAFETY: a non-null chunk pointer stays valid until the table is dropped.
         unsafe { chunk.as_ref() }.map(|chunk| &chunk.0[id as usize & (CHUNK_LEN - 1)])
     }
 
-    /// Called by the owning thread only, so no two threads allocate the same chunk.
+    /// Called by the owning thread only, so no two threads change the same table.
     #[cold]
     fn slot_or_alloc(&self, id: u32) -> &AtomicU64 {
         let index = (id >> CHUNK_BITS) as usize;
-        if self.chunks[index].load(Acquire).is_null() {
-            self.chunks[index].store(Box::into_raw(Chunk::new_boxed()), Release);
+        if self.directory().len <= index {
+            SLOTS.grow(self, index + 1);
+        }
+        let entry = &self.directory().as_slice()[index];
+        if entry.load(Acquire).is_null() {
+            entry.store(Box::into_raw(Chunk::new_boxed()), Release);
         }
         self.slot(id).expect("chunk was just allocated")
     }
 
     /// The allocated chunks with the first slot id of each.
     fn allocated(&self) -> impl Iterator<Item = (u32, &Chunk)> {
-        self.chunks.iter().enumerate().filter_map(|(index, chunk)| {
-            // SAFETY: as in `slot`.
-            unsafe { chunk.load(Acquire).as_ref() }
-                .map(|chunk| ((index << CHUNK_BITS) as u32, chunk))
-        })
+        self.directory()
+            .as_slice()
+            .iter()
+            .enumerate()
+            .filter_map(|(index, chunk)| {
+                // SAFETY: as in `slot`.
+                unsafe { chunk.load(Acquire).as_ref() }
+                    .map(|chunk| ((index << CHUNK_BITS) as u32, chunk))
+            })
     }
 }
 
 impl Drop for Table {
     fn drop(&mut self) {
-        for chunk in self.chunks.iter() {
+        let directory = self.directory();
+        for chunk in directory.as_slice() {
             let chunk = chunk.load(Acquire);
             if !chunk.is_null() {
                 // SAFETY: allocated by `slot_or_alloc`; the table is no longer shared.
                 drop(unsafe { Box::from_raw(chunk) });
             }
         }
+        // SAFETY: the table, and so its directory, is no longer shared.
+        unsafe { directory.free() };
     }
 }
 
@@ -130,7 +219,7 @@ impl Drop for Table {
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct TablePtr(NonNull<Table>);
 
-// SAFETY: a `Table` is only atomics; who may free it is governed by the `Slots` lock.
+// SAFETY: a `Table` is `Sync`; who may free it is governed by the `Slots` lock.
 unsafe impl Send for TablePtr {}
 // SAFETY: as above.
 unsafe impl Sync for TablePtr {}
@@ -253,9 +342,25 @@ impl Slots {
 
     /// A new table for the calling thread, visible to readers from now on.
     fn claim(&self) -> TablePtr {
-        let table = TablePtr(NonNull::from(Box::leak(Box::new(Table::new()))));
+        let table = TablePtr(NonNull::from(Box::leak(Box::new(Table::empty()))));
         self.write().live.push(table);
         table
+    }
+
+    /// Replaces `table`'s directory by one of at least `len` chunks. Called by the
+    /// table's owner; the write lock keeps readers off the old directory while it is
+    /// copied and freed.
+    fn grow(&self, table: &Table, len: usize) {
+        let _state = self.write();
+        let old = table.directory();
+        let new = Directory::with_len(len.next_power_of_two().clamp(MIN_DIRECTORY, MAX_CHUNKS));
+        for (from, to) in old.as_slice().iter().zip(new.as_slice()) {
+            to.store(from.load(Acquire), Release);
+        }
+        // SAFETY: the owner is the only writer, and no reader holds the lock.
+        unsafe { *table.directory.get() = new };
+        // SAFETY: replaced above, and no reader can hold it while the write lock is held.
+        unsafe { old.free() };
     }
 
     /// Adds the counts of `table` to the retired counts and frees it. Called by the
@@ -353,81 +458,148 @@ loom::lazy_static! {
     static ref SLOTS: Slots = Slots::new();
 }
 
-/// The current thread's table, claimed on its first bump and retired on thread exit.
-struct LocalTable(Cell<Option<TablePtr>>);
-
-impl Drop for LocalTable {
-    fn drop(&mut self) {
-        if let Some(table) = self.0.take() {
-            SLOTS.retire(table);
-        }
-    }
-}
-
+// This thread's table: `UNCLAIMED` until its first bump, `EXITED` once retired. No
+// destructor, so reading it is one thread-local load with no state check; retiring is
+// left to `RETIRE_ON_EXIT`, registered when the table is claimed.
 #[cfg(not(all(test, expvar_loom)))]
 thread_local! {
-    static LOCAL: LocalTable = const { LocalTable(Cell::new(None)) };
+    static TABLE: Cell<&'static Table> = const { Cell::new(&UNCLAIMED) };
+    static RETIRE_ON_EXIT: RetireOnExit = const { RetireOnExit };
 }
 
 #[cfg(all(test, expvar_loom))]
 loom::thread_local! {
-    static LOCAL: LocalTable = LocalTable(Cell::new(None));
+    static TABLE: Cell<&'static Table> = Cell::new(&UNCLAIMED);
+}
+
+/// Retires this thread's table when the thread exits.
+#[cfg(not(all(test, expvar_loom)))]
+struct RetireOnExit;
+
+#[cfg(not(all(test, expvar_loom)))]
+impl Drop for RetireOnExit {
+    fn drop(&mut self) {
+        retire_local();
+    }
+}
+
+fn retire_local() {
+    let table = TABLE.with(|local| local.replace(&EXITED));
+    if !ptr::eq(table, &UNCLAIMED) && !ptr::eq(table, &EXITED) {
+        SLOTS.retire(TablePtr(NonNull::from(table)));
+    }
 }
 
 /// What a thread's exit does: retires its table. Loom drops thread-locals outside its
 /// execution, where its lock cannot be used, so model threads call this at their end.
 #[cfg(all(test, expvar_loom))]
 fn exit_thread() {
-    LOCAL.with(|local| {
-        if let Some(table) = local.0.take() {
-            SLOTS.retire(table);
-        }
-    });
+    retire_local();
 }
 
-/// Applies `update` to this thread's slot `id`. Returns `false` if the thread cannot
-/// have a table (its thread-locals are being torn down) and the caller must count
-/// elsewhere.
+/// The calling thread's table, to bump several slots with one thread-local read (see
+/// [`add_on`]). Not `Send`: it must be used on the thread that read it.
+#[derive(Clone, Copy)]
+pub(crate) struct ThreadTable {
+    table: &'static Table,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+/// The calling thread's table.
 #[inline]
-fn with_own_slot(id: u32, update: impl FnOnce(&AtomicU64)) -> bool {
-    LOCAL
-        .try_with(|local| {
-            let table = match local.0.get() {
-                Some(table) => table,
-                None => claim_local(local),
-            };
-            // SAFETY: only this thread's exit retires its table.
-            let table = unsafe { table.get() };
-            let slot = match table.slot(id) {
-                Some(slot) => slot,
-                None => table.slot_or_alloc(id),
-            };
+pub(crate) fn this_thread() -> ThreadTable {
+    ThreadTable {
+        table: TABLE.with(Cell::get),
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+/// Applies `update` to slot `id` of `table`, the calling thread's. Returns `false` if the
+/// thread cannot have a table (its thread-locals are being torn down) and the caller
+/// must count elsewhere.
+#[inline]
+fn with_slot_in(table: &'static Table, id: u32, update: impl FnOnce(&AtomicU64)) -> bool {
+    match table.slot(id) {
+        Some(slot) => {
             update(slot);
             true
-        })
-        .unwrap_or(false)
+        }
+        None => match own_slot_cold(id) {
+            Some(slot) => {
+                update(slot);
+                true
+            }
+            None => false,
+        },
+    }
 }
 
+/// Slot `id` of this thread's table, claiming the table or allocating the chunk first.
+/// Reads the thread-local afresh: a [`ThreadTable`] read before the claim is stale.
 #[cold]
-fn claim_local(local: &LocalTable) -> TablePtr {
-    let table = SLOTS.claim();
-    local.0.set(Some(table));
-    table
+fn own_slot_cold(id: u32) -> Option<&'static AtomicU64> {
+    let mut table = TABLE.with(Cell::get);
+    if ptr::eq(table, &EXITED) {
+        return None;
+    }
+    if ptr::eq(table, &UNCLAIMED) {
+        // Registers the destructor first: a thread already tearing down its
+        // thread-locals cannot, and must not claim a table nobody would retire.
+        #[cfg(not(all(test, expvar_loom)))]
+        if RETIRE_ON_EXIT.try_with(|_| ()).is_err() {
+            TABLE.with(|local| local.set(&EXITED));
+            return None;
+        }
+        // SAFETY: a claimed table lives until `retire_local` takes it out of `TABLE`,
+        // which only this thread's exit does.
+        table = unsafe { SLOTS.claim().get() };
+        TABLE.with(|local| local.set(table));
+    }
+    Some(table.slot_or_alloc(id))
 }
 
-/// Adds `n` to this thread's slot `id` (see [`with_own_slot`]).
+/// This thread's slot `id`, claiming the table or the chunk first if needed, with the
+/// table it is in; `None` if the thread cannot have a table. The slot is valid while
+/// [`is_this_thread`] says so of the table.
+pub(crate) fn own_slot(id: u32) -> Option<(ThreadTable, NonNull<AtomicU64>)> {
+    let slot = match this_thread().table.slot(id) {
+        Some(slot) => slot,
+        None => own_slot_cold(id)?,
+    };
+    Some((this_thread(), NonNull::from(slot)))
+}
+
+/// Whether `table` is (still) this thread's table: false once the thread's exit has
+/// retired it.
+#[inline]
+pub(crate) fn is_this_thread(table: ThreadTable) -> bool {
+    ptr::eq(TABLE.with(Cell::get), table.table)
+}
+
+/// Adds `n` to `slot`, a slot of this thread's table.
+#[inline]
+pub(crate) fn add_to(slot: &AtomicU64, n: u64) {
+    // Only this thread writes this slot: a plain read-modify-write is exact.
+    slot.store(slot.load(Relaxed).wrapping_add(n), Relaxed)
+}
+
+/// Adds `n` to this thread's slot `id`. Returns `false` if the thread cannot have a
+/// table and the caller must count elsewhere.
 #[inline]
 pub(crate) fn add(id: u32, n: u64) -> bool {
-    // Only this thread writes this slot: a plain read-modify-write is exact.
-    with_own_slot(id, |slot| {
-        slot.store(slot.load(Relaxed).wrapping_add(n), Relaxed)
-    })
+    add_on(this_thread(), id, n)
+}
+
+/// Adds `n` to slot `id` of `table`, which [`this_thread`] returned on this thread.
+#[inline]
+pub(crate) fn add_on(table: ThreadTable, id: u32, n: u64) -> bool {
+    with_slot_in(table.table, id, |slot| add_to(slot, n))
 }
 
 /// Adds `value` to this thread's slot `id`, which holds the bits of an `f64`.
 #[inline]
 pub(crate) fn add_f64(id: u32, value: f64) -> bool {
-    with_own_slot(id, |slot| {
+    with_slot_in(this_thread().table, id, |slot| {
         let sum = f64::from_bits(slot.load(Relaxed)) + value;
         slot.store(sum.to_bits(), Relaxed);
     })

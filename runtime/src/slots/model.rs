@@ -141,3 +141,30 @@ fn retired_sums_fold_as_floats() {
         assert_eq!(sum_f64(id), 0.75);
     });
 }
+
+#[test]
+fn a_reader_never_sees_a_directory_being_grown() {
+    loom::model(|| {
+        let low = Arc::new(slot_id());
+        let high = Arc::new(slot_id());
+        let low_id = low.get_or_assign(SlotKind::Count).unwrap();
+        let skip = slot_id();
+        skip.get_or_assign(SlotKind::Count).unwrap();
+        let high_id = high.get_or_assign(SlotKind::Count).unwrap();
+        assert_ne!(low_id >> CHUNK_BITS, high_id >> CHUNK_BITS, "two chunks");
+        let worker = thread::spawn(move || {
+            assert!(add(low_id, 1));
+            // The second chunk is past the directory's end: the owner grows it while
+            // the main thread may be reading.
+            assert!(add(high_id, 2));
+            assert!(add(low_id, 4));
+            exit_thread();
+        });
+        let seen_low = sum(low_id);
+        let seen_high = sum(high_id);
+        assert!([0, 1, 5].contains(&seen_low), "read {seen_low}");
+        assert!([0, 2].contains(&seen_high), "read {seen_high}");
+        worker.join().unwrap();
+        assert_eq!((sum(low_id), sum(high_id)), (5, 2));
+    });
+}

@@ -15,7 +15,7 @@ use crate::vars::{Var, Writer};
 ///
 /// # Cost
 /// 16 bytes inline. Each thread that increments it adds an 8-byte slot (allocated in
-/// chunks of 1,024 slots per thread); an idle counter costs only its 16 bytes.
+/// chunks of 64 slots per thread); an idle counter costs only its 16 bytes.
 /// `get` takes a read lock and reads the count left by exited threads plus one slot
 /// per live thread that has counted.
 ///
@@ -74,6 +74,25 @@ impl Counter {
             Some(id) if slots::add(id, n) => {}
             _ => self.add_slow(n),
         }
+    }
+
+    /// Adds `n` through `table`, this thread's slot table read once for several adds.
+    #[inline]
+    pub(crate) fn add_on(&self, table: slots::ThreadTable, n: u64) {
+        match self.slot.get() {
+            Some(id) if slots::add_on(table, id, n) => {}
+            _ => self.add_slow(n),
+        }
+    }
+
+    /// This thread's slot of the counter, to add to directly (see `slots::own_slot`).
+    pub(crate) fn own_slot(
+        &self,
+    ) -> Option<(
+        slots::ThreadTable,
+        std::ptr::NonNull<std::sync::atomic::AtomicU64>,
+    )> {
+        slots::own_slot(self.slot.get_or_assign(SlotKind::Count)?)
     }
 
     #[cold]

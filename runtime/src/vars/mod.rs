@@ -12,6 +12,7 @@ pub(crate) mod recording;
 pub(crate) mod str;
 
 mod distribution;
+mod entry_cache;
 mod var_ref;
 
 pub use distribution::{Distribution, Statistic};
