@@ -72,6 +72,9 @@ const MIN_DIRECTORY: usize = 1;
 /// falls back to a shared atomic, which is slower under contention but still exact.
 pub(crate) const MAX_SLOTS: u32 = (CHUNK_LEN * MAX_CHUNKS) as u32;
 
+/// One slot: std's atomic, or loom's in the model.
+pub(crate) type Slot = AtomicU64;
+
 #[repr(align(128))] // keep chunks of different threads off each other's cache lines
 struct Chunk([AtomicU64; CHUNK_LEN]);
 

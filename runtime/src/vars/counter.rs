@@ -86,12 +86,7 @@ impl Counter {
     }
 
     /// This thread's slot of the counter, to add to directly (see `slots::own_slot`).
-    pub(crate) fn own_slot(
-        &self,
-    ) -> Option<(
-        slots::ThreadTable,
-        std::ptr::NonNull<std::sync::atomic::AtomicU64>,
-    )> {
+    pub(crate) fn own_slot(&self) -> Option<(slots::ThreadTable, std::ptr::NonNull<slots::Slot>)> {
         slots::own_slot(self.slot.get_or_assign(SlotKind::Count)?)
     }
 

@@ -20,13 +20,13 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use crate::slots::{self, ThreadTable};
+use crate::slots::{self, Slot, ThreadTable};
 
 /// A variable a map's `add` can reach through the cache.
 pub(crate) trait Cached: Send + Sync + 'static {
     /// This thread's slot of the variable, if it counts in per-thread slots: then a
     /// cached `add` goes straight to it.
-    fn own_slot(&self) -> Option<(ThreadTable, NonNull<AtomicU64>)> {
+    fn own_slot(&self) -> Option<(ThreadTable, NonNull<Slot>)> {
         None
     }
 }
@@ -91,7 +91,7 @@ struct Entry {
     drop_value: unsafe fn(NonNull<()>),
     /// The value's slot in this thread's table, valid while the table is this
     /// thread's (the value, kept alive here, keeps its slot id).
-    slot: Option<(ThreadTable, NonNull<AtomicU64>)>,
+    slot: Option<(ThreadTable, NonNull<Slot>)>,
 }
 
 impl Entry {
@@ -168,7 +168,7 @@ fn load_padded(bytes: &[u8]) -> u64 {
 }
 
 impl Cached for crate::Counter {
-    fn own_slot(&self) -> Option<(ThreadTable, NonNull<AtomicU64>)> {
+    fn own_slot(&self) -> Option<(ThreadTable, NonNull<Slot>)> {
         crate::Counter::own_slot(self)
     }
 }
@@ -207,7 +207,7 @@ thread_local! {
 pub(crate) unsafe fn with_cached<V>(
     stamp: &Stamp,
     key: &str,
-    update: impl FnOnce(&V, Option<&AtomicU64>),
+    update: impl FnOnce(&V, Option<&Slot>),
 ) -> bool {
     let stamp = stamp.current();
     if stamp == 0 {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use crate::slots;
@@ -301,7 +301,7 @@ impl<V> Map<V> {
     /// path (this thread used the entry before) takes no lock; the next one takes only
     /// the read lock and caches the entry for this thread.
     #[inline]
-    fn with_entry(&self, key: &str, update: impl FnOnce(&V), add_to_slot: impl FnOnce(&AtomicU64))
+    fn with_entry(&self, key: &str, update: impl FnOnce(&V), add_to_slot: impl FnOnce(&slots::Slot))
     where
         V: Default + Cached,
     {
