@@ -71,15 +71,15 @@ fn thread_burst(threads: usize) -> bool {
         }
     });
     let burst = started.elapsed();
+    let rss_after = rss_kib();
+    settle_threads();
 
     let get_after = time_get(&hot);
     let render_after = time_render(&counters);
-    let rss_after = rss_kib();
     let total: u64 = counters.entries().iter().map(|(_, c)| c.get()).sum();
     let expected = (COUNTERS + 2 * threads) as u64;
     let hot_expected = 1 + threads as u64 + u64::from(threads > 0); // index 0 * 7 lands on it
     let exact = total == expected && hot.get() == hot_expected;
-    settle_threads();
     let rss_trimmed = trimmed_rss_kib();
     let baseline = baseline_rss_kib(threads);
     let within = rss_trimmed as f64 <= 2.0 * baseline as f64;
