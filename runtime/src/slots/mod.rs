@@ -400,6 +400,24 @@ impl Slots {
         total
     }
 
+    /// [`sum`](Self::sum) of each id (0 for `None`), under one read lock.
+    fn sum_each(&self, ids: &[Option<u32>]) -> Vec<u64> {
+        let state = self.read();
+        ids.iter()
+            .map(|id| {
+                let Some(id) = *id else { return 0 };
+                let mut total = state.retired(id);
+                for table in &state.live {
+                    // SAFETY: as in `sum`.
+                    if let Some(slot) = unsafe { table.get() }.slot(id) {
+                        total = total.wrapping_add(slot.load(Relaxed));
+                    }
+                }
+                total
+            })
+            .collect()
+    }
+
     /// As [`sum`](Self::sum), for a slot holding the bits of an `f64`.
     fn sum_f64(&self, id: u32) -> f64 {
         let state = self.read();
@@ -611,6 +629,11 @@ pub(crate) fn add_f64(id: u32, value: f64) -> bool {
 /// The total of slot `id` over retired and live tables.
 pub(crate) fn sum(id: u32) -> u64 {
     SLOTS.sum(id)
+}
+
+/// The total of each slot id in `ids` (0 for `None`), read under one lock.
+pub(crate) fn sum_each(ids: &[Option<u32>]) -> Vec<u64> {
+    SLOTS.sum_each(ids)
 }
 
 /// The total of slot `id`, whose slots hold the bits of an `f64`.

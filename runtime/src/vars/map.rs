@@ -420,6 +420,15 @@ impl<V: Var> Map<V> {
             // Counters, gauges and the like cannot re-enter this map: write them under
             // the read lock, without an `Arc` clone and drop per entry.
             let map = self.read();
+            let values: Vec<&V> = map.values().map(|value| &**value).collect();
+            if let Some(counts) = V::__read_counters(&values) {
+                out.map(label, |entries| {
+                    for (key, count) in map.keys().zip(counts) {
+                        entries.entry(key).counter(count);
+                    }
+                });
+                return;
+            }
             out.map(label, |entries| {
                 for (key, value) in map.iter() {
                     (**value).__write_labelled(nested, entries.entry(key));

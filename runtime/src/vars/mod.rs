@@ -81,6 +81,18 @@ pub trait Var: Send + Sync {
         false
     }
 
+    /// Not public API. The values of `vars`, in order, read together (one lock for all,
+    /// where reading one takes a lock), for a [`Map`](crate::Map) to write as counters;
+    /// `None` for a type that is not read that way.
+    #[doc(hidden)]
+    fn __read_counters(vars: &[&Self]) -> Option<Vec<u64>>
+    where
+        Self: Sized,
+    {
+        let _ = vars;
+        None
+    }
+
     /// Not public API. Writes the variable with the label names of nested maps:
     /// [`Map::with_labels`](crate::Map::with_labels) hands each level's map the rest of
     /// its list. Other variables have no labels to take and write as usual.

@@ -45,6 +45,14 @@ pub(crate) fn push_help(out: &mut Vec<u8>, help: &str, openmetrics: bool) {
 
 fn escape(out: &mut Vec<u8>, value: &str, quotes: bool) {
     let bytes = value.as_bytes();
+    // Most values need nothing escaped: one copy, not one per clean run.
+    if !bytes
+        .iter()
+        .any(|&byte| byte == b'\\' || byte == b'\n' || (quotes && byte == b'"'))
+    {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut clean_from = 0;
     for (index, &byte) in bytes.iter().enumerate() {
         let escaped: &[u8] = match byte {

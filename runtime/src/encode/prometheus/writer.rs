@@ -45,6 +45,9 @@ struct Frame {
     label_names_len: usize,
     /// The label of a map's entries; `None` for an object.
     label: Option<String>,
+    /// The family a value written right at this frame's path went to: every entry of
+    /// a map of counters has the same one, found once rather than once per entry.
+    family: Option<(FamilyType, usize)>,
 }
 
 pub(super) struct PromEncoder<'o> {
@@ -178,7 +181,24 @@ impl<'o> PromEncoder<'o> {
     /// The family for the current path, created if new; `None` (and logged once) when
     /// the name is taken by another owner or by another type.
     fn family(&mut self, kind: FamilyType) -> Option<usize> {
-        // Built in reused buffers: this runs once per sample.
+        // Right at the frame's own path and owner (a map's entry): the frame's family,
+        // once found. Checked first: this runs once per sample.
+        let plain = self.unit.is_none() && self.named_from.is_none();
+        let at_frame = plain
+            && self.frames.last().is_some_and(|frame| {
+                frame.path_len == self.path.len()
+                    && frame.path_start == self.path_start
+                    && frame.owner_len == self.owner.len()
+                    && frame.named_from.is_none()
+            });
+        if at_frame {
+            if let Some((known, index)) = self.frames.last().and_then(|frame| frame.family) {
+                if known == kind {
+                    return Some(index);
+                }
+            }
+        }
+        // Built in reused buffers.
         let path = &self.path[self.path_start..];
         let base = match kind.implied_suffix() {
             Some(suffix) => path.strip_suffix(suffix),
@@ -190,8 +210,11 @@ impl<'o> PromEncoder<'o> {
             self.skipped(&"it has no name");
             return None;
         }
-        if self.unit.is_none() && self.named_from.is_none() {
+        if plain {
             if let Some(index) = self.families.last_if(base, kind, &self.owner) {
+                if let Some(frame) = self.frames.last_mut().filter(|_| at_frame) {
+                    frame.family = Some((kind, index));
+                }
                 return Some(index);
             }
         }
@@ -454,6 +477,7 @@ impl<'o> PromEncoder<'o> {
             labels_len: self.labels.len(),
             label_names_len: self.label_names.len(),
             label,
+            family: None,
         });
     }
 
