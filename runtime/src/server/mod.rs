@@ -11,8 +11,8 @@ pub(crate) mod pprof;
 mod profiles;
 mod sampler;
 mod service;
-mod streams;
 pub(crate) mod status;
+mod streams;
 mod write_timeout;
 
 use std::fmt;
@@ -32,8 +32,8 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use crate::registry::RegistryRef;
 use crate::server::status::hardware::{self, Hardware, Thresholds};
 pub use handle::{ServeError, ServerHandle};
-use service::{ServiceConfig, DEFAULT_WRITE_TIMEOUT};
 pub use service::{Body, ExpvarService, ResponseFuture};
+use service::{ServiceConfig, DEFAULT_WRITE_TIMEOUT};
 use write_timeout::WriteTimeout;
 
 /// The address [`serve`] uses when `EXPVAR_ADDR` is not set: loopback, Go's pprof port.
