@@ -265,6 +265,77 @@ fn dashboard_charts_agree_with_debug_vars() {
     assert!(exceptions.is_empty(), "{exceptions:#?}");
 }
 
+/// The page acknowledges what it receives, so a write timeout shorter than the test
+/// does not end its stream; when its acknowledgements are blocked, the server drops the
+/// stream and the page opens a new one by itself and goes on charting.
+#[test]
+fn the_page_keeps_its_stream_by_acknowledging_and_reconnects_when_dropped() {
+    let Some(chromium) = find_chromium() else {
+        support::skip_or_fail("no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let timeout = Duration::from_secs(2);
+    let registry = Arc::new(expvar::Registry::new());
+    registry
+        .publish("jobs", Arc::new(expvar::Counter::new()))
+        .unwrap();
+    let server = expvar::ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .registry(registry)
+        .write_timeout(timeout)
+        .max_dashboard_clients(1)
+        .start()
+        .unwrap();
+    let browser = Browser::launch(&chromium);
+    let mut page = browser.open_page();
+    let url = format!("http://{}/debug/dashboard", server.local_addr());
+    page.call("Page.navigate", json!({ "url": url }));
+    let first = page.wait_for_samples(1, STEP_TIMEOUT);
+    let stream = first["stream"].clone();
+    assert!(stream.is_string(), "{first:#}");
+
+    // Four timeouts later the page still reads the same stream.
+    let started = Instant::now();
+    thread::sleep(4 * timeout);
+    let state = page.state();
+    assert_eq!(state["stream"], stream, "{state:#}");
+    assert_eq!(state["connected"], true);
+    let samples = state["samples"].as_u64().unwrap();
+    let expected = 4 * timeout.as_secs() - 2;
+    assert!(
+        samples >= first["samples"].as_u64().unwrap() + expected,
+        "{samples} samples in {:?}",
+        started.elapsed()
+    );
+    assert!(state["acks"].as_u64().unwrap() >= expected, "{state:#}");
+
+    // Without acknowledgements the server drops the stream; the page opens another.
+    page.call("Network.enable", json!({}));
+    page.call(
+        "Network.setBlockedURLs",
+        json!({ "urls": ["*/events/ack*"] }),
+    );
+    let dropped = page.wait_for_state("a new stream", |state| {
+        state["stream"].is_string() && state["stream"] != stream
+    });
+    page.call("Network.setBlockedURLs", json!({ "urls": [] }));
+    let from = dropped["samples"].as_u64().unwrap();
+    let state = page.wait_for_samples(from + 3, STEP_TIMEOUT);
+    assert_eq!(state["connected"], true);
+    assert!(
+        state["schema"].is_number(),
+        "the schema came again: {state:#}"
+    );
+    assert_eq!(state["errors"], json!([]), "errors the page caught");
+    // And it keeps the new stream, acknowledging again.
+    let reconnected = state["stream"].clone();
+    thread::sleep(2 * timeout);
+    let state = page.state();
+    assert_eq!(state["stream"], reconnected, "{state:#}");
+    assert_eq!(state["connected"], true);
+    server.shutdown();
+}
+
 /// Keeps what the page shows now as `target/dashboard-screenshot.png`, and as the
 /// README's `docs/dashboard.png` with `EXPVAR_UPDATE_SCREENSHOT=1`.
 fn save_screenshot(page: &mut Page) {
