@@ -3,8 +3,8 @@
 //
 // The server ends a stream whose page has not acknowledged an event within `ack_ms`
 // (the `stream` event, first on every stream, gives it and the stream's id), so a frozen
-// tab holds no dashboard place. Acknowledgements go from event handlers, at most every
-// `ack_ms / 4` (2 s at most) to `<page>/events/ack?stream=<id>&seen=<last event id>`,
+// tab holds no dashboard place. Acknowledgements go from event handlers, one every 2 s
+// (every `ack_ms / 4` if shorter), to `<page>/events/ack?stream=<id>&seen=<last event id>`,
 // so a hidden tab's throttled timers matter little. Both URLs are relative to the page,
 // so it works under any prefix or mount point, with the same credentials.
 function openStream(location, on) {
