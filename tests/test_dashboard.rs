@@ -4,113 +4,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 use expvar::{Counter, Gauge, Map, ServerBuilder};
+use support::sse::open;
 use support::{get, request};
-
-/// One dashboard event stream read from a raw connection.
-struct Events {
-    reader: BufReader<TcpStream>,
-    decoded: String,
-}
-
-/// The status line's code and the headers of a response whose body is left unread.
-struct Head {
-    status: u16,
-    headers: Vec<(String, String)>,
-}
-
-impl Head {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-/// Sends `GET path` on a kept-open connection and reads only the response head.
-fn open(addr: SocketAddr, path: &str, headers: &[&str]) -> (Head, Events) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut raw = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
-    for header in headers {
-        raw.push_str(header);
-        raw.push_str("\r\n");
-    }
-    raw.push_str("\r\n");
-    stream.write_all(raw.as_bytes()).unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    let status = line.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        reader.read_line(&mut line).unwrap();
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        let (key, value) = line.split_once(':').unwrap();
-        headers.push((key.trim().to_owned(), value.trim().to_owned()));
-    }
-    let events = Events {
-        reader,
-        decoded: String::new(),
-    };
-    (Head { status, headers }, events)
-}
-
-impl Events {
-    /// The next event as (name, data), decoding the chunked body as it comes.
-    fn next(&mut self) -> (String, String) {
-        loop {
-            if let Some(end) = self.decoded.find("\n\n") {
-                let event: String = self.decoded.drain(..end + 2).collect();
-                let mut name = String::from("message");
-                let mut data = String::new();
-                for line in event.lines() {
-                    if let Some(value) = line.strip_prefix("event: ") {
-                        name = value.to_owned();
-                    } else if let Some(value) = line.strip_prefix("data: ") {
-                        data.push_str(value);
-                    }
-                }
-                return (name, data);
-            }
-            let mut size = String::new();
-            self.reader.read_line(&mut size).expect("chunk size");
-            let size = usize::from_str_radix(size.trim(), 16).expect("hex chunk size");
-            assert!(size > 0, "the event stream ended");
-            let mut chunk = vec![0; size + 2];
-            self.reader.read_exact(&mut chunk).expect("chunk");
-            self.decoded
-                .push_str(std::str::from_utf8(&chunk[..size]).expect("UTF-8 events"));
-        }
-    }
-
-    /// The next `sample` event, with the latest schema seen before it.
-    fn next_sample(&mut self, schema: &mut Option<serde_json::Value>) -> serde_json::Value {
-        loop {
-            let (name, data) = self.next();
-            let value: serde_json::Value = match name.as_str() {
-                "schema" | "sample" => serde_json::from_str(&data).expect("event JSON"),
-                _ => continue,
-            };
-            if name == "schema" {
-                *schema = Some(value);
-            } else {
-                return value;
-            }
-        }
-    }
-}
 
 /// The value of the leaf at `path` in `sample`, located through `schema`.
 fn value_at(schema: &serde_json::Value, sample: &serde_json::Value, path: &[&str]) -> f64 {
@@ -340,10 +239,12 @@ async fn the_mounted_service_streams_samples_too() {
             .unwrap();
         text.push_str(std::str::from_utf8(frame.data_ref().unwrap()).unwrap());
     }
+    // The stream's id for its acknowledgements first, then the schema and samples.
     assert!(
-        text.starts_with("retry: 1000\n\nevent: schema\n"),
+        text.starts_with("retry: 1000\n\nid: 0\nevent: stream\ndata: {\"stream\":\""),
         "{text:.80}"
     );
+    assert!(text.contains("\nevent: schema\n"), "{text:.200}");
 }
 
 #[test]

@@ -9,24 +9,20 @@
 //! `cargo test --test test_dashboard_browser` alone, `cargo build --example web` first.
 #![cfg(feature = "server")]
 
+#[path = "support/browser.rs"]
+mod browser;
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
+use browser::{find_chromium, Browser, Page, STEP_TIMEOUT};
 use serde_json::{json, Value};
-use support::{get, start_web_example, ChildGuard};
-use tungstenite::{Message, WebSocket};
-
-/// Every wait in this test ends by then.
-const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+use support::{get, start_web_example};
 
 #[test]
 fn dashboard_charts_agree_with_debug_vars() {
@@ -265,6 +261,77 @@ fn dashboard_charts_agree_with_debug_vars() {
     assert!(exceptions.is_empty(), "{exceptions:#?}");
 }
 
+/// The page acknowledges what it receives, so a write timeout shorter than the test
+/// does not end its stream; when its acknowledgements are blocked, the server drops the
+/// stream and the page opens a new one by itself and goes on charting.
+#[test]
+fn the_page_keeps_its_stream_by_acknowledging_and_reconnects_when_dropped() {
+    let Some(chromium) = find_chromium() else {
+        support::skip_or_fail("no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let timeout = Duration::from_secs(2);
+    let registry = Arc::new(expvar::Registry::new());
+    registry
+        .publish("jobs", Arc::new(expvar::Counter::new()))
+        .unwrap();
+    let server = expvar::ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .registry(registry)
+        .write_timeout(timeout)
+        .max_dashboard_clients(1)
+        .start()
+        .unwrap();
+    let browser = Browser::launch(&chromium);
+    let mut page = browser.open_page();
+    let url = format!("http://{}/debug/dashboard", server.local_addr());
+    page.call("Page.navigate", json!({ "url": url }));
+    let first = page.wait_for_samples(1, STEP_TIMEOUT);
+    let stream = first["stream"].clone();
+    assert!(stream.is_string(), "{first:#}");
+
+    // Four timeouts later the page still reads the same stream.
+    let started = Instant::now();
+    thread::sleep(4 * timeout);
+    let state = page.state();
+    assert_eq!(state["stream"], stream, "{state:#}");
+    assert_eq!(state["connected"], true);
+    let samples = state["samples"].as_u64().unwrap();
+    let expected = 4 * timeout.as_secs() - 2;
+    assert!(
+        samples >= first["samples"].as_u64().unwrap() + expected,
+        "{samples} samples in {:?}",
+        started.elapsed()
+    );
+    assert!(state["acks"].as_u64().unwrap() >= expected, "{state:#}");
+
+    // Without acknowledgements the server drops the stream; the page opens another.
+    page.call("Network.enable", json!({}));
+    page.call(
+        "Network.setBlockedURLs",
+        json!({ "urls": ["*/events/ack*"] }),
+    );
+    let dropped = page.wait_for_state("a new stream", |state| {
+        state["stream"].is_string() && state["stream"] != stream
+    });
+    page.call("Network.setBlockedURLs", json!({ "urls": [] }));
+    let from = dropped["samples"].as_u64().unwrap();
+    let state = page.wait_for_samples(from + 3, STEP_TIMEOUT);
+    assert_eq!(state["connected"], true);
+    assert!(
+        state["schema"].is_number(),
+        "the schema came again: {state:#}"
+    );
+    assert_eq!(state["errors"], json!([]), "errors the page caught");
+    // And it keeps the new stream, acknowledging again.
+    let reconnected = state["stream"].clone();
+    thread::sleep(2 * timeout);
+    let state = page.state();
+    assert_eq!(state["stream"], reconnected, "{state:#}");
+    assert_eq!(state["connected"], true);
+    server.shutdown();
+}
+
 /// Keeps what the page shows now as `target/dashboard-screenshot.png`, and as the
 /// README's `docs/dashboard.png` with `EXPVAR_UPDATE_SCREENSHOT=1`.
 fn save_screenshot(page: &mut Page) {
@@ -280,15 +347,6 @@ fn save_screenshot(page: &mut Page) {
 
 fn update_screenshot() -> bool {
     std::env::var("EXPVAR_UPDATE_SCREENSHOT").as_deref() == Ok("1")
-}
-
-/// `chromium` (Debian), or another Chromium-based browser on `PATH`.
-fn find_chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-        .find(|candidate| candidate.is_file())
 }
 
 fn target_dir() -> PathBuf {
@@ -339,241 +397,5 @@ impl Traffic {
 impl Drop for Traffic {
     fn drop(&mut self) {
         self.halt();
-    }
-}
-
-/// Headless Chromium with a fresh profile, killed and cleaned up when dropped.
-struct Browser {
-    _process: ChildGuard,
-    websocket_url: String,
-    /// Declared last: removed after the browser is gone.
-    _profile: TempDir,
-}
-
-impl Browser {
-    fn launch(chromium: &Path) -> Self {
-        let profile = TempDir::new("expvar-chromium");
-        let mut child = Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-quic",
-                "--remote-debugging-port=0",
-                "--remote-allow-origins=*",
-            ])
-            .arg(format!("--user-data-dir={}", profile.0.display()))
-            .arg("about:blank")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start chromium");
-        let stderr = child.stderr.take().unwrap();
-        let process = ChildGuard(child);
-        // Read stderr on a thread (it must be drained for the whole run), handing over
-        // the DevTools address when it appears.
-        let (found, address) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("DevTools listening on ") {
-                    let _ = found.send(url.trim().to_owned());
-                }
-            }
-        });
-        let websocket_url = address
-            .recv_timeout(STEP_TIMEOUT)
-            .expect("chromium printed no DevTools address");
-        Browser {
-            _process: process,
-            websocket_url,
-            _profile: profile,
-        }
-    }
-
-    /// A new tab of the right size, attached for commands.
-    fn open_page(&self) -> Page {
-        let mut cdp = Cdp::connect(&self.websocket_url);
-        let target = cdp.call(None, "Target.createTarget", json!({ "url": "about:blank" }));
-        let target_id = target["targetId"].as_str().unwrap().to_owned();
-        let attached = cdp.call(
-            None,
-            "Target.attachToTarget",
-            json!({ "targetId": target_id, "flatten": true }),
-        );
-        let session = attached["sessionId"].as_str().unwrap().to_owned();
-        let mut page = Page { cdp, session };
-        page.call("Runtime.enable", json!({}));
-        page.call("Log.enable", json!({}));
-        page.call("Page.enable", json!({}));
-        page.call(
-            "Emulation.setDeviceMetricsOverride",
-            json!({ "width": 1280, "height": 1400, "deviceScaleFactor": 1, "mobile": false }),
-        );
-        page
-    }
-}
-
-/// One tab, through its DevTools session.
-struct Page {
-    cdp: Cdp,
-    session: String,
-}
-
-impl Page {
-    fn call(&mut self, method: &str, params: Value) -> Value {
-        self.cdp.call(Some(&self.session), method, params)
-    }
-
-    /// The value of the last statement of `script`, run in the page in a block of its
-    /// own (so its `const`s do not clash with the next script's); fails on an exception.
-    fn evaluate(&mut self, script: &str) -> Value {
-        let result = self.call(
-            "Runtime.evaluate",
-            json!({ "expression": format!("{{ {script} }}"), "returnByValue": true }),
-        );
-        assert!(
-            result.get("exceptionDetails").is_none(),
-            "{script}: {result}"
-        );
-        result["result"]["value"].clone()
-    }
-
-    /// `window.__expvarDashboard` (null before the page has loaded).
-    fn state(&mut self) -> Value {
-        let text = self.evaluate("JSON.stringify(window.__expvarDashboard || null)");
-        serde_json::from_str(text.as_str().unwrap_or("null")).unwrap()
-    }
-
-    /// Polls the page's state until it has received `samples` samples; fails after
-    /// `timeout`.
-    fn wait_for_samples(&mut self, samples: u64, timeout: Duration) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let state = self.state();
-            if state["samples"]
-                .as_u64()
-                .is_some_and(|seen| seen >= samples)
-            {
-                return state;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited for {samples} samples: {state:#}"
-            );
-            thread::sleep(Duration::from_millis(250));
-        }
-    }
-
-    /// Polls the page's state until `done` holds; fails after [`STEP_TIMEOUT`].
-    fn wait_for_state(&mut self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + STEP_TIMEOUT;
-        loop {
-            let state = self.state();
-            if done(&state) {
-                return state;
-            }
-            assert!(Instant::now() < deadline, "waited for {what}: {state:#}");
-            thread::sleep(Duration::from_millis(250));
-        }
-    }
-
-    fn screenshot(&mut self) -> Vec<u8> {
-        let shot = self.call("Page.captureScreenshot", json!({ "format": "png" }));
-        base64::engine::general_purpose::STANDARD
-            .decode(shot["data"].as_str().unwrap())
-            .unwrap()
-    }
-
-    /// Exceptions, console errors and error log entries the browser reported.
-    fn errors(&mut self) -> Vec<Value> {
-        // A round trip collects the events sent before it.
-        self.call("Runtime.evaluate", json!({ "expression": "0" }));
-        self.cdp
-            .events
-            .iter()
-            .filter(|event| match event["method"].as_str() {
-                Some("Runtime.exceptionThrown") => true,
-                Some("Runtime.consoleAPICalled") => event["params"]["type"] == "error",
-                Some("Log.entryAdded") => event["params"]["entry"]["level"] == "error",
-                _ => false,
-            })
-            .cloned()
-            .collect()
-    }
-}
-
-/// A minimal Chrome DevTools Protocol client: numbered commands, events kept.
-struct Cdp {
-    socket: WebSocket<TcpStream>,
-    next_id: u64,
-    events: Vec<Value>,
-}
-
-impl Cdp {
-    fn connect(url: &str) -> Self {
-        let host = url
-            .strip_prefix("ws://")
-            .and_then(|rest| rest.split('/').next())
-            .expect("ws:// address");
-        let stream = TcpStream::connect(host).expect("connect to DevTools");
-        stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
-        let (socket, _) = tungstenite::client(url, stream).expect("DevTools handshake");
-        Cdp {
-            socket,
-            next_id: 1,
-            events: Vec::new(),
-        }
-    }
-
-    fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
-        let id = self.next_id;
-        self.next_id += 1;
-        let mut command = json!({ "id": id, "method": method, "params": params });
-        if let Some(session) = session {
-            command["sessionId"] = json!(session);
-        }
-        self.socket
-            .send(Message::text(command.to_string()))
-            .expect("send to DevTools");
-        loop {
-            let message = self.socket.read().expect("read from DevTools");
-            let Message::Text(text) = message else {
-                continue;
-            };
-            let value: Value = serde_json::from_str(text.as_str()).unwrap();
-            if value["id"] == id {
-                assert!(value.get("error").is_none(), "{method} failed: {value}");
-                return value["result"].clone();
-            }
-            if value.get("method").is_some() {
-                self.events.push(value);
-            }
-        }
-    }
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(prefix: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

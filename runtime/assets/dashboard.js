@@ -9,7 +9,7 @@
   const COLORS = ["#2e6fd8", "#e8590c", "#12805c", "#ae3ec9", "#d6336c", "#0c8599", "#f59f00", "#5c7cfa",
     "#66a80f", "#c92a2a", "#868e96", "#1098ad"];
 
-  const hook = { charts: {}, values: {}, errors: [], samples: 0, schema: null, connected: false };
+  const hook = { charts: {}, values: {}, errors: [], samples: 0, schema: null, connected: false, stream: null, acks: 0 };
   window.__expvarDashboard = hook;
   window.addEventListener("error", (event) => hook.errors.push(String(event.message || event.error)));
   window.addEventListener("unhandledrejection", (event) => hook.errors.push(String(event.reason)));
@@ -56,25 +56,21 @@
   });
   window.addEventListener("resize", draw);
 
-  // ---- The stream: EventSource reconnects by itself after a dropped connection; after
-  // a refusal (503 when too many dashboards are open) it gives up, so retry by hand. ----
-  const eventsUrl = location.pathname.replace(/\/+$/, "") + "/events" + location.search;
-  let source = null;
-  function connect() {
-    source = new EventSource(eventsUrl);
-    source.addEventListener("open", () => {
+  // ---- The stream (stream.js): reconnects by itself, acknowledges what it receives. ----
+  openStream(location, {
+    open() {
       hook.connected = true;
       setStatus(paused ? "paused" : "live", true);
-    });
-    source.addEventListener("error", () => {
+    },
+    lost() {
       hook.connected = false;
       setStatus("reconnecting…", false);
-      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 3000);
-    });
-    source.addEventListener("schema", (event) => onSchema(JSON.parse(event.data)));
-    source.addEventListener("sample", (event) => onSample(JSON.parse(event.data)));
-  }
-  connect();
+    },
+    stream(id) { hook.stream = id; },
+    acked() { hook.acks += 1; },
+    schema: onSchema,
+    sample: onSample,
+  });
 
   function onSchema(message) {
     schema = {

@@ -8,34 +8,113 @@
 //! server restart. A WebSocket would need an upgrade path and a frame codec for no gain.
 
 use std::convert::Infallible;
+use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
+use http_body_util::Empty;
 use hyper::body::Frame;
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use hyper::{Response, StatusCode};
 use once_cell::sync::Lazy;
 
-use super::sampler::{ClientSlot, Subscription, Tick};
+use super::sampler::{Hub, Refusal, Subscription, Tick};
+use super::service::{plain, Body};
+use super::streams::{AckError, Membership, Streams};
 
 /// The page, with its script and styles inlined: one request, and it works under any
 /// prefix or mount point because it finds its event stream relative to its own URL.
 pub(crate) static PAGE: Lazy<Bytes> = Lazy::new(|| {
     let page = include_str!("../../assets/dashboard.html")
         .replacen("/*STYLE*/", include_str!("../../assets/dashboard.css"), 1)
-        .replacen("/*SCRIPT*/", include_str!("../../assets/dashboard.js"), 1);
+        .replacen(
+            "/*SCRIPT*/",
+            concat!(
+                include_str!("../../assets/dashboard.js"),
+                include_str!("../../assets/stream.js")
+            ),
+            1,
+        );
     Bytes::from(page)
 });
 
 /// Sent first on every stream: reconnect one second after the connection is lost.
 const PREAMBLE: &[u8] = b"retry: 1000\n\n";
 
+/// Opens a dashboard client's event stream, or refuses it with 503.
+pub(crate) fn open(hub: &Arc<Hub>, streams: &Arc<Streams>, head: bool) -> Response<Body> {
+    let body = if head {
+        Body::new(Empty::new())
+    } else {
+        match hub.subscribe() {
+            Ok(subscription) => Body::new(EventStream::new(subscription, streams)),
+            Err(refusal) => {
+                let reason = match refusal {
+                    Refusal::Full => "503 too many dashboard clients\n",
+                    Refusal::Closed => "503 the server is stopping\n",
+                    Refusal::NoRuntime => "503 the dashboard stream needs a tokio runtime\n",
+                };
+                let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, reason);
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+                return response;
+            }
+        }
+    };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Tells buffering proxies (nginx) to pass each event on at once.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// Answers `POST <events>/ack?stream=<hex id>&seen=<event id>` (other query parameters
+/// are ignored): 204, or 400 for a malformed query or an event not sent yet, 404 for a
+/// stream that is not open (never was, or has ended).
+pub(crate) fn ack(streams: &Streams, query: Option<&str>) -> Response<Body> {
+    let (mut stream, mut seen) = (None, None);
+    for pair in query.unwrap_or_default().split('&') {
+        match pair.split_once('=') {
+            Some(("stream", id)) => stream = u64::from_str_radix(id, 16).ok(),
+            Some(("seen", id)) => seen = id.parse::<u64>().ok(),
+            _ => {}
+        }
+    }
+    let (Some(stream), Some(seen)) = (stream, seen) else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "400 bad request: expected ?stream=<hex id>&seen=<event id>\n",
+        );
+    };
+    match streams.ack(stream, seen) {
+        Ok(()) => {
+            let mut response = Response::new(Body::new(Empty::new()));
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            response
+        }
+        Err(AckError::Unknown) => plain(
+            StatusCode::NOT_FOUND,
+            "404 no such dashboard stream: it has ended, or never was\n",
+        ),
+        Err(AckError::NotSent) => plain(
+            StatusCode::BAD_REQUEST,
+            "400 bad request: that event has not been sent on this stream\n",
+        ),
+    }
+}
+
 type NextTick = Pin<Box<dyn Future<Output = Option<(Latest, Arc<Tick>)>> + Send>>;
 type Latest = tokio::sync::watch::Receiver<Option<Arc<Tick>>>;
 
-/// The body of one dashboard client's event stream: the latest sample each time the
-/// sampler takes one, preceded by the schema whenever the schema changes.
+/// The body of one dashboard client's event stream: its `stream` event, then the latest
+/// sample each time the sampler takes one, preceded by the schema whenever the schema
+/// changes. It ends when the page stops acknowledging (see `streams`).
 pub(crate) struct EventStream {
     /// Bytes to send before waiting for the next sample.
     ready: Option<Bytes>,
@@ -43,20 +122,29 @@ pub(crate) struct EventStream {
     /// reached through `&mut self`, so the lock is never contended.
     next: Mutex<NextTick>,
     schema_sent: Option<u64>,
-    _slot: ClientSlot,
+    /// Holds the client's place under the cap, until the stream ends or is dropped.
+    membership: Membership,
 }
 
 impl EventStream {
-    pub(crate) fn new(subscription: Subscription) -> Self {
+    pub(crate) fn new(subscription: Subscription, streams: &Arc<Streams>) -> Self {
         let Subscription { mut latest, slot } = subscription;
         let current = latest.borrow_and_update().clone();
+        let membership = streams.open(slot);
+        let mut first = BytesMut::from(PREAMBLE);
+        // `id: 0` is the first event the page acknowledges; its data says to whom.
+        let _ = write!(
+            Utf8Mut(&mut first),
+            "id: 0\nevent: stream\ndata: {{\"stream\":\"{:016x}\",\"ack_ms\":{}}}\n\n",
+            membership.stream().id(),
+            streams.timeout().as_millis()
+        );
         let mut stream = EventStream {
             ready: None,
             next: Mutex::new(wait(latest)),
             schema_sent: None,
-            _slot: slot,
+            membership,
         };
-        let mut first = BytesMut::from(PREAMBLE);
         if let Some(tick) = current {
             first.extend_from_slice(&stream.render(&tick));
         }
@@ -65,6 +153,7 @@ impl EventStream {
     }
 
     fn render(&mut self, tick: &Tick) -> Bytes {
+        self.membership.sent(tick.id);
         if self.schema_sent == Some(tick.schema.id) {
             return tick.event.clone();
         }
@@ -97,6 +186,9 @@ impl hyper::body::Body for EventStream {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
+        if this.membership.dropped(cx.waker()) {
+            return Poll::Ready(None);
+        }
         if let Some(bytes) = this.ready.take() {
             return Poll::Ready(Some(Ok(Frame::data(bytes))));
         }
@@ -109,6 +201,16 @@ impl hyper::body::Body for EventStream {
                 Poll::Ready(Some(Ok(Frame::data(this.render(&tick)))))
             }
         }
+    }
+}
+
+/// `fmt::Write` into the first frame being built.
+struct Utf8Mut<'a>(&'a mut BytesMut);
+
+impl std::fmt::Write for Utf8Mut<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(text.as_bytes());
+        Ok(())
     }
 }
 

@@ -12,6 +12,7 @@ mod profiles;
 mod sampler;
 mod service;
 pub(crate) mod status;
+mod streams;
 mod write_timeout;
 
 use std::fmt;
@@ -31,8 +32,8 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use crate::registry::RegistryRef;
 use crate::server::status::hardware::{self, Hardware, Thresholds};
 pub use handle::{ServeError, ServerHandle};
-use service::ServiceConfig;
 pub use service::{Body, ExpvarService, ResponseFuture};
+use service::{ServiceConfig, DEFAULT_WRITE_TIMEOUT};
 use write_timeout::WriteTimeout;
 
 /// The address [`serve`] uses when `EXPVAR_ADDR` is not set: loopback, Go's pprof port.
@@ -71,7 +72,8 @@ pub fn serve() -> Result<ServerHandle, ServeError> {
 /// (more get `503` with `Retry-After` at once, `/status/health` is never counted);
 /// 16 KiB of request headers read within 10 seconds, which also closes a keep-alive
 /// connection idle that long (a client that trickles bytes is dropped); request bodies
-/// never read; a client whose writes have waited 30 seconds disconnected; at most 8
+/// never read; a client whose writes have waited 30 seconds disconnected, as is a
+/// dashboard whose page has not acknowledged an event for 30 seconds; at most 8
 /// live dashboards; a variable that has not rendered within 2 seconds left out.
 ///
 /// ```
@@ -111,7 +113,7 @@ impl ServerBuilder {
             config: ServiceConfig::default(),
             max_connections: 1024,
             header_read_timeout: Duration::from_secs(10),
-            write_timeout: Duration::from_secs(30),
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
             max_header_bytes: 16 * 1024,
             invalid: None,
         }
@@ -325,12 +327,18 @@ impl ServerBuilder {
         self
     }
 
-    /// How long a write may wait for the client to read (default 30 s). A client that
-    /// stops reading (a frozen dashboard tab, say) is disconnected once a write has
-    /// waited that long, which frees its connection and its dashboard place. The
-    /// server keeps its send buffer small (16 KiB), so that wait starts soon after the
-    /// client stops: once the client's own receive buffer is full too (typically
-    /// 64-128 KiB on Linux).
+    /// How long a write may wait for the client to read (default 30 s; for dashboard
+    /// streams at least 2 s).
+    ///
+    /// A connection whose write has waited that long is closed. The server keeps its
+    /// send buffer small (16 KiB), but a write only waits once the client's receive
+    /// buffer is full too (typically 64-128 KiB on Linux), which one small sample a
+    /// second takes minutes to fill. So a dashboard's page also acknowledges the events
+    /// it receives, and a stream with an event unacknowledged for this long (a frozen
+    /// tab, a client that reads nothing) is ended and its dashboard place freed: within
+    /// the timeout of the stream opening or of the event being sent, whatever the
+    /// buffers hold. A service from [`service`](Self::service) applies it to dashboard
+    /// streams only (the connections are the hosting server's).
     ///
     /// ```
     /// use std::time::Duration;
@@ -344,6 +352,7 @@ impl ServerBuilder {
     /// ```
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
+        self.config.dashboard.ack_timeout = timeout;
         self
     }
 

@@ -31,8 +31,11 @@ pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
 pub(crate) struct Tick {
     /// The shape of [`event`](Self::event)'s values; clients are sent it when it changes.
     pub(crate) schema: Arc<Schema>,
-    /// The `sample` Server-Sent Event: `{"t": <ms since epoch>, "s": <schema id>, "v": [...]}`.
+    /// The `sample` Server-Sent Event, with [`id`](Self::id) as its SSE `id:`:
+    /// `{"t": <ms since epoch>, "s": <schema id>, "v": [...]}`.
     pub(crate) event: Bytes,
+    /// This sampler's count of samples, from 1: what the pages acknowledge.
+    pub(crate) id: u64,
 }
 
 /// The paths and kinds of the values of a sample, in order.
@@ -239,6 +242,7 @@ async fn run(hub: Arc<Hub>, generation: u64) {
 struct Sampler {
     schema: Option<Arc<Schema>>,
     next_schema_id: u64,
+    samples: u64,
     vars: Vec<(Arc<str>, VarRef)>,
     buffers: sample::Buffers,
     /// The last tick sent, when no client holds it any more.
@@ -278,9 +282,11 @@ impl Sampler {
             .unwrap_or_default();
         event.clear();
         event.reserve(32 + flat.values.len() * 8);
+        self.samples += 1;
         let _ = write!(
             Utf8Mut(&mut event),
-            "event: sample\ndata: {{\"t\":{time_ms},\"s\":{},\"v\":[",
+            "id: {}\nevent: sample\ndata: {{\"t\":{time_ms},\"s\":{},\"v\":[",
+            self.samples,
             schema.id
         );
         for (index, value) in flat.values.iter().enumerate() {
@@ -298,6 +304,7 @@ impl Sampler {
         let tick = Tick {
             schema,
             event: event.freeze(),
+            id: self.samples,
         };
         match spare {
             Some(mut spare) => match Arc::get_mut(&mut spare) {
@@ -423,6 +430,11 @@ mod tests {
 
     fn parse_event(event: &[u8], name: &str) -> serde_json::Value {
         let text = std::str::from_utf8(event).unwrap();
+        // Samples carry an `id:` line first; schemas do not.
+        let text = match text.strip_prefix("id: ") {
+            Some(rest) => rest.split_once('\n').unwrap().1,
+            None => text,
+        };
         let data = text
             .strip_prefix(&format!("event: {name}\ndata: "))
             .and_then(|rest| rest.strip_suffix("\n\n"))

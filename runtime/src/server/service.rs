@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt as _, Empty, Full};
+use http_body_util::{BodyExt as _, Full};
 use hyper::header::{
     HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, VARY, WWW_AUTHENTICATE,
 };
@@ -19,8 +19,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::auth::Auth;
-use super::dashboard::{EventStream, PAGE};
-use super::sampler::{Hub, Refusal};
+use super::dashboard::{self, PAGE};
+use super::sampler::Hub;
+use super::streams::Streams;
 use crate::encode::prometheus::{PrometheusFormat, PrometheusOptions};
 use crate::registry::RegistryRef;
 use crate::server::collect::{collect, DEFAULT_RENDER_DEADLINE};
@@ -70,10 +71,12 @@ impl std::fmt::Debug for Body {
 const JSON: &str = "application/json; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 const HTML: &str = "text/html; charset=utf-8";
-const EVENT_STREAM: &str = "text/event-stream";
 
 /// Concurrent dashboard clients allowed by default.
 pub(crate) const DEFAULT_MAX_DASHBOARD_CLIENTS: usize = 8;
+/// How long a write may wait for the client by default; also how long a dashboard
+/// stream's event may go unacknowledged.
+pub(crate) const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Documents (vars, metrics, hardware) rendered at once by default.
 pub(crate) const DEFAULT_MAX_REQUESTS_IN_FLIGHT: usize = 16;
 
@@ -88,7 +91,10 @@ pub(crate) const DEFAULT_MAX_REQUESTS_IN_FLIGHT: usize = 16;
 /// - `{prefix}/debug/dashboard/events`: the samples the page charts, as Server-Sent
 ///   Events, one per second from one sampler shared by every open page. At most
 ///   [`max_dashboard_clients`](crate::ServerBuilder::max_dashboard_clients) streams are
-///   served at once; more get `503`.
+///   served at once; more get `503`. Each stream's page acknowledges what it received
+///   with `POST {prefix}/debug/dashboard/events/ack?stream=<id>&seen=<event id>`; a
+///   stream with an event unacknowledged for the
+///   [`write_timeout`](crate::ServerBuilder::write_timeout) is ended.
 /// - `{prefix}/status/health`: `200 OK`, or `503` with the reasons of the failing
 ///   [readiness checks](crate::add_readiness_check). Never asks for credentials, so
 ///   load balancers can poll it;
@@ -127,6 +133,8 @@ pub struct ExpvarService {
     dashboard: Arc<Hub>,
     /// Places for documents being rendered, shared by every clone.
     in_flight: Arc<Semaphore>,
+    /// The open dashboard streams, by the ids their pages acknowledge with.
+    streams: Arc<Streams>,
 }
 
 #[derive(Debug)]
@@ -173,12 +181,15 @@ impl Default for ServiceConfig {
 #[derive(Debug)]
 pub(crate) struct DashboardConfig {
     pub(crate) max_clients: usize,
+    /// How long a stream's event may go unacknowledged by its page: the write timeout.
+    pub(crate) ack_timeout: Duration,
 }
 
 impl Default for DashboardConfig {
     fn default() -> Self {
         DashboardConfig {
             max_clients: DEFAULT_MAX_DASHBOARD_CLIENTS,
+            ack_timeout: DEFAULT_WRITE_TIMEOUT,
         }
     }
 }
@@ -190,6 +201,7 @@ enum Endpoint {
     Metrics,
     Dashboard,
     DashboardEvents,
+    DashboardAck,
     Health,
     Hardware(Hardware),
     #[cfg(feature = "pprof")]
@@ -222,6 +234,7 @@ impl ExpvarService {
                 config.render_deadline,
             )),
             in_flight: Arc::new(Semaphore::new(config.max_requests_in_flight.max(1))),
+            streams: Arc::new(Streams::new(config.dashboard.ack_timeout)),
             config: Arc::new(config),
         }
     }
@@ -265,11 +278,19 @@ impl ExpvarService {
                 return Reply::Now(response);
             }
         }
-        if request.method() != Method::GET && request.method() != Method::HEAD {
+        let allowed = match endpoint {
+            Endpoint::DashboardAck => request.method() == Method::POST,
+            _ => request.method() == Method::GET || request.method() == Method::HEAD,
+        };
+        if !allowed {
             let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed\n");
+            let allow = match endpoint {
+                Endpoint::DashboardAck => "POST",
+                _ => "GET, HEAD",
+            };
             response
                 .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+                .insert(ALLOW, HeaderValue::from_static(allow));
             return Reply::Now(response);
         }
         let deadline = self.config.render_deadline;
@@ -327,7 +348,15 @@ impl ExpvarService {
             // Without checks there is nothing to wait for: answered in place.
             Endpoint::Health => Reply::Now(plain(StatusCode::OK, "OK")),
             Endpoint::Dashboard => Reply::Now(with_type(StatusCode::OK, HTML, PAGE.clone())),
-            Endpoint::DashboardEvents => Reply::Now(self.events(request.method() == Method::HEAD)),
+            Endpoint::DashboardEvents => Reply::Now(dashboard::open(
+                &self.dashboard,
+                &self.streams,
+                request.method() == Method::HEAD,
+            )),
+            // Cheap (a table lookup), so answered in place and not counted.
+            Endpoint::DashboardAck => {
+                Reply::Now(dashboard::ack(&self.streams, request.uri().query()))
+            }
             Endpoint::ProfileIndex => Reply::Now(with_type(
                 StatusCode::OK,
                 HTML,
@@ -406,6 +435,7 @@ impl ExpvarService {
             "/metrics" => Some(Endpoint::Metrics),
             "/debug/dashboard" | "/debug/dashboard/" => Some(Endpoint::Dashboard),
             "/debug/dashboard/events" => Some(Endpoint::DashboardEvents),
+            "/debug/dashboard/events/ack" => Some(Endpoint::DashboardAck),
             "/status/health" => Some(Endpoint::Health),
             #[cfg(feature = "pprof")]
             "/debug/pprof/profile" => Some(Endpoint::Profile),
@@ -434,36 +464,6 @@ impl ExpvarService {
     pub fn close_dashboards(&self) {
         self.dashboard.close();
     }
-
-    /// Opens a dashboard client's event stream, or refuses it with 503.
-    fn events(&self, head: bool) -> Response<Body> {
-        let body = if head {
-            Body::new(Empty::new())
-        } else {
-            match self.dashboard.subscribe() {
-                Ok(subscription) => Body::new(EventStream::new(subscription)),
-                Err(refusal) => {
-                    let reason = match refusal {
-                        Refusal::Full => "503 too many dashboard clients\n",
-                        Refusal::Closed => "503 the server is stopping\n",
-                        Refusal::NoRuntime => "503 the dashboard stream needs a tokio runtime\n",
-                    };
-                    let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, reason);
-                    response
-                        .headers_mut()
-                        .insert(RETRY_AFTER, HeaderValue::from_static("5"));
-                    return response;
-                }
-            }
-        };
-        let mut response = Response::new(body);
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(EVENT_STREAM));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        // Tells buffering proxies (nginx) to pass each event on at once.
-        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-        response
-    }
 }
 
 /// `/status/health`'s answer to a readiness run.
@@ -489,7 +489,7 @@ pub(crate) fn busy(reason: &'static str) -> Response<Body> {
     response
 }
 
-fn plain(status: StatusCode, body: &'static str) -> Response<Body> {
+pub(crate) fn plain(status: StatusCode, body: &'static str) -> Response<Body> {
     with_type(status, TEXT, body)
 }
 

@@ -1,11 +1,11 @@
 //! Disconnecting clients that stop reading.
 //!
 //! A client that stops reading (a frozen tab, a stopped process) leaves its responses
-//! in the socket's buffers until they are full, and then every write to it waits. For
-//! `/debug/vars` that pins a connection; for a dashboard it also pins one of the capped
-//! dashboard places for as long as the TCP connection lives. hyper has no write
-//! timeout, so the connection's stream gets one: a write that can make no progress for
-//! the whole timeout fails, and hyper closes the connection.
+//! in the socket's buffers until they are full, and then every write to it waits, which
+//! pins a connection. hyper has no write timeout, so the connection's stream gets one: a
+//! write that can make no progress for the whole timeout fails, and hyper closes the
+//! connection. (Dashboard streams do not wait for their buffers to fill: their pages
+//! acknowledge what they receive, see `streams`.)
 
 use std::future::Future;
 use std::io;
