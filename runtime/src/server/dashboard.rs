@@ -8,16 +8,14 @@
 //! server restart. A WebSocket would need an upgrade path and a frame codec for no gain.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use hyper::body::Frame;
 use once_cell::sync::Lazy;
 
-use super::sampler::{ClientSlot, Subscription, Tick};
+use super::sampler::{ClientSlot, Latest, Subscription, Tick};
 
 /// The page, with its script and styles inlined: one request, and it works under any
 /// prefix or mount point because it finds its event stream relative to its own URL.
@@ -31,17 +29,13 @@ pub(crate) static PAGE: Lazy<Bytes> = Lazy::new(|| {
 /// Sent first on every stream: reconnect one second after the connection is lost.
 const PREAMBLE: &[u8] = b"retry: 1000\n\n";
 
-type NextTick = Pin<Box<dyn Future<Output = Option<(Latest, Arc<Tick>)>> + Send>>;
-type Latest = tokio::sync::watch::Receiver<Option<Arc<Tick>>>;
-
 /// The body of one dashboard client's event stream: the latest sample each time the
 /// sampler takes one, preceded by the schema whenever the schema changes.
 pub(crate) struct EventStream {
     /// Bytes to send before waiting for the next sample.
     ready: Option<Bytes>,
-    /// Behind a mutex only to make the body `Sync`, as `BoxBody` requires; it is only
-    /// reached through `&mut self`, so the lock is never contended.
-    next: Mutex<NextTick>,
+    /// The samples not sent yet; waiting for one allocates nothing.
+    latest: Latest,
     schema_sent: Option<u64>,
     _slot: ClientSlot,
 }
@@ -49,10 +43,10 @@ pub(crate) struct EventStream {
 impl EventStream {
     pub(crate) fn new(subscription: Subscription) -> Self {
         let Subscription { mut latest, slot } = subscription;
-        let current = latest.borrow_and_update().clone();
+        let current = latest.take();
         let mut stream = EventStream {
             ready: None,
-            next: Mutex::new(wait(latest)),
+            latest,
             schema_sent: None,
             _slot: slot,
         };
@@ -76,18 +70,6 @@ impl EventStream {
     }
 }
 
-/// Waits for a sample newer than the last one seen. A client that was not polled for a
-/// while gets the newest sample and skips the ones in between.
-fn wait(mut latest: Latest) -> NextTick {
-    Box::pin(async move {
-        // An error means the sampler is gone (its runtime stopped): end the stream, and
-        // the page reconnects.
-        latest.changed().await.ok()?;
-        let tick = latest.borrow_and_update().clone()?;
-        Some((latest, tick))
-    })
-}
-
 impl hyper::body::Body for EventStream {
     type Data = Bytes;
     type Error = Infallible;
@@ -100,14 +82,12 @@ impl hyper::body::Body for EventStream {
         if let Some(bytes) = this.ready.take() {
             return Poll::Ready(Some(Ok(Frame::data(bytes))));
         }
-        let next = this.next.get_mut().unwrap_or_else(PoisonError::into_inner);
-        match next.as_mut().poll(cx) {
+        // `None`: the sampler is gone (the dashboards were closed); the stream ends and
+        // the page reconnects.
+        match this.latest.poll_next(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Ready(Some((latest, tick))) => {
-                *next = wait(latest);
-                Poll::Ready(Some(Ok(Frame::data(this.render(&tick)))))
-            }
+            Poll::Ready(Some(tick)) => Poll::Ready(Some(Ok(Frame::data(this.render(&tick))))),
         }
     }
 }

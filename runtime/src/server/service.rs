@@ -446,7 +446,7 @@ impl ExpvarService {
                     let reason = match refusal {
                         Refusal::Full => "503 too many dashboard clients\n",
                         Refusal::Closed => "503 the server is stopping\n",
-                        Refusal::NoRuntime => "503 the dashboard stream needs a tokio runtime\n",
+                        Refusal::NoThread => "503 no thread to sample for the dashboard\n",
                     };
                     let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, reason);
                     response
