@@ -337,9 +337,11 @@ impl Hub {
 
 /// The sampler's thread: one tick per [`INTERVAL`] while it has clients.
 fn run(hub: &Hub, generation: u64, board: &Board) {
+    let _registration = Registration { hub, generation };
     let mut sampler = Sampler::default();
     let mut next = Instant::now();
     while hub.wait_for_tick(generation, next) {
+        // A variable that panics is written as absent by the encoder.
         let tick = sampler.sample(&hub.registry, hub.render_deadline);
         sampler.recycle(board.post(tick));
         // A tick that ran late (a variable held it up to the deadline) is followed by
@@ -347,6 +349,24 @@ fn run(hub: &Hub, generation: u64, board: &Board) {
         next = (next + INTERVAL).max(Instant::now());
     }
 }
+
+/// Unregisters a sampler whose thread ends, however it ends (a panic would be a bug
+/// here), so that its clients' streams end (the pages reconnect) and the next client
+/// starts another sampler.
+struct Registration<'a> {
+    hub: &'a Hub,
+    generation: u64,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        let mut sampler = self.hub.lock();
+        if sampler.as_ref().map(|running| running.generation) == Some(self.generation) {
+            *sampler = None;
+        }
+    }
+}
+
 /// Turns registry snapshots into [`Tick`]s, reusing the schema while the shape holds.
 ///
 /// After the first ticks a sample of variables that cannot block allocates nothing and
