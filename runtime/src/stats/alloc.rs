@@ -428,8 +428,8 @@ impl AllocStats {
     /// The counts so far, or `None` when no [`CountingAlloc`] is the global allocator (or
     /// it has not allocated yet).
     ///
-    /// Reading sums a fixed table with plain loads (about 2,300 per thread that has
-    /// allocated, a few microseconds in all): it takes no lock, allocates nothing and
+    /// Reading sums a fixed table with plain loads (about 2,300, or a microsecond, per
+    /// shard a thread has counted into): it takes no lock, allocates nothing and
     /// never pauses other threads, so it can be called at any rate. Counts made by
     /// other threads a moment ago may not be visible yet.
     pub fn read() -> Option<AllocStats> {
