@@ -11,6 +11,9 @@ static ALLOC: CountingAlloc = CountingAlloc::new();
 
 /// Class index of Go's 112-byte class, which holds a 100-byte allocation.
 const CLASS_112: usize = 9;
+/// Class index of Go's 512-byte class (481 to 512 bytes), counted by exact size: a
+/// class nothing else in this binary allocates in.
+const CLASS_512: usize = 26;
 /// Class index of Go's 13,568-byte class: a size nothing else in this binary allocates.
 const CLASS_13568: usize = 57;
 
@@ -67,12 +70,51 @@ fn large_allocations_are_only_in_totals() {
     drop(buffer);
 }
 
+/// Sizes counted one by one (up to 1,024 bytes) and by class (above) land in Go's class,
+/// with their exact bytes, on both sides of each boundary.
+fn every_size_lands_in_its_class() {
+    for size in [
+        1, 8, 9, 100, 255, 512, 513, 1000, 1023, 1024, 1025, 1100, 18432,
+    ] {
+        let layout = std::alloc::Layout::from_size_align(size, 1).unwrap();
+        let before = read();
+        let class = before
+            .by_size
+            .iter()
+            .position(|class| class.size as usize >= size)
+            .unwrap();
+        // SAFETY: a non-zero size; freed below with the same layout.
+        let block = unsafe { std::alloc::alloc(layout) };
+        assert!(!block.is_null());
+        let during = read();
+        // SAFETY: allocated above with this layout.
+        unsafe { std::alloc::dealloc(black_box(block), layout) };
+        let after = read();
+        assert_eq!(during.mallocs - before.mallocs, 1, "size {size}");
+        assert_eq!(
+            during.total_bytes - before.total_bytes,
+            size as u64,
+            "size {size}"
+        );
+        let class_mallocs = during.by_size[class].mallocs - before.by_size[class].mallocs;
+        assert_eq!(class_mallocs, 1, "size {size} in class {class}");
+        assert_eq!(after.frees - during.frees, 1, "size {size}");
+        assert_eq!(
+            after.freed_bytes - during.freed_bytes,
+            size as u64,
+            "size {size}"
+        );
+        assert_eq!(after.by_size[class].frees - during.by_size[class].frees, 1);
+    }
+}
+
 /// More threads than shards, alive at once: some count in the shared shard. Then many
-/// short-lived threads, which reuse the shards of exited ones. Every count is kept.
+/// short-lived threads, which reuse the shards of exited ones. Every count is kept, of
+/// sizes counted by class and by exact size alike.
 fn many_threads() {
     const PER_THREAD: u64 = 500;
     let run = |threads: usize, together: bool| {
-        let before = read().by_size[CLASS_13568];
+        let before = read();
         let barrier = Arc::new(Barrier::new(threads));
         let handles: Vec<_> = (0..threads)
             .map(|_| {
@@ -83,6 +125,7 @@ fn many_threads() {
                     }
                     for _ in 0..PER_THREAD {
                         drop(black_box(Vec::<u8>::with_capacity(13_000)));
+                        drop(black_box(Vec::<u8>::with_capacity(490)));
                     }
                 };
                 let handle = std::thread::spawn(work);
@@ -97,9 +140,12 @@ fn many_threads() {
         for handle in handles.into_iter().flatten() {
             handle.join().unwrap();
         }
-        let after = read().by_size[CLASS_13568];
-        assert_eq!(after.mallocs - before.mallocs, threads as u64 * PER_THREAD);
-        assert_eq!(after.frees - before.frees, threads as u64 * PER_THREAD);
+        let after = read();
+        for class in [CLASS_13568, CLASS_512] {
+            let (after, before) = (after.by_size[class], before.by_size[class]);
+            assert_eq!(after.mallocs - before.mallocs, threads as u64 * PER_THREAD);
+            assert_eq!(after.frees - before.frees, threads as u64 * PER_THREAD);
+        }
     };
     run(100, true);
     run(200, false);
@@ -150,8 +196,12 @@ fn memstats_invariants_with_counting() {
 }
 
 fn main() {
-    let tests: [(&str, fn()); 7] = [
+    let tests: [(&str, fn()); 8] = [
         ("single_allocation", single_allocation),
+        (
+            "every_size_lands_in_its_class",
+            every_size_lands_in_its_class,
+        ),
         (
             "realloc_counts_as_free_and_malloc",
             realloc_counts_as_free_and_malloc,

@@ -1,6 +1,7 @@
 //! An open dashboard does not move the heap figures it charts: after the first ticks,
-//! its sampler allocates next to nothing (one 24-byte header per tick) and keeps nothing, so `memstats.HeapObjects` stays put while a client
-//! watches. Without the test harness, so no other test allocates meanwhile.
+//! neither its sampler nor the streams of its clients allocate, so `memstats.Mallocs`
+//! and `memstats.HeapObjects` stay put while clients watch. Without the test harness,
+//! so no other test allocates meanwhile.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -38,38 +39,49 @@ fn main() {
         .addr("127.0.0.1:0")
         .start()
         .expect("bind");
-    let mut stream = TcpStream::connect(server.local_addr()).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "GET /debug/dashboard/events HTTP/1.1\r\nHost: {}\r\n\r\n",
-        server.local_addr()
-    )
-    .unwrap();
-    // Warm-up: the connection's buffers, the schema, the sampler's own buffers.
-    wait_for_samples(&mut stream, 4);
-    const TICKS: usize = 6;
+    // Several clients, so the tick each of them is sent is shared and recycled.
+    const CLIENTS: usize = 3;
+    let mut streams: Vec<TcpStream> = (0..CLIENTS)
+        .map(|_| {
+            let mut stream = TcpStream::connect(server.local_addr()).expect("connect");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(30)))
+                .unwrap();
+            write!(
+                stream,
+                "GET /debug/dashboard/events HTTP/1.1\r\nHost: {}\r\n\r\n",
+                server.local_addr()
+            )
+            .unwrap();
+            stream
+        })
+        .collect();
+    // Warm-up: the connections' buffers, the schema, the sampler's buffers and spare ticks.
+    for stream in &mut streams {
+        wait_for_samples(stream, 3);
+    }
+    const TICKS: usize = 8;
     let before = AllocStats::read().unwrap();
-    wait_for_samples(&mut stream, TICKS);
+    for _ in 0..TICKS {
+        for stream in &mut streams {
+            wait_for_samples(stream, 1);
+        }
+    }
     let after = AllocStats::read().unwrap();
     let mallocs = after.mallocs - before.mallocs;
     let live = after.live_objects as i64 - before.live_objects as i64;
     println!(
-        "{TICKS} ticks with a dashboard client: {mallocs} allocations ({} per tick), live objects {live:+}",
-        mallocs / TICKS as u64
+        "{TICKS} ticks with {CLIENTS} dashboard clients: {mallocs} allocations, live objects {live:+}"
     );
-    // Per tick, all freed by the next one: the event's `Bytes` header (sampling), the
-    // client stream's boxed wait for the next tick (serving), and handing the sample to
-    // a worker thread and back (the job and its reply channel: sampling runs variables'
-    // code, so never on the async thread). Nothing stays live.
-    assert!(
-        mallocs <= 12 * TICKS as u64,
-        "{mallocs} allocations in {TICKS} ticks"
-    );
-    assert!(live.abs() <= 2, "live objects moved by {live}");
-    drop(stream);
+    // Nothing in the process allocates per tick: the sampler's thread writes each tick
+    // over one no client holds any more, the streams wait for the next one in place,
+    // and the CPU-use thread reads /proc/stat into a fixed buffer (elsewhere it reads
+    // through `sysinfo`, which allocates a few blocks a second and frees them).
+    if cfg!(target_os = "linux") {
+        assert_eq!(mallocs, 0, "allocations in {TICKS} ticks");
+    }
+    assert_eq!(live, 0, "live objects moved");
+    drop(streams);
     server.shutdown();
-    println!("test dashboard_sampling_keeps_live_objects ... ok");
+    println!("test dashboard_sampling_allocates_nothing ... ok");
 }

@@ -9,9 +9,8 @@
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
@@ -21,7 +20,7 @@ use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use once_cell::sync::Lazy;
 
-use super::sampler::{Hub, Refusal, Subscription, Tick};
+use super::sampler::{Hub, Latest, Refusal, Subscription, Tick};
 use super::service::{plain, Body};
 use super::streams::{AckError, Membership, Streams};
 
@@ -55,7 +54,7 @@ pub(crate) fn open(hub: &Arc<Hub>, streams: &Arc<Streams>, head: bool) -> Respon
                 let reason = match refusal {
                     Refusal::Full => "503 too many dashboard clients\n",
                     Refusal::Closed => "503 the server is stopping\n",
-                    Refusal::NoRuntime => "503 the dashboard stream needs a tokio runtime\n",
+                    Refusal::NoThread => "503 no thread to sample for the dashboard\n",
                 };
                 let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, reason);
                 response
@@ -109,18 +108,14 @@ pub(crate) fn ack(streams: &Streams, query: Option<&str>) -> Response<Body> {
     }
 }
 
-type NextTick = Pin<Box<dyn Future<Output = Option<(Latest, Arc<Tick>)>> + Send>>;
-type Latest = tokio::sync::watch::Receiver<Option<Arc<Tick>>>;
-
 /// The body of one dashboard client's event stream: its `stream` event, then the latest
 /// sample each time the sampler takes one, preceded by the schema whenever the schema
 /// changes. It ends when the page stops acknowledging (see `streams`).
 pub(crate) struct EventStream {
     /// Bytes to send before waiting for the next sample.
     ready: Option<Bytes>,
-    /// Behind a mutex only to make the body `Sync`, as `BoxBody` requires; it is only
-    /// reached through `&mut self`, so the lock is never contended.
-    next: Mutex<NextTick>,
+    /// The samples not sent yet; waiting for one allocates nothing.
+    latest: Latest,
     schema_sent: Option<u64>,
     /// Holds the client's place under the cap, until the stream ends or is dropped.
     membership: Membership,
@@ -129,7 +124,7 @@ pub(crate) struct EventStream {
 impl EventStream {
     pub(crate) fn new(subscription: Subscription, streams: &Arc<Streams>) -> Self {
         let Subscription { mut latest, slot } = subscription;
-        let current = latest.borrow_and_update().clone();
+        let current = latest.take();
         let membership = streams.open(slot);
         let mut first = BytesMut::from(PREAMBLE);
         // `id: 0` is the first event the page acknowledges; its data says to whom.
@@ -141,7 +136,7 @@ impl EventStream {
         );
         let mut stream = EventStream {
             ready: None,
-            next: Mutex::new(wait(latest)),
+            latest,
             schema_sent: None,
             membership,
         };
@@ -165,18 +160,6 @@ impl EventStream {
     }
 }
 
-/// Waits for a sample newer than the last one seen. A client that was not polled for a
-/// while gets the newest sample and skips the ones in between.
-fn wait(mut latest: Latest) -> NextTick {
-    Box::pin(async move {
-        // An error means the sampler is gone (its runtime stopped): end the stream, and
-        // the page reconnects.
-        latest.changed().await.ok()?;
-        let tick = latest.borrow_and_update().clone()?;
-        Some((latest, tick))
-    })
-}
-
 impl hyper::body::Body for EventStream {
     type Data = Bytes;
     type Error = Infallible;
@@ -192,14 +175,12 @@ impl hyper::body::Body for EventStream {
         if let Some(bytes) = this.ready.take() {
             return Poll::Ready(Some(Ok(Frame::data(bytes))));
         }
-        let next = this.next.get_mut().unwrap_or_else(PoisonError::into_inner);
-        match next.as_mut().poll(cx) {
+        // `None`: the sampler is gone (the dashboards were closed); the stream ends and
+        // the page reconnects.
+        match this.latest.poll_next(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Ready(Some((latest, tick))) => {
-                *next = wait(latest);
-                Poll::Ready(Some(Ok(Frame::data(this.render(&tick)))))
-            }
+            Poll::Ready(Some(tick)) => Poll::Ready(Some(Ok(Frame::data(this.render(&tick))))),
         }
     }
 }

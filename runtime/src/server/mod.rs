@@ -2,6 +2,7 @@
 //! [`ExpvarService`].
 
 mod auth;
+mod board;
 pub(crate) mod collect;
 mod dashboard;
 mod handle;

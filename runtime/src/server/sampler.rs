@@ -1,30 +1,42 @@
 //! The dashboard's one shared sampler: reads the registry once per tick for every open
 //! dashboard, however many there are.
 //!
-//! The sampler is a tokio task started when the first dashboard client connects and
-//! ended at the first tick with no client left. It publishes each sample through a
-//! [`watch`] channel, which holds only the latest one: sending never waits for a
-//! client, and a client that is slow to read skips to the newest sample instead of
-//! queueing old ones. Clients are counted and capped, so a burst of tabs cannot grow
-//! the server without bound.
+//! The sampler is a thread of its own, started when the first dashboard client connects
+//! and ended at the first tick with no client left (or at once when the dashboards are
+//! closed). Sampling runs variables' code, so it never runs on an async thread; a
+//! thread that lives as long as the dashboards are open is handed no job, channel or
+//! future per tick, so a tick allocates nothing once its buffers have grown. Variables
+//! that may block are still rendered on the worker pool with the render deadline (see
+//! `collect.rs`), so a hung variable delays a tick by the deadline at most and holds
+//! one pool thread, however long it hangs.
+//!
+//! Each tick is posted on a [`Board`] (`board.rs`) that holds only the latest one:
+//! posting never waits for a client, and a client that is slow to read skips to the
+//! newest tick instead of queueing old ones. Clients are counted and capped, so a burst of tabs
+//! cannot grow the server without bound.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::{oneshot, watch};
 
+use super::board::Board;
+pub(crate) use super::board::Latest;
 use crate::encode::json::write_escaped;
 use crate::encode::sample::{self, LeafKey};
 use crate::registry::{Registry, RegistryRef};
 use crate::server::collect::collect;
-use crate::server::pool;
 use crate::vars::VarRef;
 
 /// How often the sampler reads the registry.
 pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
+
+/// Ticks sent earlier that the sampler keeps to write the next ones into. Two are
+/// enough while every client reads on time (one being sent, one to write); the others
+/// cover a client that is a tick or two behind.
+const SPARE_TICKS: usize = 4;
 
 /// One sample, rendered once and sent as is to every client.
 #[derive(Debug)]
@@ -49,8 +61,6 @@ pub(crate) struct Schema {
     keys: Vec<LeafKey>,
 }
 
-type Latest = watch::Receiver<Option<Arc<Tick>>>;
-
 /// The dashboard clients of one service, and the sampler they share.
 #[derive(Debug)]
 pub(crate) struct Hub {
@@ -61,14 +71,23 @@ pub(crate) struct Hub {
     render_deadline: Duration,
     clients: AtomicUsize,
     sampler: Mutex<Option<Running>>,
+    /// Wakes the sampler's thread when its sampler is stopped, so it ends at once.
+    stopped: Condvar,
     generations: AtomicU64,
     closed: AtomicBool,
 }
 
+/// The registration of the sampler running now; dropping it ends its clients' streams.
 #[derive(Debug)]
 struct Running {
     generation: u64,
-    latest: watch::Sender<Option<Arc<Tick>>>,
+    board: Arc<Board>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.board.close();
+    }
 }
 
 /// Why a client was not subscribed.
@@ -76,8 +95,8 @@ struct Running {
 pub(crate) enum Refusal {
     /// The cap on concurrent dashboard clients is reached.
     Full,
-    /// Not called inside a tokio runtime, so no sampler task can run.
-    NoRuntime,
+    /// No thread could be started for the sampler.
+    NoThread,
     /// The server is stopping.
     Closed,
 }
@@ -111,6 +130,7 @@ impl Hub {
             render_deadline,
             clients: AtomicUsize::new(0),
             sampler: Mutex::new(None),
+            stopped: Condvar::new(),
             generations: AtomicU64::new(0),
             closed: AtomicBool::new(false),
         }
@@ -120,8 +140,9 @@ impl Hub {
     pub(crate) fn close(&self) {
         let mut sampler = self.lock();
         self.closed.store(true, Ordering::Release);
-        // Dropping the sender ends every receiver's wait; the task stops at its next tick.
+        // Dropping the registration ends every client's stream; the thread ends at once.
         *sampler = None;
+        self.stopped.notify_all();
     }
 
     /// Dashboard clients connected now.
@@ -133,7 +154,6 @@ impl Hub {
     /// Takes a client place and subscribes to the samples, starting the sampler if none
     /// runs.
     pub(crate) fn subscribe(self: &Arc<Self>) -> Result<Subscription, Refusal> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Refusal::NoRuntime)?;
         let taken = self
             .clients
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |clients| {
@@ -147,36 +167,93 @@ impl Hub {
         if self.closed.load(Ordering::Acquire) {
             return Err(Refusal::Closed);
         }
-        let latest = match &*sampler {
-            Some(running) => running.latest.subscribe(),
+        let board = match &*sampler {
+            Some(running) => Arc::clone(&running.board),
             None => {
-                let (sender, latest) = watch::channel(None);
+                let board = Arc::new(Board::default());
                 let generation = self.generations.fetch_add(1, Ordering::Relaxed);
+                let (hub, posting) = (Arc::clone(self), Arc::clone(&board));
+                // The thread starts by taking the lock held here, so it finds itself
+                // registered.
+                let started = std::thread::Builder::new()
+                    .name("expvar-dashboard".into())
+                    .spawn(move || run(&hub, generation, &posting));
+                if let Err(error) = started {
+                    log::warn!("expvar: no thread to sample for the dashboard: {error}");
+                    return Err(Refusal::NoThread);
+                }
                 *sampler = Some(Running {
                     generation,
-                    latest: sender,
+                    board: Arc::clone(&board),
                 });
-                runtime.spawn(run(Arc::clone(self), generation));
-                latest
+                board
             }
         };
-        Ok(Subscription { latest, slot })
+        Ok(Subscription {
+            latest: Latest::new(board),
+            slot,
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<Running>> {
         // The guarded value is replaced whole, so a panic cannot leave it half-written.
         self.sampler.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Waits until `at`. `false` when the sampler `generation` was stopped meanwhile,
+    /// or has no client left (it is then unregistered).
+    ///
+    /// Deciding to stop, and unregistering, under the lock that `subscribe` takes means
+    /// a client either joins this sampler before it stops or finds none and starts
+    /// another.
+    fn wait_for_tick(&self, generation: u64, at: Instant) -> bool {
+        let mut sampler = self.lock();
+        loop {
+            if sampler.as_ref().map(|running| running.generation) != Some(generation) {
+                return false;
+            }
+            let left = at.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            sampler = self
+                .stopped
+                .wait_timeout(sampler, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        if self.clients.load(Ordering::Acquire) == 0 {
+            *sampler = None;
+            return false;
+        }
+        true
+    }
 }
 
-/// Ends a sampler's registration when its task ends, also when the task is dropped
-/// with its runtime (a stopped server), so the next client starts a new sampler.
-struct Registration {
-    hub: Arc<Hub>,
+/// The sampler's thread: one tick per [`INTERVAL`] while it has clients.
+fn run(hub: &Hub, generation: u64, board: &Board) {
+    let _registration = Registration { hub, generation };
+    let mut sampler = Sampler::default();
+    let mut next = Instant::now();
+    while hub.wait_for_tick(generation, next) {
+        // A variable that panics is written as absent by the encoder.
+        let tick = sampler.sample(&hub.registry, hub.render_deadline);
+        sampler.recycle(board.post(tick));
+        // A tick that ran late (a variable held it up to the deadline) is followed by
+        // the next one at once, not by a burst of the missed ones.
+        next = (next + INTERVAL).max(Instant::now());
+    }
+}
+
+/// Unregisters a sampler whose thread ends, however it ends (a panic would be a bug
+/// here), so that its clients' streams end (the pages reconnect) and the next client
+/// starts another sampler.
+struct Registration<'a> {
+    hub: &'a Hub,
     generation: u64,
 }
 
-impl Drop for Registration {
+impl Drop for Registration<'_> {
     fn drop(&mut self) {
         let mut sampler = self.hub.lock();
         if sampler.as_ref().map(|running| running.generation) == Some(self.generation) {
@@ -185,59 +262,17 @@ impl Drop for Registration {
     }
 }
 
-async fn run(hub: Arc<Hub>, generation: u64) {
-    let registration = Registration { hub, generation };
-    let mut ticks = tokio::time::interval(INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sampler = Some(Sampler::default());
-    loop {
-        ticks.tick().await;
-        // Deciding to stop, and unregistering, under the lock that `subscribe` takes
-        // means a client either joins this sampler before it stops or finds none and
-        // starts another.
-        {
-            let mut sampler = registration.hub.lock();
-            let Some(running) = sampler.as_ref().filter(|r| r.generation == generation) else {
-                return;
-            };
-            if running.latest.receiver_count() == 0 {
-                *sampler = None;
-                return;
-            }
-        }
-        // Sampling runs variables' code: on a pool thread, never on the async one.
-        let Some(mut working) = sampler.take() else {
-            return;
-        };
-        let deadline = registration.hub.render_deadline;
-        let registry = registration.hub.registry.clone();
-        let (done, sampled) = oneshot::channel();
-        let started = pool::spawn(move || {
-            let tick = working.sample(&registry, deadline);
-            let _ = done.send((working, tick));
-        });
-        if started.is_err() {
-            return;
-        }
-        let Ok((mut back, tick)) = sampled.await else {
-            return;
-        };
-        let replaced = match &*registration.hub.lock() {
-            Some(running) => running.latest.send_replace(Some(tick)),
-            None => None,
-        };
-        back.recycle(replaced);
-        sampler = Some(back);
-    }
-}
-
 /// Turns registry snapshots into [`Tick`]s, reusing the schema while the shape holds.
 ///
-/// After the first ticks a sample allocates one block (the 24-byte shared header
-/// `Bytes` puts on the event) and keeps nothing: the registry snapshot, the flattening
-/// buffers, the event's bytes and the `Arc` around the tick are taken back from the
-/// previous tick once every client has sent it (else allocated anew). So an open
-/// dashboard does not move the heap figures it charts (`tests/test_dashboard_alloc.rs`).
+/// After the first ticks a sample of variables that cannot block allocates nothing and
+/// keeps nothing: the registry snapshot and the flattening buffers are kept from one
+/// tick to the next, and a tick, its `Arc` and its event's bytes are written over once
+/// every client has sent them (a tick a client still holds is left alone and a new
+/// one allocated). So an open dashboard does not move the heap figures it charts
+/// (`tests/test_dashboard_alloc.rs`). A variable that may block (a [`Func`], a
+/// user's type) is captured on a worker per tick, which allocates its copy.
+///
+/// [`Func`]: crate::Func
 #[derive(Default)]
 struct Sampler {
     schema: Option<Arc<Schema>>,
@@ -245,14 +280,47 @@ struct Sampler {
     samples: u64,
     vars: Vec<(Arc<str>, VarRef)>,
     buffers: sample::Buffers,
-    /// The last tick sent, when no client holds it any more.
-    spare: Option<Arc<Tick>>,
+    /// Ticks sent earlier, to be written over once no client holds them.
+    spares: Vec<Arc<Tick>>,
 }
 
 impl Sampler {
-    /// Keeps a replaced tick for reuse, if nobody else holds it.
+    /// Keeps a replaced tick to write a later one into.
     fn recycle(&mut self, replaced: Option<Arc<Tick>>) {
-        self.spare = replaced.filter(|tick| Arc::strong_count(tick) == 1);
+        if let Some(tick) = replaced {
+            if self.spares.len() < SPARE_TICKS {
+                self.spares.push(tick);
+            }
+        }
+    }
+
+    /// A spare tick that nobody else holds, with its event's buffer cleared; or a new
+    /// tick and buffer.
+    fn unused_tick(&mut self, schema: &Arc<Schema>) -> (Arc<Tick>, BytesMut) {
+        for index in 0..self.spares.len() {
+            let Some(tick) = Arc::get_mut(&mut self.spares[index]) else {
+                continue;
+            };
+            // A client's connection may still hold the bytes after the tick.
+            match std::mem::take(&mut tick.event).try_into_mut() {
+                Ok(mut event) => {
+                    event.clear();
+                    return (self.spares.swap_remove(index), event);
+                }
+                Err(held) => tick.event = held,
+            }
+        }
+        let tick = Arc::new(Tick {
+            schema: Arc::clone(schema),
+            event: Bytes::new(),
+            id: 0,
+        });
+        let mut event = BytesMut::with_capacity(1024);
+        // Splitting turns the buffer into one with a shared header, allocated once
+        // here: such a buffer round-trips through `freeze` and `try_into_mut` as is,
+        // where a plain one would get a new header at every `freeze`.
+        drop(event.split_to(0));
+        (tick, event)
     }
 
     fn sample(&mut self, registry: &Registry, deadline: Duration) -> Arc<Tick> {
@@ -275,12 +343,7 @@ impl Sampler {
                 schema
             }
         };
-        let mut spare = self.spare.take();
-        let reused = spare.as_mut().and_then(Arc::get_mut);
-        let mut event = reused
-            .and_then(|tick| std::mem::take(&mut tick.event).try_into_mut().ok())
-            .unwrap_or_default();
-        event.clear();
+        let (mut tick, mut event) = self.unused_tick(&schema);
         event.reserve(32 + flat.values.len() * 8);
         self.samples += 1;
         let _ = write!(
@@ -301,20 +364,18 @@ impl Sampler {
         }
         event.extend_from_slice(b"]}\n\n");
         self.buffers.values = flat.values;
-        let tick = Tick {
+        let fresh = Tick {
             schema,
             event: event.freeze(),
             id: self.samples,
         };
-        match spare {
-            Some(mut spare) => match Arc::get_mut(&mut spare) {
-                Some(slot) => {
-                    *slot = tick;
-                    spare
-                }
-                None => Arc::new(tick),
-            },
-            None => Arc::new(tick),
+        // The tick was either just made or taken because nobody held it, so it is
+        // unique; a new one otherwise, rather than a panic.
+        if let Some(unused) = Arc::get_mut(&mut tick) {
+            *unused = fresh;
+            tick
+        } else {
+            Arc::new(fresh)
         }
     }
 }
@@ -387,11 +448,6 @@ mod tests {
 
     #[test]
     fn the_cap_refuses_extra_clients() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let _entered = runtime.enter();
         let hub = Arc::new(Hub::new(2, RegistryRef::default(), Duration::from_secs(1)));
         let first = hub.subscribe().unwrap();
         let _second = hub.subscribe().unwrap();
@@ -402,30 +458,80 @@ mod tests {
     }
 
     #[test]
-    fn closing_ends_streams_and_refuses_new_ones() {
+    fn every_client_gets_the_ticks_until_the_hub_closes() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         let hub = Arc::new(Hub::new(2, RegistryRef::default(), Duration::from_secs(1)));
-        let mut open = runtime.block_on(async { hub.subscribe().unwrap() });
-        hub.close();
-        let ended = runtime.block_on(async {
-            tokio::time::timeout(Duration::from_secs(5), open.latest.changed()).await
-        });
+        let mut first = hub.subscribe().unwrap();
+        let mut second = hub.subscribe().unwrap();
+        let next = |latest: &mut Latest| {
+            runtime.block_on(async {
+                let next = std::future::poll_fn(|cx| latest.poll_next(cx));
+                tokio::time::timeout(Duration::from_secs(10), next).await
+            })
+        };
+        let one = next(&mut first.latest)
+            .expect("a tick")
+            .expect("not closed");
+        let two = next(&mut second.latest)
+            .expect("a tick")
+            .expect("not closed");
         assert!(
-            ended.expect("the wait ends at once").is_err(),
-            "the sender is gone"
+            one.event.starts_with(b"id: ")
+                && one.event.windows(14).any(|w| w == b"event: sample\n")
         );
-        let refused = runtime.block_on(async { hub.subscribe().unwrap_err() });
-        assert_eq!(refused, Refusal::Closed);
+        assert!(
+            two.event.starts_with(b"id: ")
+                && two.event.windows(14).any(|w| w == b"event: sample\n")
+        );
+        // Taken: the next one is a later tick.
+        let later = next(&mut first.latest)
+            .expect("a tick")
+            .expect("not closed");
+        assert!(!Arc::ptr_eq(&one, &later));
+        hub.close();
+        assert!(next(&mut first.latest).expect("ends at once").is_none());
+        assert!(next(&mut second.latest).expect("ends at once").is_none());
+        drop((first, second));
+        assert_eq!(hub.subscribe().unwrap_err(), Refusal::Closed);
     }
 
     #[test]
-    fn no_runtime_is_refused() {
+    fn the_sampler_ends_with_its_last_client_and_restarts() {
         let hub = Arc::new(Hub::new(2, RegistryRef::default(), Duration::from_secs(1)));
-        assert_eq!(hub.subscribe().unwrap_err(), Refusal::NoRuntime);
-        assert_eq!(hub.clients(), 0);
+        let first = hub.subscribe().unwrap();
+        drop(first);
+        // The thread unregisters at its next tick; a new client then starts another.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while hub.lock().is_some() {
+            assert!(Instant::now() < deadline, "the sampler did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut again = hub.subscribe().unwrap();
+        let until = Instant::now() + Duration::from_secs(10);
+        while again.latest.take().is_none() {
+            assert!(Instant::now() < until, "no tick from the new sampler");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn a_tick_nobody_holds_is_written_over() {
+        let mut sampler = Sampler::default();
+        let first = sampler.sample(Registry::global(), Duration::from_secs(5));
+        let (tick, bytes) = (Arc::as_ptr(&first), first.event.as_ptr());
+        sampler.recycle(Some(first));
+        let second = sampler.sample(Registry::global(), Duration::from_secs(5));
+        assert_eq!(Arc::as_ptr(&second), tick);
+        assert_eq!(second.event.as_ptr(), bytes);
+        // A client still sending the event's bytes keeps them from being written over.
+        let held = second.event.clone();
+        sampler.recycle(Some(second));
+        let third = sampler.sample(Registry::global(), Duration::from_secs(5));
+        assert_ne!(third.event.as_ptr(), held.as_ptr());
+        assert!(held.starts_with(b"id: "));
     }
 
     fn parse_event(event: &[u8], name: &str) -> serde_json::Value {

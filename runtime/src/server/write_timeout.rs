@@ -14,14 +14,15 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 /// A stream whose writes fail once they have waited for `timeout` without progress.
 pub(crate) struct WriteTimeout<S> {
     inner: S,
     timeout: Duration,
-    /// Armed when a write first has to wait; cleared by any progress.
+    /// Armed when a write first has to wait; disarmed by any progress.
     deadline: Option<Pin<Box<Sleep>>>,
+    armed: bool,
 }
 
 impl<S> WriteTimeout<S> {
@@ -30,6 +31,7 @@ impl<S> WriteTimeout<S> {
             inner,
             timeout,
             deadline: None,
+            armed: false,
         }
     }
 
@@ -37,13 +39,21 @@ impl<S> WriteTimeout<S> {
     /// turns into an error when it expires.
     fn guard<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         if poll.is_ready() {
-            self.deadline = None;
+            self.armed = false;
             return poll;
         }
         let timeout = self.timeout;
-        let deadline = self
-            .deadline
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        let deadline = match &mut self.deadline {
+            // Reset in place: a connection that often waits (a dashboard read a little
+            // late every tick) allocates its timer once, not once per wait.
+            Some(deadline) if !self.armed => {
+                deadline.as_mut().reset(Instant::now() + timeout);
+                deadline
+            }
+            Some(deadline) => deadline,
+            None => self.deadline.insert(Box::pin(tokio::time::sleep(timeout))),
+        };
+        self.armed = true;
         match deadline.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
@@ -123,5 +133,23 @@ mod tests {
         // Now nobody reads: the 64-byte buffer fills, and the write gives up.
         let error = stream.write_all(&[2; 256]).await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn each_wait_gets_the_whole_timeout() {
+        let (ours, mut theirs) = tokio::io::duplex(64);
+        let mut stream = WriteTimeout::new(ours, Duration::from_millis(300));
+        // Waits that each end well within the timeout, but together exceed it: the
+        // reused timer starts afresh at each one.
+        for _ in 0..4 {
+            let reader = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                let mut received = vec![0; 128];
+                theirs.read_exact(&mut received).await.unwrap();
+                theirs
+            });
+            stream.write_all(&[3; 128]).await.unwrap();
+            theirs = reader.await.unwrap();
+        }
     }
 }

@@ -162,19 +162,101 @@ pub(crate) fn start_cpu_sampler() {
         let spawned = std::thread::Builder::new()
             .name("expvar-cpu".into())
             .spawn(|| {
-                let mut system = System::new();
-                system.refresh_cpu_usage();
+                let mut meter = CpuMeter::new();
+                meter.percent();
                 loop {
                     std::thread::sleep(CPU_SAMPLE_EVERY.max(MINIMUM_CPU_UPDATE_INTERVAL));
-                    system.refresh_cpu_usage();
-                    let usage = f64::from(system.global_cpu_usage());
-                    CPU_PERCENT.store(usage.to_bits(), Relaxed);
+                    if let Some(usage) = meter.percent() {
+                        CPU_PERCENT.store(usage.to_bits(), Relaxed);
+                    }
                 }
             });
         if let Err(error) = spawned {
             log::warn!("expvar: cannot measure CPU use: {error}");
         }
     });
+}
+
+/// The busy share of all CPUs between two readings, read from `/proc/stat` into a
+/// fixed buffer: the thread runs for the life of the process, and a reading that
+/// allocated (as `sysinfo`'s does, a few blocks a second) would show in the heap
+/// figures of a process that does nothing.
+#[cfg(target_os = "linux")]
+struct CpuMeter {
+    stat: Option<std::fs::File>,
+    /// Busy and total time (in clock ticks) at the previous reading.
+    last: Option<(u64, u64)>,
+}
+
+#[cfg(target_os = "linux")]
+impl CpuMeter {
+    fn new() -> Self {
+        let stat = std::fs::File::open("/proc/stat");
+        if let Err(error) = &stat {
+            log::warn!("expvar: cannot measure CPU use: /proc/stat: {error}");
+        }
+        CpuMeter {
+            stat: stat.ok(),
+            last: None,
+        }
+    }
+
+    /// Percent busy since the previous call; `None` at the first call or on an error.
+    fn percent(&mut self) -> Option<f64> {
+        use std::io::{Read, Seek, SeekFrom};
+        let stat = self.stat.as_mut()?;
+        // The first line, `cpu  user nice system idle ...`: ten numbers, under 256 bytes.
+        let mut line = [0u8; 256];
+        stat.seek(SeekFrom::Start(0)).ok()?;
+        let mut filled = 0;
+        while filled < line.len() && !line[..filled].contains(&b'\n') {
+            match stat.read(&mut line[filled..]).ok()? {
+                0 => break,
+                read => filled += read,
+            }
+        }
+        let now = busy_and_total(&line[..filled])?;
+        let (busy, total) = self.last.replace(now)?;
+        Some(percent(
+            now.0.saturating_sub(busy) as f64,
+            now.1.saturating_sub(total) as f64,
+        ))
+    }
+}
+
+/// Busy and total clock ticks from `/proc/stat`'s first line, counted as `sysinfo`
+/// does: idle is `idle` and `iowait`; `guest` and `guest_nice` are already in `user`
+/// and `nice`.
+#[cfg(any(target_os = "linux", test))]
+fn busy_and_total(stat: &[u8]) -> Option<(u64, u64)> {
+    let line = stat.split(|byte| *byte == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?.strip_prefix("cpu ")?;
+    let mut times = [0u64; 8];
+    let mut fields = line.split_ascii_whitespace();
+    for time in &mut times {
+        *time = fields.next()?.parse().ok()?;
+    }
+    let [_user, _nice, _system, idle, iowait, ..] = times;
+    let total = times
+        .iter()
+        .fold(0u64, |sum, time| sum.saturating_add(*time));
+    Some((total.saturating_sub(idle + iowait), total))
+}
+
+/// `sysinfo`'s global CPU use, where there is no `/proc/stat`.
+#[cfg(not(target_os = "linux"))]
+struct CpuMeter(System);
+
+#[cfg(not(target_os = "linux"))]
+impl CpuMeter {
+    fn new() -> Self {
+        CpuMeter(System::new())
+    }
+
+    fn percent(&mut self) -> Option<f64> {
+        self.0.refresh_cpu_usage();
+        Some(f64::from(self.0.global_cpu_usage()))
+    }
 }
 
 pub(crate) fn report(resource: Hardware, config: &HardwareConfig) -> Report {
@@ -333,6 +415,15 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    #[test]
+    fn busy_time_leaves_out_idle_and_iowait() {
+        let stat = b"cpu  100 20 30 400 50 6 7 8 9 10\ncpu0 1 2 3 4 5 6 7 8 9 10\n";
+        // user, nice, system, irq, softirq, steal are busy; guest is inside user.
+        assert_eq!(busy_and_total(stat), Some((171, 621)));
+        assert_eq!(busy_and_total(b"intr 1 2 3\n"), None);
+        assert_eq!(busy_and_total(b"cpu  1 2\n"), None);
     }
 
     #[test]
