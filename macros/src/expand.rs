@@ -319,33 +319,36 @@ fn function_body(function: &Function) -> TokenStream {
         }
     };
 
+    // Without buckets the static copies one constant, which the compiler evaluates once
+    // per crate instead of once per function.
     let stats = match &function.instrument.args.buckets {
         Some(buckets) => {
             let buckets = buckets.value.to_slice();
             quote!(#private::FunctionStats::with_buckets(#buckets))
         }
-        None => quote!(#private::FunctionStats::new()),
+        None => quote!(#private::NEW_FUNCTION_STATS),
     };
     let absorbed = &function.instrument.absorbed;
+    // Two items per function, the statistics and their registration, and the
+    // description inside the registration: every item is work for the compiler.
     quote! {
         #(
             #[allow(unused_imports)]
             use #absorbed as _;
         )*
         static __EXPVAR_FUNCTION: #private::FunctionStats = #stats;
-        const __EXPVAR_INFO: #private::FunctionInfo = #private::FunctionInfo {
-            key: #key,
-            module: #private::module_path!(),
-            function: #display_name,
-            timed: #timed,
-            fallible: #is_fallible,
-            site: #private::Site {
-                file: #private::file!(),
-                line: #private::line!(),
-            },
-        };
         #private::inventory::submit! {
-            #private::FunctionEntry::new(&__EXPVAR_FUNCTION, __EXPVAR_INFO)
+            #private::FunctionEntry::new(&__EXPVAR_FUNCTION, #private::FunctionInfo {
+                key: #key,
+                module: #private::module_path!(),
+                function: #display_name,
+                timed: #timed,
+                fallible: #is_fallible,
+                site: #private::Site {
+                    file: #private::file!(),
+                    line: #private::line!(),
+                },
+            })
         }
         #published_count
         #call
