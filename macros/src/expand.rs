@@ -284,13 +284,13 @@ fn function_body(function: &Function) -> TokenStream {
     };
 
     let enter = if timed {
-        quote!(enter_timed)
+        quote!(#private::enter_timed(&__EXPVAR_FUNCTION))
     } else {
-        quote!(enter)
+        quote!(#private::enter(&__EXPVAR_FUNCTION))
     };
     let call = match fallible {
         None => quote! {
-            let #guard = __EXPVAR_FUNCTION.#enter();
+            let #guard = #enter;
             #block
         },
         Some(ret) => {
@@ -307,12 +307,12 @@ fn function_body(function: &Function) -> TokenStream {
             });
             if function.sig.asyncness.is_some() {
                 quote! {
-                    let mut #guard = __EXPVAR_FUNCTION.#enter();
+                    let mut #guard = #enter;
                     #guard.observe(async move { #hint #block }.await)
                 }
             } else {
                 quote! {
-                    let mut #guard = __EXPVAR_FUNCTION.#enter();
+                    let mut #guard = #enter;
                     #guard.observe(#private::call_once(move || { #hint #block }))
                 }
             }
