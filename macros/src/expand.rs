@@ -287,14 +287,14 @@ fn function_body(function: &Function) -> TokenStream {
     // its guard may keep the thread's slot table (one thread-local read per call); an
     // `async` function's guard lives in its future, which may move between threads.
     let enter = match (timed, function.sig.asyncness.is_some()) {
-        (true, true) => quote!(enter_timed),
-        (false, true) => quote!(enter),
-        (true, false) => quote!(enter_timed_local),
-        (false, false) => quote!(enter_local),
+        (true, true) => quote!(__EXPVAR_FUNCTION.enter_timed()),
+        (false, true) => quote!(__EXPVAR_FUNCTION.enter()),
+        (true, false) => quote!(__EXPVAR_FUNCTION.enter_timed_local()),
+        (false, false) => quote!(__EXPVAR_FUNCTION.enter_local()),
     };
     let call = match fallible {
         None => quote! {
-            let #guard = __EXPVAR_FUNCTION.#enter();
+            let #guard = #enter;
             #block
         },
         Some(ret) => {
@@ -311,45 +311,48 @@ fn function_body(function: &Function) -> TokenStream {
             });
             if function.sig.asyncness.is_some() {
                 quote! {
-                    let mut #guard = __EXPVAR_FUNCTION.#enter();
+                    let mut #guard = #enter;
                     #guard.observe(async move { #hint #block }.await)
                 }
             } else {
                 quote! {
-                    let mut #guard = __EXPVAR_FUNCTION.#enter();
+                    let mut #guard = #enter;
                     #guard.observe(#private::call_once(move || { #hint #block }))
                 }
             }
         }
     };
 
+    // Without buckets the static copies one constant, which the compiler evaluates once
+    // per crate instead of once per function.
     let stats = match &function.instrument.args.buckets {
         Some(buckets) => {
             let buckets = buckets.value.to_slice();
             quote!(#private::FunctionStats::with_buckets(#buckets))
         }
-        None => quote!(#private::FunctionStats::new()),
+        None => quote!(#private::NEW_FUNCTION_STATS),
     };
     let absorbed = &function.instrument.absorbed;
+    // Two items per function, the statistics and their registration, and the
+    // description inside the registration: every item is work for the compiler.
     quote! {
         #(
             #[allow(unused_imports)]
             use #absorbed as _;
         )*
         static __EXPVAR_FUNCTION: #private::FunctionStats = #stats;
-        const __EXPVAR_INFO: #private::FunctionInfo = #private::FunctionInfo {
-            key: #key,
-            module: #private::module_path!(),
-            function: #display_name,
-            timed: #timed,
-            fallible: #is_fallible,
-            site: #private::Site {
-                file: #private::file!(),
-                line: #private::line!(),
-            },
-        };
         #private::inventory::submit! {
-            #private::FunctionEntry::new(&__EXPVAR_FUNCTION, __EXPVAR_INFO)
+            #private::FunctionEntry::new(&__EXPVAR_FUNCTION, #private::FunctionInfo {
+                key: #key,
+                module: #private::module_path!(),
+                function: #display_name,
+                timed: #timed,
+                fallible: #is_fallible,
+                site: #private::Site {
+                    file: #private::file!(),
+                    line: #private::line!(),
+                },
+            })
         }
         #published_count
         #call

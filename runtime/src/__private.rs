@@ -20,6 +20,12 @@ pub use crate::vars::histogram::Histogram;
 pub use crate::vars::map::Map;
 pub use crate::vars::{ObjectWriter, Var, Writer};
 
+/// What the `static` of a `#[counted]`/`#[timed]` function without `buckets` starts
+/// as. A constant, so the compiler evaluates `FunctionStats::new()` once per crate
+/// rather than once per annotated function; each static gets its own copy.
+#[allow(clippy::declare_interior_mutable_const)]
+pub const NEW_FUNCTION_STATS: FunctionStats = FunctionStats::new();
+
 /// `&'static V` as the `&'static dyn Var` an [`Entry`] hands out, for `#[publish]`. A
 /// function rather than a cast so a type that is not a variable fails with
 /// [`PublishedStatic`]'s diagnostic, at the static's type.

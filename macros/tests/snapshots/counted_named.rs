@@ -6,20 +6,13 @@
 // Expansion:
 
 pub fn index() -> &'static str {
-    static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::FunctionStats::new();
-    const __EXPVAR_INFO: ::expvar::__private::FunctionInfo = ::expvar::__private::FunctionInfo {
-        key: "requests_total",
-        module: ::expvar::__private::module_path!(),
-        function: "index",
-        timed: false,
-        fallible: false,
-        site: ::expvar::__private::Site {
-            file: ::expvar::__private::file!(),
-            line: ::expvar::__private::line!(),
-        },
-    };
+    static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::NEW_FUNCTION_STATS;
     ::expvar::__private::inventory::submit! {
-        ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
+        ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION,
+        ::expvar::__private::FunctionInfo { key : "requests_total", module :
+        ::expvar::__private::module_path!(), function : "index", timed : false, fallible
+        : false, site : ::expvar::__private::Site { file : ::expvar::__private::file!(),
+        line : ::expvar::__private::line!(), }, })
     }
     fn __expvar_calls() -> &'static dyn ::expvar::__private::Var {
         __EXPVAR_FUNCTION.calls_counter()

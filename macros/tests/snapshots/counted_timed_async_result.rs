@@ -12,22 +12,14 @@
 async fn fetch(id: u32) -> Result<Row, DbError> {
     #[allow(unused_imports)]
     use timed as _;
-    static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::FunctionStats::new();
-    const __EXPVAR_INFO: ::expvar::__private::FunctionInfo = ::expvar::__private::FunctionInfo {
-        key: ::expvar::__private::concat!(
-            ::expvar::__private::module_path!(), "::fetch"
-        ),
-        module: ::expvar::__private::module_path!(),
-        function: "fetch",
-        timed: true,
-        fallible: true,
-        site: ::expvar::__private::Site {
-            file: ::expvar::__private::file!(),
-            line: ::expvar::__private::line!(),
-        },
-    };
+    static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::NEW_FUNCTION_STATS;
     ::expvar::__private::inventory::submit! {
-        ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
+        ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION,
+        ::expvar::__private::FunctionInfo { key :
+        ::expvar::__private::concat!(::expvar::__private::module_path!(), "::fetch"),
+        module : ::expvar::__private::module_path!(), function : "fetch", timed : true,
+        fallible : true, site : ::expvar::__private::Site { file :
+        ::expvar::__private::file!(), line : ::expvar::__private::line!(), }, })
     }
     let mut __expvar_guard = __EXPVAR_FUNCTION.enter_timed();
     __expvar_guard

@@ -9,21 +9,13 @@ fn handler(x: u32) -> u32 {
     static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::FunctionStats::with_buckets(
         &[0.00005f64, 0.0001f64, 0.001f64],
     );
-    const __EXPVAR_INFO: ::expvar::__private::FunctionInfo = ::expvar::__private::FunctionInfo {
-        key: ::expvar::__private::concat!(
-            ::expvar::__private::module_path!(), "::handler"
-        ),
-        module: ::expvar::__private::module_path!(),
-        function: "handler",
-        timed: true,
-        fallible: false,
-        site: ::expvar::__private::Site {
-            file: ::expvar::__private::file!(),
-            line: ::expvar::__private::line!(),
-        },
-    };
     ::expvar::__private::inventory::submit! {
-        ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
+        ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION,
+        ::expvar::__private::FunctionInfo { key :
+        ::expvar::__private::concat!(::expvar::__private::module_path!(), "::handler"),
+        module : ::expvar::__private::module_path!(), function : "handler", timed : true,
+        fallible : false, site : ::expvar::__private::Site { file :
+        ::expvar::__private::file!(), line : ::expvar::__private::line!(), }, })
     }
     let __expvar_guard = __EXPVAR_FUNCTION.enter_timed_local();
     { x + 1 }

@@ -17,22 +17,15 @@ impl Repo {
         Repo
     }
     fn find(&self) {
-        static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::FunctionStats::new();
-        const __EXPVAR_INFO: ::expvar::__private::FunctionInfo = ::expvar::__private::FunctionInfo {
-            key: ::expvar::__private::concat!(
-                ::expvar::__private::module_path!(), "::Repo::find"
-            ),
-            module: ::expvar::__private::module_path!(),
-            function: "Repo::find",
-            timed: true,
-            fallible: false,
-            site: ::expvar::__private::Site {
-                file: ::expvar::__private::file!(),
-                line: ::expvar::__private::line!(),
-            },
-        };
+        static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::NEW_FUNCTION_STATS;
         ::expvar::__private::inventory::submit! {
-            ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
+            ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION,
+            ::expvar::__private::FunctionInfo { key :
+            ::expvar::__private::concat!(::expvar::__private::module_path!(),
+            "::Repo::find"), module : ::expvar::__private::module_path!(), function :
+            "Repo::find", timed : true, fallible : false, site :
+            ::expvar::__private::Site { file : ::expvar::__private::file!(), line :
+            ::expvar::__private::line!(), }, })
         }
         let __expvar_guard = __EXPVAR_FUNCTION.enter_timed_local();
         {}
@@ -40,22 +33,15 @@ impl Repo {
     async fn save(&mut self) {
         #[allow(unused_imports)]
         use counted as _;
-        static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::FunctionStats::new();
-        const __EXPVAR_INFO: ::expvar::__private::FunctionInfo = ::expvar::__private::FunctionInfo {
-            key: ::expvar::__private::concat!(
-                ::expvar::__private::module_path!(), "::Repo::save"
-            ),
-            module: ::expvar::__private::module_path!(),
-            function: "Repo::save",
-            timed: true,
-            fallible: false,
-            site: ::expvar::__private::Site {
-                file: ::expvar::__private::file!(),
-                line: ::expvar::__private::line!(),
-            },
-        };
+        static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::NEW_FUNCTION_STATS;
         ::expvar::__private::inventory::submit! {
-            ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
+            ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION,
+            ::expvar::__private::FunctionInfo { key :
+            ::expvar::__private::concat!(::expvar::__private::module_path!(),
+            "::Repo::save"), module : ::expvar::__private::module_path!(), function :
+            "Repo::save", timed : true, fallible : false, site :
+            ::expvar::__private::Site { file : ::expvar::__private::file!(), line :
+            ::expvar::__private::line!(), }, })
         }
         let __expvar_guard = __EXPVAR_FUNCTION.enter_timed();
         {}

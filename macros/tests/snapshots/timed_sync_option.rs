@@ -11,22 +11,14 @@
 
 fn lookup(&self, key: &str) -> Option<&Row> {
     #![allow(clippy::needless_return)]
-    static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::FunctionStats::new();
-    const __EXPVAR_INFO: ::expvar::__private::FunctionInfo = ::expvar::__private::FunctionInfo {
-        key: ::expvar::__private::concat!(
-            ::expvar::__private::module_path!(), "::lookup"
-        ),
-        module: ::expvar::__private::module_path!(),
-        function: "lookup",
-        timed: true,
-        fallible: true,
-        site: ::expvar::__private::Site {
-            file: ::expvar::__private::file!(),
-            line: ::expvar::__private::line!(),
-        },
-    };
+    static __EXPVAR_FUNCTION: ::expvar::__private::FunctionStats = ::expvar::__private::NEW_FUNCTION_STATS;
     ::expvar::__private::inventory::submit! {
-        ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION, __EXPVAR_INFO)
+        ::expvar::__private::FunctionEntry::new(& __EXPVAR_FUNCTION,
+        ::expvar::__private::FunctionInfo { key :
+        ::expvar::__private::concat!(::expvar::__private::module_path!(), "::lookup"),
+        module : ::expvar::__private::module_path!(), function : "lookup", timed : true,
+        fallible : true, site : ::expvar::__private::Site { file :
+        ::expvar::__private::file!(), line : ::expvar::__private::line!(), }, })
     }
     let mut __expvar_guard = __EXPVAR_FUNCTION.enter_timed_local();
     __expvar_guard

@@ -7,13 +7,13 @@
 //! variable is captured into a [`Recording`] on a pool thread; the document waits for
 //! the captures until the deadline, and a variable that has not answered by then is
 //! written as absent (`null` in JSON, left out of `/metrics` and the dashboard),
-//! counted in [`render_timeouts`] and logged once. A variable whose earlier capture is
-//! still running is not started again, but is late at once: a hung variable holds one
-//! thread, however often it is scraped.
+//! counted in [`render_timeouts`] and logged once. One capture of a variable runs at a
+//! time: a document that needs a variable whose capture is running waits for that same
+//! capture, so concurrent scrapes share one run, and a hung variable holds one thread,
+//! however often it is scraped.
 
-use std::collections::HashSet;
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
@@ -29,8 +29,8 @@ pub(crate) const DEFAULT_RENDER_DEADLINE: Duration = Duration::from_secs(2);
 
 static RENDER_TIMEOUTS: Counter = Counter::new();
 
-/// Variables whose capture is running now, by name.
-static RENDERING: Lazy<Mutex<HashSet<Arc<str>>>> = Lazy::new(Default::default);
+/// The capture running now of each variable, by name.
+static RENDERING: Lazy<Mutex<HashMap<Arc<str>, Arc<Capture>>>> = Lazy::new(Default::default);
 /// Variables reported late and not yet seen on time again, so each lapse is logged once.
 static REPORTED_LATE: Lazy<Mutex<HashSet<Arc<str>>>> = Lazy::new(Default::default);
 
@@ -60,6 +60,58 @@ impl Var for Late {
 
 static LATE: Late = Late;
 
+/// One run of a variable on a pool thread, awaited by every document that asked for
+/// the variable while it ran.
+#[derive(Default)]
+struct Capture {
+    recording: Mutex<Option<Arc<Recording>>>,
+    done: Condvar,
+}
+
+impl Capture {
+    /// The recording, once the run has finished, or `None` at `until`.
+    fn wait_until(&self, until: Instant) -> Option<Arc<Recording>> {
+        let mut recording = lock(&self.recording);
+        loop {
+            if let Some(done) = &*recording {
+                return Some(Arc::clone(done));
+            }
+            let left = until.checked_duration_since(Instant::now())?;
+            recording = self
+                .done
+                .wait_timeout(recording, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+/// The running capture of `var`, started now unless one is already running. `Err` only
+/// when no thread can be started.
+fn capture(name: &Arc<str>, var: &VarRef) -> std::io::Result<Arc<Capture>> {
+    let mut rendering = lock(&RENDERING);
+    if let Some(running) = rendering.get(name) {
+        return Ok(Arc::clone(running));
+    }
+    let capture = Arc::new(Capture::default());
+    rendering.insert(Arc::clone(name), Arc::clone(&capture));
+    drop(rendering);
+    let (key, var, shared) = (Arc::clone(name), var.clone(), Arc::clone(&capture));
+    let started = pool::spawn(move || {
+        let recording = Arc::new(Recording::capture(&*var));
+        lock(&RENDERING).remove(&key);
+        *lock(&shared.recording) = Some(recording);
+        shared.done.notify_all();
+    });
+    match started {
+        Ok(()) => Ok(capture),
+        Err(error) => {
+            lock(&RENDERING).remove(name);
+            Err(error)
+        }
+    }
+}
+
 /// `vars` with every variable that may block replaced by its captured value, or by
 /// an absent value if it was not captured within `deadline`.
 pub(crate) fn collect(
@@ -67,55 +119,43 @@ pub(crate) fn collect(
     deadline: Duration,
 ) -> Vec<(Arc<str>, VarRef)> {
     if !vars.iter().any(|(_, var)| var.__may_block()) {
-        // Nothing to wait for (the usual dashboard tick): no channel, no allocation.
+        // Nothing to wait for (the usual dashboard tick): no allocation.
         return vars;
     }
     let until = Instant::now() + deadline;
-    let (done, captured) = mpsc::channel::<(usize, Recording)>();
-    let mut waiting = 0;
-    let mut late = vec![false; vars.len()];
+    // Every capture is started before any is awaited, so they run side by side.
+    let mut captures = Vec::new();
+    let mut late = Vec::new();
     for (index, (name, var)) in vars.iter().enumerate() {
         if !var.__may_block() {
             continue;
         }
-        if !lock(&RENDERING).insert(Arc::clone(name)) {
-            late[index] = true;
-            continue;
-        }
-        let (key, var, done) = (Arc::clone(name), var.clone(), done.clone());
-        let started = pool::spawn(move || {
-            let recording = Recording::capture(&*var);
-            lock(&RENDERING).remove(&key);
-            // The document may have given up waiting; then the value is dropped.
-            let _ = done.send((index, recording));
-        });
-        match started {
-            Ok(()) => {
-                late[index] = true;
-                waiting += 1;
-            }
+        match capture(name, var) {
+            Ok(capture) => captures.push((index, capture)),
             Err(error) => {
-                lock(&RENDERING).remove(name);
                 log::warn!("expvar: no thread to render {name:?}: {error}");
-                late[index] = true;
+                late.push(index);
             }
         }
     }
-    drop(done);
-    while waiting > 0 {
-        let left = until.saturating_duration_since(Instant::now());
-        match captured.recv_timeout(left) {
-            Ok((index, recording)) => {
-                waiting -= 1;
-                late[index] = false;
-                vars[index].1 = Arc::new(recording).into_var_ref();
+    let mut reported = None;
+    for (index, capture) in captures {
+        match capture.wait_until(until) {
+            Some(recording) => {
+                let name = &vars[index].0;
+                let reported = reported.get_or_insert_with(|| lock(&REPORTED_LATE));
+                if !reported.is_empty() && reported.remove(name) {
+                    log::info!("expvar: variable {name:?} renders on time again");
+                }
+                vars[index].1 = recording.into_var_ref();
             }
-            Err(_) => break,
+            None => late.push(index),
         }
     }
-    let mut reported = lock(&REPORTED_LATE);
-    for ((name, var), late) in vars.iter_mut().zip(late) {
-        if late {
+    if !late.is_empty() {
+        let reported = reported.get_or_insert_with(|| lock(&REPORTED_LATE));
+        for index in late {
+            let (name, var) = &mut vars[index];
             RENDER_TIMEOUTS.inc();
             if reported.insert(Arc::clone(name)) {
                 log::warn!(
@@ -124,8 +164,6 @@ pub(crate) fn collect(
                 );
             }
             *var = (&LATE).into_var_ref();
-        } else if !reported.is_empty() && reported.remove(name) {
-            log::info!("expvar: variable {name:?} renders on time again");
         }
     }
     drop(reported);
@@ -133,7 +171,7 @@ pub(crate) fn collect(
 }
 
 fn lock<T>(set: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // The sets are updated in single calls, which cannot leave them half-changed.
+    // Each is updated in single calls, which cannot leave it half-changed.
     set.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -143,6 +181,7 @@ mod tests {
     use crate::encode::json::render_document;
     use crate::{Counter, Func};
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::mpsc;
 
     fn named(name: &str, var: impl Var + 'static) -> (Arc<str>, VarRef) {
         (Arc::from(name), Arc::new(var).into_var_ref())
@@ -186,5 +225,27 @@ mod tests {
         }
         assert_eq!(STARTS.load(SeqCst), 1);
         release.send(()).unwrap();
+    }
+
+    #[test]
+    fn concurrent_documents_share_one_capture_and_all_get_its_value() {
+        static STARTS: AtomicUsize = AtomicUsize::new(0);
+        let slow = Arc::new(Func::new(|| {
+            STARTS.fetch_add(1, SeqCst);
+            std::thread::sleep(Duration::from_millis(200));
+            42
+        }));
+        let documents: Vec<_> = (0..4)
+            .map(|_| {
+                let vars = vec![(Arc::from("unit_shared"), Arc::clone(&slow).into_var_ref())];
+                std::thread::spawn(move || render_document(&collect(vars, Duration::from_secs(30))))
+            })
+            .collect();
+        for document in documents {
+            let json = document.join().unwrap();
+            assert!(json.contains("\"unit_shared\": 42"), "{json}");
+        }
+        // The documents overlap the first run; each later one starts at most one more.
+        assert!(STARTS.load(SeqCst) < 4, "{} runs", STARTS.load(SeqCst));
     }
 }
