@@ -287,10 +287,10 @@ fn function_body(function: &Function) -> TokenStream {
     // its guard may keep the thread's slot table (one thread-local read per call); an
     // `async` function's guard lives in its future, which may move between threads.
     let enter = match (timed, function.sig.asyncness.is_some()) {
-        (true, true) => quote!(__EXPVAR_FUNCTION.enter_timed()),
-        (false, true) => quote!(__EXPVAR_FUNCTION.enter()),
-        (true, false) => quote!(__EXPVAR_FUNCTION.enter_timed_local()),
-        (false, false) => quote!(__EXPVAR_FUNCTION.enter_local()),
+        (true, true) => quote!(#private::enter_timed(&__EXPVAR_FUNCTION)),
+        (false, true) => quote!(#private::enter(&__EXPVAR_FUNCTION)),
+        (true, false) => quote!(#private::enter_timed_local(&__EXPVAR_FUNCTION)),
+        (false, false) => quote!(#private::enter_local(&__EXPVAR_FUNCTION)),
     };
     let call = match fallible {
         None => quote! {

@@ -26,6 +26,34 @@ pub use crate::vars::{ObjectWriter, Var, Writer};
 #[allow(clippy::declare_interior_mutable_const)]
 pub const NEW_FUNCTION_STATS: FunctionStats = FunctionStats::new();
 
+/// [`FunctionStats::enter_local`], out of line: the one call every `#[counted]`
+/// function that is not `async` makes on entry. Inlined, the per-thread counter lookup
+/// is compiled and optimized again in every annotated function, most of what an
+/// annotation costs the compiler; out of line it is compiled once, for one call
+/// instruction per call.
+#[inline(never)]
+pub fn enter_local(stats: &'static FunctionStats) -> LocalCallGuard {
+    stats.enter_local()
+}
+
+/// [`FunctionStats::enter_timed_local`], out of line, as [`enter_local`] is.
+#[inline(never)]
+pub fn enter_timed_local(stats: &'static FunctionStats) -> LocalCallGuard {
+    stats.enter_timed_local()
+}
+
+/// [`FunctionStats::enter`], out of line, as [`enter_local`] is: for an `async fn`.
+#[inline(never)]
+pub fn enter(stats: &'static FunctionStats) -> CallGuard {
+    stats.enter()
+}
+
+/// [`FunctionStats::enter_timed`], out of line, as [`enter_local`] is.
+#[inline(never)]
+pub fn enter_timed(stats: &'static FunctionStats) -> CallGuard {
+    stats.enter_timed()
+}
+
 /// `&'static V` as the `&'static dyn Var` an [`Entry`] hands out, for `#[publish]`. A
 /// function rather than a cast so a type that is not a variable fails with
 /// [`PublishedStatic`]'s diagnostic, at the static's type.

@@ -15,6 +15,6 @@ fn handle() {
         fallible : false, site : ::expvar::__private::Site { file :
         ::expvar::__private::file!(), line : ::expvar::__private::line!(), }, })
     }
-    let __expvar_guard = __EXPVAR_FUNCTION.enter_local();
+    let __expvar_guard = ::expvar::__private::enter_local(&__EXPVAR_FUNCTION);
     {}
 }

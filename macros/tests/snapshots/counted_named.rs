@@ -21,6 +21,6 @@ pub fn index() -> &'static str {
         ::expvar::__private::Entry::new("requests_total", __expvar_calls,
         ::expvar::__private::file!(), ::expvar::__private::line!())
     }
-    let __expvar_guard = __EXPVAR_FUNCTION.enter_local();
+    let __expvar_guard = ::expvar::__private::enter_local(&__EXPVAR_FUNCTION);
     { "hello" }
 }

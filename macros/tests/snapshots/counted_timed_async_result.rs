@@ -21,7 +21,7 @@ async fn fetch(id: u32) -> Result<Row, DbError> {
         fallible : true, site : ::expvar::__private::Site { file :
         ::expvar::__private::file!(), line : ::expvar::__private::line!(), }, })
     }
-    let mut __expvar_guard = __EXPVAR_FUNCTION.enter_timed();
+    let mut __expvar_guard = ::expvar::__private::enter_timed(&__EXPVAR_FUNCTION);
     __expvar_guard
         .observe(
             async move {

@@ -17,6 +17,6 @@ fn handler(x: u32) -> u32 {
         fallible : false, site : ::expvar::__private::Site { file :
         ::expvar::__private::file!(), line : ::expvar::__private::line!(), }, })
     }
-    let __expvar_guard = __EXPVAR_FUNCTION.enter_timed_local();
+    let __expvar_guard = ::expvar::__private::enter_timed_local(&__EXPVAR_FUNCTION);
     { x + 1 }
 }

@@ -27,7 +27,7 @@ impl Repo {
             ::expvar::__private::Site { file : ::expvar::__private::file!(), line :
             ::expvar::__private::line!(), }, })
         }
-        let __expvar_guard = __EXPVAR_FUNCTION.enter_timed_local();
+        let __expvar_guard = ::expvar::__private::enter_timed_local(&__EXPVAR_FUNCTION);
         {}
     }
     async fn save(&mut self) {
@@ -43,7 +43,7 @@ impl Repo {
             ::expvar::__private::Site { file : ::expvar::__private::file!(), line :
             ::expvar::__private::line!(), }, })
         }
-        let __expvar_guard = __EXPVAR_FUNCTION.enter_timed();
+        let __expvar_guard = ::expvar::__private::enter_timed(&__EXPVAR_FUNCTION);
         {}
     }
     fn helper(&self) {}

@@ -20,7 +20,7 @@ fn lookup(&self, key: &str) -> Option<&Row> {
         fallible : true, site : ::expvar::__private::Site { file :
         ::expvar::__private::file!(), line : ::expvar::__private::line!(), }, })
     }
-    let mut __expvar_guard = __EXPVAR_FUNCTION.enter_timed_local();
+    let mut __expvar_guard = ::expvar::__private::enter_timed_local(&__EXPVAR_FUNCTION);
     __expvar_guard
         .observe(
             ::expvar::__private::call_once(move || {
