@@ -31,6 +31,9 @@
 //! [`SlotIdIn::get_or_assign`] published with `Release` after taking it under the lock:
 //! zeroing, unlock, lock, publish, load is a happens-before chain. The loom model in
 //! `model.rs` checks this (`RUSTFLAGS="--cfg expvar_loom"`).
+//!
+//! One file of about 800 lines: the tables, the lock and the thread-local protocol are
+//! one unit that the loom model checks together, and about 150 lines are tests.
 
 #[cfg(all(test, expvar_loom))]
 mod model;
