@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use expvar::{AllocStats, CountingAlloc};
+use expvar::{AllocStats, Counter, CountingAlloc, Map};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::new();
@@ -34,7 +34,14 @@ fn wait_for_samples(stream: &mut TcpStream, count: usize) {
     }
 }
 
+/// A labelled counter, as services publish them: its sample reads the map's counters
+/// together, into a buffer kept between ticks.
+static RESPONSES: Map<Counter> = Map::with_label("status");
+
 fn main() {
+    RESPONSES.add("200", 3);
+    RESPONSES.add("404", 1);
+    expvar::publish("responses", &RESPONSES).expect("publish");
     let server = expvar::ServerBuilder::new()
         .addr("127.0.0.1:0")
         .start()

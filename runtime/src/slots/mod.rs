@@ -403,22 +403,21 @@ impl Slots {
         total
     }
 
-    /// [`sum`](Self::sum) of each id (0 for `None`), under one read lock.
-    fn sum_each(&self, ids: &[Option<u32>]) -> Vec<u64> {
+    /// Appends [`sum`](Self::sum) of each id (0 for `None`) to `totals`, under one read
+    /// lock.
+    fn sum_each(&self, ids: impl Iterator<Item = Option<u32>>, totals: &mut Vec<u64>) {
         let state = self.read();
-        ids.iter()
-            .map(|id| {
-                let Some(id) = *id else { return 0 };
-                let mut total = state.retired(id);
-                for table in &state.live {
-                    // SAFETY: as in `sum`.
-                    if let Some(slot) = unsafe { table.get() }.slot(id) {
-                        total = total.wrapping_add(slot.load(Relaxed));
-                    }
+        totals.extend(ids.map(|id| {
+            let Some(id) = id else { return 0 };
+            let mut total = state.retired(id);
+            for table in &state.live {
+                // SAFETY: as in `sum`.
+                if let Some(slot) = unsafe { table.get() }.slot(id) {
+                    total = total.wrapping_add(slot.load(Relaxed));
                 }
-                total
-            })
-            .collect()
+            }
+            total
+        }));
     }
 
     /// As [`sum`](Self::sum), for a slot holding the bits of an `f64`.
@@ -634,9 +633,10 @@ pub(crate) fn sum(id: u32) -> u64 {
     SLOTS.sum(id)
 }
 
-/// The total of each slot id in `ids` (0 for `None`), read under one lock.
-pub(crate) fn sum_each(ids: &[Option<u32>]) -> Vec<u64> {
-    SLOTS.sum_each(ids)
+/// Appends the total of each slot id in `ids` (0 for `None`) to `totals`, read under
+/// one lock.
+pub(crate) fn sum_each(ids: impl Iterator<Item = Option<u32>>, totals: &mut Vec<u64>) {
+    SLOTS.sum_each(ids, totals)
 }
 
 /// The total of slot `id`, whose slots hold the bits of an `f64`.

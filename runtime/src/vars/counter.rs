@@ -132,13 +132,16 @@ impl Var for Counter {
 
     /// Every counter's total under one read of the slot tables: a map of counters is
     /// written with one lock, not one per entry.
-    fn __read_counters(counters: &[&Self]) -> Option<Vec<u64>> {
-        let ids: Vec<Option<u32>> = counters.iter().map(|counter| counter.slot.get()).collect();
-        let mut totals = slots::sum_each(&ids);
-        for (total, counter) in totals.iter_mut().zip(counters) {
+    fn __read_counters<'v>(
+        counters: impl Iterator<Item = &'v Self> + Clone,
+        totals: &mut Vec<u64>,
+    ) -> bool {
+        let start = totals.len();
+        slots::sum_each(counters.clone().map(|counter| counter.slot.get()), totals);
+        for (total, counter) in totals[start..].iter_mut().zip(counters) {
             *total = total.wrapping_add(counter.shared.load(Relaxed));
         }
-        Some(totals)
+        true
     }
 
     fn __may_block(&self) -> bool {

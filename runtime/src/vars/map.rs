@@ -1,5 +1,6 @@
 //! [`Map`]: keyed sub-variables (Go's `expvar.Map`).
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
@@ -11,6 +12,11 @@ use crate::vars::entry_cache::{self, Cached, Stamp};
 use crate::vars::float::Float;
 use crate::vars::gauge::Gauge;
 use crate::vars::{Var, Writer};
+
+thread_local! {
+    /// The totals of a map of counters being written (see `write_levels`).
+    static COUNTER_TOTALS: Cell<Vec<u64>> = const { Cell::new(Vec::new()) };
+}
 
 /// The label name a [`Map`] uses unless told otherwise.
 pub const DEFAULT_LABEL: &str = "key";
@@ -420,13 +426,17 @@ impl<V: Var> Map<V> {
             // Counters, gauges and the like cannot re-enter this map: write them under
             // the read lock, without an `Arc` clone and drop per entry.
             let map = self.read();
-            let values: Vec<&V> = map.values().map(|value| &**value).collect();
-            if let Some(counts) = V::__read_counters(&values) {
+            // A buffer kept per thread, so that a dashboard tick allocates nothing; taken
+            // out while in use, so a nested map simply starts its own.
+            let mut totals = COUNTER_TOTALS.try_with(Cell::take).unwrap_or_default();
+            totals.clear();
+            if V::__read_counters(map.values().map(|value| &**value), &mut totals) {
                 out.map(label, |entries| {
-                    for (key, count) in map.keys().zip(counts) {
-                        entries.entry(key).counter(count);
+                    for (key, count) in map.keys().zip(&totals) {
+                        entries.entry(key).counter(*count);
                     }
                 });
+                let _ = COUNTER_TOTALS.try_with(|kept| kept.set(totals));
                 return;
             }
             out.map(label, |entries| {

@@ -81,16 +81,20 @@ pub trait Var: Send + Sync {
         false
     }
 
-    /// Not public API. The values of `vars`, in order, read together (one lock for all,
-    /// where reading one takes a lock), for a [`Map`](crate::Map) to write as counters;
-    /// `None` for a type that is not read that way.
+    /// Not public API. Appends the values of `vars`, in order, to `totals`, read
+    /// together (one lock for all, where reading one takes a lock), for a
+    /// [`Map`](crate::Map) to write as counters; `false` (and nothing appended) for a
+    /// type that is not read that way.
     #[doc(hidden)]
-    fn __read_counters(vars: &[&Self]) -> Option<Vec<u64>>
+    fn __read_counters<'v>(
+        vars: impl Iterator<Item = &'v Self> + Clone,
+        totals: &mut Vec<u64>,
+    ) -> bool
     where
-        Self: Sized,
+        Self: Sized + 'v,
     {
-        let _ = vars;
-        None
+        let _ = (vars, totals);
+        false
     }
 
     /// Not public API. Writes the variable with the label names of nested maps:
