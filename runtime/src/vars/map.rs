@@ -432,9 +432,7 @@ impl<V: Var> Map<V> {
             totals.clear();
             if V::__read_counters(map.values().map(|value| &**value), &mut totals) {
                 out.map(label, |entries| {
-                    for (key, count) in map.keys().zip(&totals) {
-                        entries.entry(key).counter(*count);
-                    }
+                    entries.counters(map.keys().map(String::as_str).zip(totals.iter().copied()));
                 });
                 let _ = COUNTER_TOTALS.try_with(|kept| kept.set(totals));
                 return;

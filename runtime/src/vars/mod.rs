@@ -387,6 +387,12 @@ impl MapWriter<'_> {
         self.encoder.entry(key);
         Writer::new(&mut *self.encoder)
     }
+
+    /// Entries whose values are counters, as `entry(key).counter(value)` for each.
+    pub(crate) fn counters<'k>(&mut self, entries: impl Iterator<Item = (&'k str, u64)>) {
+        let mut entries = entries;
+        self.encoder.counter_entries(&mut entries);
+    }
 }
 
 /// The unit of a value; see [`Writer::unit`].
@@ -485,4 +491,13 @@ pub(crate) trait Encode {
     fn begin_map(&mut self, label: &str);
     fn entry(&mut self, key: &str);
     fn end_map(&mut self);
+
+    /// Entries of the current map whose values are counters: `entry(key)` then
+    /// `counter(value)` for each, which an encoder may do at once.
+    fn counter_entries(&mut self, entries: &mut dyn Iterator<Item = (&str, u64)>) {
+        for (key, value) in entries {
+            self.entry(key);
+            self.counter(value);
+        }
+    }
 }

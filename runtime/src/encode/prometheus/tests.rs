@@ -388,3 +388,59 @@ fn distributions_with_bad_buckets_are_left_out() {
     assert!(!text.contains("bad_"), "{text}");
     assert!(text.contains("good_bucket{le=\"1.0\"} 1\n"), "{text}");
 }
+
+/// The same entries written one by one, as a user's own map-like type would.
+#[derive(Clone)]
+struct OneByOne(Vec<(String, u64)>, &'static str);
+
+impl Var for OneByOne {
+    fn write(&self, out: Writer<'_>) {
+        out.map(self.1, |entries| {
+            for (key, value) in &self.0 {
+                entries.entry(key).counter(*value);
+            }
+        });
+    }
+}
+
+#[test]
+fn a_map_of_counters_renders_as_its_entries_one_by_one() {
+    let keys = ["200", "404", "a\"quoted\\key", "line\nbreak", "z"];
+    let map: Arc<crate::Map<crate::Counter>> = Arc::new(crate::Map::with_label("status"));
+    let nested: Arc<crate::Map<crate::Map<crate::Counter>>> =
+        Arc::new(crate::Map::with_labels(&["method", "status"]));
+    for (n, key) in keys.iter().enumerate() {
+        map.add(key, n as u64 + 1);
+        nested.get_or_create("GET").add(key, n as u64 + 10);
+    }
+    let expected = OneByOne(
+        keys.iter()
+            .enumerate()
+            .map(|(n, key)| (key.to_string(), n as u64 + 1))
+            .collect(),
+        "status",
+    );
+    let with_label = PrometheusOptions::new().const_label("region", "eu");
+    let openmetrics = PrometheusOptions::new()
+        .namespace("ns")
+        .format(PrometheusFormat::OpenMetrics);
+    for options in [PrometheusOptions::new(), with_label, openmetrics] {
+        let fast = render(&[("responses", map.clone().into_var_ref())], &options);
+        let slow = render(
+            &[("responses", Arc::new(expected.clone()).into_var_ref())],
+            &options,
+        );
+        assert_eq!(fast, slow);
+        let prefix = if options.get_format() == PrometheusFormat::OpenMetrics {
+            "ns_"
+        } else {
+            ""
+        };
+        let lines = lines_of(&fast, &format!("{prefix}responses_total{{"));
+        assert_eq!(lines.len(), keys.len(), "{fast}");
+        let both = render(&[("by_method", nested.clone().into_var_ref())], &options);
+        let lines = lines_of(&both, &format!("{prefix}by_method_total{{"));
+        assert_eq!(lines.len(), keys.len(), "{both}");
+        assert!(both.contains(r#"method="GET",status="200"} 10"#), "{both}");
+    }
+}

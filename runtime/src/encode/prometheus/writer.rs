@@ -5,7 +5,7 @@
 //! its labels are the constant labels, one per enclosing map (the map's label, the
 //! entry's key) and those the value describes. Nothing here knows a variable by name.
 //!
-//! A little over 600 lines on purpose: the encoder's state and the `Encode` methods
+//! About 750 lines on purpose: the encoder's state and the `Encode` methods
 //! that drive it are one state machine, easier to check side by side.
 
 use std::collections::HashSet;
@@ -238,7 +238,7 @@ impl<'o> PromEncoder<'o> {
             Some(_) => &self.owner_key,
             None => &self.owner,
         };
-        match self.families.find(&self.family_name, kind, owner) {
+        let found = match self.families.find(&self.family_name, kind, owner) {
             Ok(Some(index)) => Some(index),
             Ok(None) => {
                 let (name, owner) = (self.family_name.clone(), owner.clone());
@@ -257,7 +257,13 @@ impl<'o> PromEncoder<'o> {
                 self.skipped(&reason);
                 None
             }
+        };
+        if let (Some(index), true) = (found, at_frame) {
+            if let Some(frame) = self.frames.last_mut() {
+                frame.family = Some((kind, index));
+            }
         }
+        found
     }
 
     /// Writes the `HELP`, `TYPE` (and in OpenMetrics `UNIT`) lines of a new family.
@@ -685,6 +691,58 @@ impl Encode for PromEncoder<'_> {
 
     fn end_map(&mut self) {
         self.pop_frame();
+    }
+
+    /// As `entry(key)` then `counter(value)` for each, writing each line at once once
+    /// the first entry has found the map's family: the same output, without the
+    /// per-entry bookkeeping a value of any shape needs.
+    fn counter_entries(&mut self, entries: &mut dyn Iterator<Item = (&str, u64)>) {
+        let Some((key, value)) = entries.next() else {
+            return;
+        };
+        self.entry(key);
+        self.counter(value);
+        let family = match self.frames.last() {
+            Some(frame) if frame.label.is_some() && self.skip_depth.is_none() => frame.family,
+            _ => None,
+        };
+        let Some((FamilyType::Counter, index)) = family else {
+            for (key, value) in entries {
+                self.entry(key);
+                self.counter(value);
+            }
+            return;
+        };
+        // What `entry` leaves before the key's label: the labels the map began with.
+        self.next_member();
+        let Self {
+            frames,
+            labels,
+            out,
+            families,
+            ..
+        } = self;
+        let label = frames
+            .last()
+            .and_then(|frame| frame.label.as_deref())
+            .unwrap_or_default();
+        for (key, value) in entries {
+            let start = out.len();
+            out.extend_from_slice(families.list[index].name.as_bytes());
+            out.extend_from_slice(b"_total{");
+            if !labels.is_empty() {
+                out.extend_from_slice(labels);
+                out.push(b',');
+            }
+            out.extend_from_slice(label.as_bytes());
+            out.extend_from_slice(b"=\"");
+            push_label_value(out, key);
+            out.extend_from_slice(b"\"} ");
+            out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+            out.push(b'\n');
+            let end = out.len();
+            families.extend(index, start..end);
+        }
     }
 }
 
