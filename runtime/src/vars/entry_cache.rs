@@ -198,47 +198,45 @@ thread_local! {
 }
 
 /// Applies `update` to the cached entry for `key` of the map with `stamp`, with the
-/// entry's slot in this thread's table if it has one; `false` if there is no entry (the
-/// caller takes the lock).
+/// entry's slot in this thread's table if it has one; gives `update` back if there is
+/// no entry (the caller takes the lock).
 ///
 /// # Safety
 /// `update` must not use this module (it is one of the maps' own adds).
 #[inline]
-pub(crate) unsafe fn with_cached<V>(
-    stamp: &Stamp,
-    key: &str,
-    update: impl FnOnce(&V, Option<&Slot>),
-) -> bool {
+pub(crate) unsafe fn with_cached<V, F>(stamp: &Stamp, key: &str, update: F) -> Result<(), F>
+where
+    F: FnOnce(&V, Option<&Slot>),
+{
     let stamp = stamp.current();
     if stamp == 0 {
-        return false;
+        return Err(update);
     }
     let Some(key) = Key::new(key) else {
-        return false;
+        return Err(update);
     };
-    CACHE
-        .try_with(|cache| {
-            // SAFETY: see `CACHE`; `update` does not come back here, by the caller.
-            let cache = unsafe { &*cache.get() };
-            let entry = cache[key.way()].as_ref()?;
-            if !entry.is(stamp, &key) {
-                return None;
-            }
-            let slot = match entry.slot {
-                // SAFETY: a slot of this thread's live table (see `Entry::slot`).
-                Some((table, slot)) if slots::is_this_thread(table) => {
-                    Some(unsafe { slot.as_ref() })
-                }
-                _ => None,
-            };
+    let mut update = Some(update);
+    let _ = CACHE.try_with(|cache| {
+        // SAFETY: see `CACHE`; `update` does not come back here, by the caller.
+        let cache = unsafe { &*cache.get() };
+        let Some(entry) = cache[key.way()]
+            .as_ref()
+            .filter(|entry| entry.is(stamp, &key))
+        else {
+            return;
+        };
+        let slot = match entry.slot {
+            // SAFETY: a slot of this thread's live table (see `Entry::slot`).
+            Some((table, slot)) if slots::is_this_thread(table) => Some(unsafe { slot.as_ref() }),
+            _ => None,
+        };
+        if let Some(update) = update.take() {
             // SAFETY: an entry with this map's stamp holds an `Arc<V>` of this map's
             // `V` (stamps are never shared between maps), alive while cached.
             update(unsafe { entry.value.cast::<V>().as_ref() }, slot);
-            Some(())
-        })
-        .ok()
-        .flatten()
-        .is_some()
+        }
+    });
+    update.map_or(Ok(()), Err)
 }
 
 /// Caches `value` as the entry for `key` of the map with `stamp`. The caller holds the
@@ -274,7 +272,7 @@ mod tests {
 
     fn unsafe_cached(stamp: &Stamp, key: &str, update: impl FnOnce(&Counter)) -> bool {
         // SAFETY: a counter's add does not use the cache.
-        unsafe { with_cached(stamp, key, |counter, _| update(counter)) }
+        unsafe { with_cached(stamp, key, |counter: &Counter, _| update(counter)) }.is_ok()
     }
 
     #[test]

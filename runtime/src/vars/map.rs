@@ -307,39 +307,31 @@ impl<V> Map<V> {
     /// path (this thread used the entry before) takes no lock; the next one takes only
     /// the read lock and caches the entry for this thread.
     #[inline]
-    fn with_entry(&self, key: &str, update: impl FnOnce(&V), add_to_slot: impl FnOnce(&slots::Slot))
+    fn with_entry(&self, key: &str, update: impl FnOnce(&V, Option<&slots::Slot>))
     where
         V: Default + Cached,
     {
-        let mut update = Some(update);
         // SAFETY: the updates are the adds below, which do not use the cache.
-        let cached = unsafe {
-            entry_cache::with_cached(&self.stamp, key, |value, slot| match slot {
-                Some(slot) => add_to_slot(slot),
-                None => (update.take().expect("called once"))(value),
-            })
-        };
-        if cached {
+        let Err(update) = (unsafe { entry_cache::with_cached(&self.stamp, key, update) }) else {
             return;
-        }
-        let update = update.expect("not called");
+        };
         {
             let entries = self.read();
             if let Some(existing) = entries.get(key) {
                 entry_cache::fill(&self.stamp, key, existing);
-                update(existing);
+                update(existing, None);
                 return;
             }
             // Full, with the overflow entry made: count there without the write lock,
             // so a flood of new keys does not serialize on it.
             if self.overflow_logged.load(Relaxed) && self.is_full(&entries) {
                 if let Some(overflow) = entries.get(OVERFLOW_KEY) {
-                    update(overflow);
+                    update(overflow, None);
                     return;
                 }
             }
         }
-        update(&self.get_or_create(key));
+        update(&self.get_or_create(key), None);
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<V>>> {
@@ -356,7 +348,11 @@ impl Map<Counter> {
     /// Adds `n` to the counter at `key`, creating it at zero first (Go's `Map.Add`).
     #[inline]
     pub fn add(&self, key: &str, n: u64) {
-        self.with_entry(key, |counter| counter.add(n), |slot| slots::add_to(slot, n));
+        // A cached entry comes with this thread's slot of the counter: add there.
+        self.with_entry(key, |counter, slot| match slot {
+            Some(slot) => slots::add_to(slot, n),
+            None => counter.add(n),
+        });
     }
 
     /// Adds one to the counter at `key`.
@@ -370,7 +366,7 @@ impl Map<Gauge> {
     /// Adds `delta` to the gauge at `key`, creating it at zero first (Go's `Map.Add`).
     #[inline]
     pub fn add(&self, key: &str, delta: i64) {
-        self.with_entry(key, |gauge| gauge.add(delta), |_| unreachable!("no slots"));
+        self.with_entry(key, |gauge, _| gauge.add(delta));
     }
 }
 
@@ -378,7 +374,7 @@ impl Map<Float> {
     /// Adds `delta` to the float at `key`, creating it at zero first (Go's `Map.AddFloat`).
     #[inline]
     pub fn add(&self, key: &str, delta: f64) {
-        self.with_entry(key, |float| float.add(delta), |_| unreachable!("no slots"));
+        self.with_entry(key, |float, _| float.add(delta));
     }
 }
 

@@ -317,8 +317,8 @@ impl<'o> PromEncoder<'o> {
     }
 
     /// Writes one sample line of family `index`: its name, `suffix`, the current labels
-    /// plus `extra`, and `value`.
-    fn sample(&mut self, index: usize, suffix: &str, extra: Option<(&str, &[u8])>, value: Number) {
+    /// plus `extra` (a label name and its value, escaped here), and `value`.
+    fn sample(&mut self, index: usize, suffix: &str, extra: Option<(&str, &str)>, value: Number) {
         let body = &mut self.out;
         let start = body.len();
         body.extend_from_slice(self.families.list[index].name.as_bytes());
@@ -332,7 +332,7 @@ impl<'o> PromEncoder<'o> {
                 }
                 body.extend_from_slice(name.as_bytes());
                 body.extend_from_slice(b"=\"");
-                body.extend_from_slice(value);
+                push_label_value(body, value);
                 body.push(b'"');
             }
             body.push(b'}');
@@ -376,9 +376,7 @@ impl<'o> PromEncoder<'o> {
             return;
         }
         if let Some(index) = self.family(FamilyType::Info) {
-            let mut escaped = Vec::with_capacity(value.len());
-            push_label_value(&mut escaped, value);
-            self.sample(index, "_info", Some((INFO_LABEL, &escaped)), Number::U64(1));
+            self.sample(index, "_info", Some((INFO_LABEL, value)), Number::U64(1));
         }
     }
 
@@ -632,10 +630,11 @@ impl Encode for PromEncoder<'_> {
         for &(bound, count) in distribution.buckets {
             le.clear();
             push_f64(&mut le, bound);
-            self.sample(index, "_bucket", Some(("le", &le)), Number::U64(count));
+            let le = std::str::from_utf8(&le).expect("a number is ASCII");
+            self.sample(index, "_bucket", Some(("le", le)), Number::U64(count));
         }
         let count = Number::U64(distribution.count);
-        self.sample(index, "_bucket", Some(("le", b"+Inf")), count);
+        self.sample(index, "_bucket", Some(("le", "+Inf")), count);
         self.sample(index, "_sum", None, Number::F64(distribution.sum));
         self.sample(index, "_count", None, count);
     }
@@ -693,8 +692,8 @@ impl Encode for PromEncoder<'_> {
         self.pop_frame();
     }
 
-    /// As `entry(key)` then `counter(value)` for each, writing each line at once once
-    /// the first entry has found the map's family: the same output, without the
+    /// As `entry(key)` then `counter(value)` for each, writing each line with `sample`
+    /// once the first entry has found the map's family: the same output, without the
     /// per-entry bookkeeping a value of any shape needs.
     fn counter_entries(&mut self, entries: &mut dyn Iterator<Item = (&str, u64)>) {
         let Some((key, value)) = entries.next() else {
@@ -713,35 +712,19 @@ impl Encode for PromEncoder<'_> {
             }
             return;
         };
-        // What `entry` leaves before the key's label: the labels the map began with.
+        // What `entry` leaves before the key's label: the labels the map began with;
+        // the key's label goes in as `sample`'s extra one instead.
         self.next_member();
-        let Self {
-            frames,
-            labels,
-            out,
-            families,
-            ..
-        } = self;
-        let label = frames
-            .last()
-            .and_then(|frame| frame.label.as_deref())
+        let label = self
+            .frames
+            .last_mut()
+            .and_then(|frame| frame.label.take())
             .unwrap_or_default();
         for (key, value) in entries {
-            let start = out.len();
-            out.extend_from_slice(families.list[index].name.as_bytes());
-            out.extend_from_slice(b"_total{");
-            if !labels.is_empty() {
-                out.extend_from_slice(labels);
-                out.push(b',');
-            }
-            out.extend_from_slice(label.as_bytes());
-            out.extend_from_slice(b"=\"");
-            push_label_value(out, key);
-            out.extend_from_slice(b"\"} ");
-            out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
-            out.push(b'\n');
-            let end = out.len();
-            families.extend(index, start..end);
+            self.sample(index, "_total", Some((&label, key)), Number::U64(value));
+        }
+        if let Some(frame) = self.frames.last_mut() {
+            frame.label = Some(label);
         }
     }
 }
