@@ -6,6 +6,9 @@
 pub(crate) mod failures;
 pub(crate) mod json;
 pub(crate) mod prometheus;
+// The protobuf exposition and the pushers use it; until they land, most of it is unused.
+#[allow(dead_code)]
+pub(crate) mod protobuf;
 #[cfg(feature = "server")]
 pub(crate) mod sample;
 
