@@ -5,6 +5,8 @@
 //! macros; `expvar::runtime` names this crate.
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
+#[cfg(feature = "server")]
+mod capture;
 mod encode;
 mod registry;
 #[cfg(feature = "server")]
@@ -16,22 +18,22 @@ mod vars;
 #[doc(hidden)]
 pub mod __private;
 
+#[cfg(feature = "server")]
+pub use capture::render_timeouts;
 pub use encode::failures::render_failures;
-pub use encode::json::{render_json, to_json};
+pub use encode::json::render_json;
 pub use encode::prometheus::{
-    to_prometheus, to_prometheus_with, PrometheusFormat, PrometheusOptions, ReservedLabelError,
-    OPENMETRICS_CONTENT_TYPE, RESERVED_LABELS, TEXT_CONTENT_TYPE,
+    PrometheusFormat, PrometheusOptions, ReservedLabelError, OPENMETRICS_CONTENT_TYPE,
+    RESERVED_LABELS, TEXT_CONTENT_TYPE,
 };
 pub use registry::functions::{
     for_each_function, function_stats, CallGuard, FunctionInfo, FunctionStats, Outcome,
     FUNCTIONS_VAR,
 };
 pub use registry::{
-    conflicts, for_each, get, publish, publish_func, unpublish, Conflict, PublishError, Registry,
-    RegistryRef, Site,
+    conflicts, for_each, get, publish, publish_func, to_json, to_prometheus, to_prometheus_with,
+    unpublish, Conflict, PublishError, Registry, RegistryRef,
 };
-#[cfg(feature = "server")]
-pub use server::collect::render_timeouts;
 #[cfg(feature = "server")]
 pub use server::status::hardware::{Hardware, Thresholds};
 #[cfg(feature = "server")]
@@ -48,6 +50,7 @@ pub use stats::process::ProcessStats;
 #[cfg(feature = "tokio-stats")]
 pub use stats::tokio_runtime::TokioRuntime;
 pub use vars::counter::Counter;
+pub use vars::entry::Site;
 pub use vars::float::Float;
 pub use vars::func::Func;
 pub use vars::gauge::Gauge;

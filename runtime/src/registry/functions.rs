@@ -408,5 +408,5 @@ fn functions() -> &'static dyn Var {
 }
 
 inventory::submit! {
-    crate::registry::Entry::new(FUNCTIONS_VAR, functions, file!(), line!())
+    crate::vars::entry::Entry::new(FUNCTIONS_VAR, functions, file!(), line!())
 }

@@ -3,6 +3,7 @@
 
 use tikv_jemalloc_ctl::{epoch, stats};
 
+use crate::vars::entry::Entry;
 use crate::vars::{Var, Writer};
 
 /// jemalloc's global statistics, in bytes (`stats.*` in jemalloc's `mallctl` API).
@@ -92,6 +93,10 @@ impl Var for Jemalloc {
     fn __may_block(&self) -> bool {
         false
     }
+}
+
+inventory::submit! {
+    Entry::new("jemalloc", || &Jemalloc, file!(), line!())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Figures of the process itself: memory, CPU, allocator and runtime statistics.
 
 pub(crate) mod alloc;
+mod cmdline;
 pub(crate) mod heap;
 #[cfg(feature = "jemalloc")]
 pub(crate) mod jemalloc;

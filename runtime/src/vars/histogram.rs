@@ -494,6 +494,13 @@ impl Histogram {
     }
 }
 
+impl Writer<'_> {
+    /// Writes the distribution a [`Histogram`] recorded: the same as `.var(histogram)`.
+    pub fn histogram(self, histogram: &Histogram) {
+        self.var(histogram);
+    }
+}
+
 impl Var for Histogram {
     fn write(&self, out: Writer<'_>) {
         self.write_with_bounds(self.buckets(), out);

@@ -2,13 +2,12 @@
 //! the built-in variable types.
 
 pub(crate) mod counter;
+pub(crate) mod entry;
 pub(crate) mod float;
 pub(crate) mod func;
 pub(crate) mod gauge;
 pub(crate) mod histogram;
 pub(crate) mod map;
-#[cfg(feature = "server")]
-pub(crate) mod recording;
 pub(crate) mod str;
 
 mod distribution;
@@ -285,12 +284,6 @@ impl<'a> Writer<'a> {
         self.encoder.distribution(distribution);
     }
 
-    /// Writes the distribution a [`Histogram`](crate::Histogram) recorded: the same as
-    /// `.var(histogram)`.
-    pub fn histogram(self, histogram: &crate::Histogram) {
-        self.var(histogram);
-    }
-
     /// Writes an arbitrary JSON value, as produced by a [`Func`](crate::Func).
     pub fn json(mut self, value: &serde_json::Value) {
         self.written = true;
@@ -304,6 +297,14 @@ impl<'a> Writer<'a> {
     pub fn fail(mut self, reason: &dyn std::fmt::Display) {
         self.written = true;
         self.encoder.fail(reason);
+    }
+
+    /// Hands the encoder to `write`, which writes exactly one value straight to it: a
+    /// value captured earlier and replayed.
+    #[cfg(feature = "server")]
+    pub(crate) fn replay(mut self, write: impl FnOnce(&mut dyn Encode)) {
+        self.written = true;
+        write(&mut *self.encoder);
     }
 
     /// Writes another variable in place of this value.

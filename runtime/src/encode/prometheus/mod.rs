@@ -11,10 +11,9 @@ mod writer;
 
 use std::fmt;
 
-use crate::vars::VarRef;
 use names::label_name;
 pub use negotiate::{PrometheusFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
-use writer::PromEncoder;
+pub(crate) use writer::PromEncoder;
 
 /// Label names the document itself writes: a constant label of one of these names
 /// would make a series carry the label twice.
@@ -178,47 +177,6 @@ impl PrometheusOptions {
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
     }
-}
-
-/// Renders the global registry in the Prometheus text format 0.0.4, as `/metrics` serves
-/// it to a client that does not ask for OpenMetrics. See
-/// [`Registry::to_prometheus`](crate::Registry::to_prometheus).
-///
-/// ```
-/// static HITS: expvar::Counter = expvar::Counter::new();
-/// static LATENCY: expvar::Histogram = expvar::Histogram::new();
-/// expvar::publish("doc_to_prometheus_hits", &HITS).unwrap();
-/// expvar::publish("doc_to_prometheus_latency_seconds", &LATENCY).unwrap();
-/// HITS.add(2);
-/// LATENCY.record(0.003);
-///
-/// let text = expvar::to_prometheus();
-/// assert!(text.contains("# TYPE doc_to_prometheus_hits_total counter\ndoc_to_prometheus_hits_total 2\n"));
-/// assert!(text.contains("doc_to_prometheus_latency_seconds_bucket{le=\"0.00390625\"} 1\n"));
-/// assert!(text.contains("doc_to_prometheus_latency_seconds_bucket{le=\"+Inf\"} 1\n"));
-/// assert!(text.contains("doc_to_prometheus_latency_seconds_count 1\n"));
-/// ```
-pub fn to_prometheus() -> String {
-    crate::Registry::global().to_prometheus()
-}
-
-/// Renders the global registry as `options` say. See [`PrometheusOptions`].
-pub fn to_prometheus_with(options: &PrometheusOptions) -> String {
-    crate::Registry::global().to_prometheus_with(options)
-}
-
-/// The document for `vars`, sorted by name, as `options` say.
-pub(crate) fn render_document<N: AsRef<str>>(
-    vars: &[(N, VarRef)],
-    options: &PrometheusOptions,
-) -> String {
-    let _one_reading = crate::stats::process::document_scope();
-    let mut encoder = PromEncoder::new(options, vars.len());
-    for (name, var) in vars {
-        encoder.variable(name.as_ref(), &**var);
-    }
-    encoder.build_info();
-    encoder.finish()
 }
 
 #[cfg(test)]

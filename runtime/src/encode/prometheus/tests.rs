@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::encode::render as render_document;
 use crate::registry::functions::{FunctionEntry, FunctionInfo, FunctionStats, FUNCTIONS_VAR};
-use crate::registry::Site;
-use crate::vars::IntoVarRef;
+use crate::vars::entry::Site;
+use crate::vars::{IntoVarRef, VarRef};
 use crate::vars::{Var, Writer};
 use crate::Histogram;
 
@@ -25,7 +26,7 @@ inventory::submit! {
 }
 
 fn render(vars: &[(&str, VarRef)], options: &PrometheusOptions) -> String {
-    render_document(vars, options)
+    render_document(vars, PromEncoder::new(options, vars.len()))
 }
 
 fn lines_of(text: &str, prefix: &str) -> Vec<String> {

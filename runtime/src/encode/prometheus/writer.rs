@@ -18,7 +18,7 @@ use once_cell::sync::Lazy;
 use super::families::{readable, Families, FamilyType, Refusal};
 use super::names::{label_name, push_f64, push_help, push_label, push_label_value, push_name};
 use super::{PrometheusFormat, PrometheusOptions};
-use crate::encode::failures;
+use crate::encode::{failures, Document};
 use crate::vars::{Describe, Distribution, Encode, Unit, Var, View, Writer};
 
 /// The label a string value becomes on its `_info` series.
@@ -50,7 +50,9 @@ struct Frame {
     family: Option<(FamilyType, usize)>,
 }
 
-pub(super) struct PromEncoder<'o> {
+/// The `/metrics` document, as [`render`](crate::encode::render) builds it: the
+/// variables, then the document's own `build_info`.
+pub(crate) struct PromEncoder<'o> {
     options: &'o PrometheusOptions,
     families: Families,
     /// The family name of the value being written is `path[path_start..]`: a value
@@ -87,7 +89,7 @@ pub(super) struct PromEncoder<'o> {
 static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
 
 impl<'o> PromEncoder<'o> {
-    pub(super) fn new(options: &'o PrometheusOptions, vars: usize) -> Self {
+    pub(crate) fn new(options: &'o PrometheusOptions, vars: usize) -> Self {
         let mut labels = Vec::new();
         let mut label_names = Vec::new();
         for (name, value) in options.valid_const_labels() {
@@ -117,7 +119,7 @@ impl<'o> PromEncoder<'o> {
 
     /// Writes the top-level variable `name`; if it panics, everything it wrote is
     /// removed and the failure recorded, like a `null` in JSON.
-    pub(super) fn variable(&mut self, name: &str, var: &dyn Var) {
+    fn variable(&mut self, name: &str, var: &dyn Var) {
         let families_before = self.families.list.len();
         let start = self.out.len();
         name.clone_into(&mut self.current);
@@ -131,13 +133,13 @@ impl<'o> PromEncoder<'o> {
             // Everything the variable wrote is at the end of the output.
             self.out.truncate(start);
             self.families.roll_back(families_before, start);
-            let message = crate::encode::json::panic_message(&*panic);
+            let message = failures::panic_message(&*panic);
             failures::record_failure(name, &format_args!("panicked: {message}"));
         }
     }
 
     /// The document's own series: `build_info`, whose labels carry the versions.
-    pub(super) fn build_info(&mut self) {
+    fn build_info(&mut self) {
         self.reset();
         if let Some(version) = &self.options.version {
             push_label(&mut self.labels, "version", version);
@@ -154,7 +156,8 @@ impl<'o> PromEncoder<'o> {
         self.scalar(FamilyType::Gauge, Number::U64(1));
     }
 
-    pub(super) fn finish(self) -> String {
+    fn finish(mut self) -> String {
+        self.build_info();
         let eof: &[u8] = match self.options.format {
             PrometheusFormat::OpenMetrics => b"# EOF\n",
             PrometheusFormat::Text => b"",
@@ -726,6 +729,18 @@ impl Encode for PromEncoder<'_> {
         if let Some(frame) = self.frames.last_mut() {
             frame.label = Some(label);
         }
+    }
+}
+
+impl Document for PromEncoder<'_> {
+    type Output = String;
+
+    fn variable(&mut self, name: &str, var: &dyn Var) {
+        PromEncoder::variable(self, name, var);
+    }
+
+    fn finish(self) -> String {
+        PromEncoder::finish(self)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 
-use crate::server::pool;
+use crate::capture::pool;
 
 type Check = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
