@@ -21,7 +21,7 @@ pub(crate) use conflict::first_of_each_name;
 pub use conflict::Conflict;
 
 use crate::encode::json::JsonDocument;
-use crate::encode::prometheus::{PromEncoder, PrometheusOptions};
+use crate::encode::prometheus::{text_document, PrometheusOptions};
 use crate::encode::render;
 use crate::vars::entry::{Entry, Site};
 use crate::vars::func::Func;
@@ -231,7 +231,7 @@ impl Registry {
     /// The registry as `options` say. See [`PrometheusOptions`].
     pub fn to_prometheus_with(&self, options: &PrometheusOptions) -> String {
         let vars = self.snapshot();
-        render(&vars, PromEncoder::new(options, vars.len()))
+        render(&vars, text_document(options, vars.len()))
     }
 }
 

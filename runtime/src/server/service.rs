@@ -20,7 +20,7 @@ use super::status::hardware::{self, Hardware, HardwareConfig};
 use super::status::health::{self, Readiness, DEFAULT_READINESS_DEADLINE};
 use crate::capture::{collect, pool, DEFAULT_RENDER_DEADLINE};
 use crate::encode::json::JsonDocument;
-use crate::encode::prometheus::{PromEncoder, PrometheusFormat, PrometheusOptions};
+use crate::encode::prometheus::{text_document, PrometheusFormat, PrometheusOptions};
 use crate::encode::render;
 use crate::registry::RegistryRef;
 
@@ -271,7 +271,7 @@ impl ExpvarService {
                     let mut response = with_type(
                         StatusCode::OK,
                         format.content_type(),
-                        render(&vars, PromEncoder::new(&options, vars.len())),
+                        render(&vars, text_document(&options, vars.len())),
                     );
                     // The body depends on `Accept`: caches must not mix the two formats.
                     response

@@ -1,19 +1,24 @@
-//! `/metrics`: the registry in the Prometheus text format 0.0.4 or OpenMetrics 1.0.
+//! `/metrics`: the registry as Prometheus metric families.
 //!
-//! Variables write themselves through the same [`Writer`](crate::Writer) as for JSON;
-//! the encoder in `writer.rs` turns that stream into metric families (`families.rs`),
-//! named and escaped by the rules in `names.rs`, in the format `negotiate.rs` picked.
+//! Variables write themselves through the same [`Writer`](crate::vars::Writer) as for
+//! JSON; the mapping in `mapping.rs` turns that stream into metric families
+//! (`families.rs`), named by the rules in `names.rs`, and hands them to a
+//! [`Format`](format::Format): `text.rs` writes text 0.0.4 or OpenMetrics, as
+//! `negotiate.rs` picked.
 
 mod families;
+pub(crate) mod format;
+mod mapping;
 mod names;
 mod negotiate;
-mod writer;
+mod text;
 
 use std::fmt;
 
+pub(crate) use mapping::Mapping;
 use names::label_name;
 pub use negotiate::{PrometheusFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
-pub(crate) use writer::PromEncoder;
+pub(crate) use text::Text;
 
 /// Label names the document itself writes: a constant label of one of these names
 /// would make a series carry the label twice.
@@ -177,6 +182,11 @@ impl PrometheusOptions {
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
     }
+}
+
+/// The `/metrics` document in the text format `options` name: 0.0.4 or OpenMetrics.
+pub(crate) fn text_document(options: &PrometheusOptions, vars: usize) -> Mapping<'_, Text> {
+    Mapping::new(options, Text::new(options.format, vars * 2), vars)
 }
 
 #[cfg(test)]

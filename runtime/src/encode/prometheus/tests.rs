@@ -26,7 +26,7 @@ inventory::submit! {
 }
 
 fn render(vars: &[(&str, VarRef)], options: &PrometheusOptions) -> String {
-    render_document(vars, PromEncoder::new(options, vars.len()))
+    render_document(vars, text_document(options, vars.len()))
 }
 
 fn lines_of(text: &str, prefix: &str) -> Vec<String> {
