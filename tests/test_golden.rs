@@ -10,7 +10,7 @@ mod support;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use expvar::{PrometheusFormat, ServerBuilder};
+use expvar::{prometheus::PrometheusFormat, ServerBuilder};
 use http_body_util::BodyExt as _;
 use support::hostile::{hostile_registry, options};
 

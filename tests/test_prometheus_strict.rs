@@ -14,7 +14,7 @@ mod support;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use expvar::PrometheusFormat;
+use expvar::prometheus::PrometheusFormat;
 use support::exposition::{parse, Format};
 use support::hostile::{hostile_registry, options};
 

@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use expvar::{
-    Counter, Distribution, Float, Func, Gauge, Histogram, Map, PrometheusFormat, PrometheusOptions,
-    Registry, Str, Var, Writer,
+    prometheus::{PrometheusFormat, PrometheusOptions},
+    vars::Distribution,
+    Counter, Float, Func, Gauge, Histogram, Map, Registry, Str, Var, Writer,
 };
 
 /// Writes the same field names a hostile user might, all as numbers.

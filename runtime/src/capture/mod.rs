@@ -41,7 +41,7 @@ static REPORTED_LATE: Lazy<Mutex<HashSet<Arc<str>>>> = Lazy::new(Default::defaul
 ///
 /// ```
 /// // Nothing has been late in this process.
-/// assert_eq!(expvar::render_timeouts(), 0);
+/// assert_eq!(expvar::server::render_timeouts(), 0);
 /// ```
 pub fn render_timeouts() -> u64 {
     RENDER_TIMEOUTS.get()

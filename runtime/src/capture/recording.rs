@@ -242,10 +242,14 @@ mod tests {
                 });
             }
         }
-        let before = crate::render_failures();
+        let before = crate::registry::render_failures();
         let recording = Recording::capture(&HalfWritten);
-        assert_eq!(crate::render_failures(), before, "counted when replayed");
+        assert_eq!(
+            crate::registry::render_failures(),
+            before,
+            "counted when replayed"
+        );
         assert_eq!(render_json(&recording), "null");
-        assert_eq!(crate::render_failures(), before + 1);
+        assert_eq!(crate::registry::render_failures(), before + 1);
     }
 }

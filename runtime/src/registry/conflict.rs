@@ -5,7 +5,7 @@ use std::fmt;
 use crate::vars::entry::Site;
 
 /// Two link-time definitions that claim the same name. The first by source location is
-/// served; see [`conflicts`].
+/// served; see [`conflicts`](super::conflicts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
     /// The contested name.

@@ -17,13 +17,15 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use once_cell::sync::Lazy;
 use serde::Serialize;
 
+pub use crate::encode::failures::render_failures;
+pub use crate::vars::entry::Site;
 pub(crate) use conflict::first_of_each_name;
 pub use conflict::Conflict;
 
 use crate::encode::json::JsonDocument;
 use crate::encode::prometheus::{text_document, PrometheusOptions};
 use crate::encode::render;
-use crate::vars::entry::{Entry, Site};
+use crate::vars::entry::Entry;
 use crate::vars::func::Func;
 use crate::vars::{IntoVarRef, VarRef};
 
@@ -217,7 +219,7 @@ impl Registry {
     }
 
     /// The registry as `/debug/vars` serves it: Go's layout, always valid JSON. See
-    /// [`to_json`](crate::to_json).
+    /// [`to_json`].
     pub fn to_json(&self) -> String {
         let vars = self.snapshot();
         render(&vars, JsonDocument::new(vars.len()))
@@ -395,7 +397,7 @@ pub fn unpublish(name: &str) -> Option<VarRef> {
 ///
 /// ```
 /// let mut names = Vec::new();
-/// expvar::for_each(|name, _var| names.push(name.to_owned()));
+/// expvar::registry::for_each(|name, _var| names.push(name.to_owned()));
 /// assert!(names.contains(&"cmdline".to_owned()));
 /// assert!(names.windows(2).all(|pair| pair[0] < pair[1]));
 /// ```
@@ -422,7 +424,7 @@ pub fn conflicts() -> Vec<Conflict> {
 ///
 /// Like Go: one object, keys sorted byte-wise, one variable per line. Unlike Go the
 /// output is always valid JSON: NaN and infinities are `null`, and a variable whose
-/// [`Var::write`] panics (a [`Func`](crate::Func) whose closure panics, say) is `null`
+/// [`Var::write`](crate::Var::write) panics (a [`Func`] whose closure panics, say) is `null`
 /// while every other variable is intact.
 ///
 /// ```

@@ -10,7 +10,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 
-/// The response body of [`ExpvarService`]: a whole document, or the dashboard's
+/// The response body of [`ExpvarService`](super::ExpvarService): a whole document, or the dashboard's
 /// endless stream of samples. A [`hyper::body::Body`] of [`Bytes`] that never fails.
 pub struct Body(BoxBody<Bytes, Infallible>);
 

@@ -1,5 +1,7 @@
 //! Serving the debug endpoints: [`serve`], [`ServerBuilder`] and the mountable
-//! [`ExpvarService`].
+//! [`ExpvarService`]; the readiness checks behind `/status/health`
+//! ([`add_readiness_check`]), the thresholds of `/status/hardware/*` ([`Thresholds`]),
+//! and what the server counts ([`render_timeouts`]).
 
 mod accept;
 mod auth;
@@ -8,7 +10,7 @@ mod handle;
 mod http;
 mod pprof;
 mod service;
-pub(crate) mod status;
+mod status;
 mod write_timeout;
 
 use std::fmt;
@@ -20,12 +22,15 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use crate::capture::render_timeouts;
 use crate::registry::RegistryRef;
 pub use handle::{ServeError, ServerHandle};
 pub use http::Body;
 pub use service::{ExpvarService, ResponseFuture};
 use service::{ServiceConfig, DEFAULT_WRITE_TIMEOUT};
-use status::hardware::{self, Hardware, Thresholds};
+use status::hardware;
+pub use status::hardware::{Hardware, Thresholds};
+pub use status::health::{add_readiness_check, check_readiness, remove_readiness_check};
 
 /// The address [`serve`] uses when `EXPVAR_ADDR` is not set: loopback, Go's pprof port.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:6060";
@@ -147,7 +152,7 @@ impl ServerBuilder {
     }
 
     /// Prepends `namespace_` to the names of variables at `/metrics` (see
-    /// [`PrometheusOptions::namespace`](crate::PrometheusOptions::namespace)).
+    /// [`PrometheusOptions::namespace`](crate::prometheus::PrometheusOptions::namespace)).
     pub fn namespace(mut self, namespace: &str) -> Self {
         self.config.prometheus = self.config.prometheus.namespace(namespace);
         self
@@ -206,7 +211,7 @@ impl ServerBuilder {
     /// place. Any other variable (a [`Func`](crate::Func), a derived struct, process
     /// statistics) is rendered on a worker thread; if it has not answered within the
     /// deadline it is `null` in `/debug/vars`, left out of `/metrics` and the dashboard,
-    /// counted in [`render_timeouts`](crate::render_timeouts) and logged once, and the
+    /// counted in [`render_timeouts`] and logged once, and the
     /// rest is served. While its late render still runs it is not started again.
     ///
     /// ```
@@ -225,7 +230,7 @@ impl ServerBuilder {
     }
 
     /// How long `/status/health` waits for the
-    /// [readiness checks](crate::add_readiness_check) (default 1 s); a check that has
+    /// [readiness checks](crate::server::add_readiness_check) (default 1 s); a check that has
     /// not answered by then fails with that reason.
     ///
     /// ```

@@ -48,10 +48,10 @@ pub(crate) const DEFAULT_MAX_REQUESTS_IN_FLIGHT: usize = 16;
 ///   stream with an event unacknowledged for the
 ///   [`write_timeout`](crate::ServerBuilder::write_timeout) is ended.
 /// - `{prefix}/status/health`: `200 OK`, or `503` with the reasons of the failing
-///   [readiness checks](crate::add_readiness_check). Never asks for credentials, so
+///   [readiness checks](crate::server::add_readiness_check). Never asks for credentials, so
 ///   load balancers can poll it;
 /// - `{prefix}/status/hardware/{disk,ram,cpu}`: use of the resource as JSON, with a
-///   status code set by its [`Thresholds`](crate::Thresholds).
+///   status code set by its [`Thresholds`](crate::server::Thresholds).
 ///
 /// With the `pprof` feature, also `{prefix}/debug/pprof/profile?seconds=N`: a CPU
 /// profile of `N` seconds (default 30, at most 300) in pprof's protobuf format, for

@@ -13,7 +13,7 @@ use crate::vars::{Var, Writer};
 /// bookkeeping. Published as the `jemalloc` variable when the feature is on.
 ///
 /// ```
-/// let stats = expvar::JemallocStats::read().unwrap();
+/// let stats = expvar::stats::JemallocStats::read().unwrap();
 /// assert!(stats.allocated <= stats.active);
 /// assert!(stats.active <= stats.resident);
 /// ```

@@ -18,7 +18,7 @@ use crate::vars::{Var, Writer};
 /// Fields the OS does not report are `None` (open file descriptors on Windows, say).
 ///
 /// ```
-/// let process = expvar::ProcessStats::read();
+/// let process = expvar::stats::ProcessStats::read();
 /// assert_eq!(process.pid, std::process::id());
 /// assert!(process.resident_memory_bytes > 0);
 /// ```

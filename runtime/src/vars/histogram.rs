@@ -84,7 +84,7 @@ type Buckets = [AtomicU64; BUCKET_COUNT];
 /// assert_eq!(summary.count, 100);
 /// assert_eq!(summary.min, 0.001);
 /// assert_eq!(summary.max, 0.1);
-/// assert!((summary.p50 - 0.050).abs() <= 0.050 * expvar::QUANTILE_RELATIVE_ERROR);
+/// assert!((summary.p50 - 0.050).abs() <= 0.050 * expvar::vars::QUANTILE_RELATIVE_ERROR);
 /// ```
 pub struct Histogram {
     /// Null until the first record.

@@ -1,5 +1,7 @@
-//! Variables: the [`Var`] trait, the [`Writer`] a variable describes itself to, and
-//! the built-in variable types.
+//! Variables of your own: the [`Var`] trait, the [`Writer`] a variable describes
+//! itself to and its companions ([`Unit`], [`Distribution`], [`ObjectWriter`],
+//! [`MapWriter`]), handles to published variables ([`VarRef`]), and the constants of
+//! the built-in [`Histogram`](crate::Histogram) and [`Map`](crate::Map).
 
 pub(crate) mod counter;
 pub(crate) mod entry;
@@ -15,6 +17,10 @@ mod entry_cache;
 mod var_ref;
 
 pub use distribution::{Distribution, Statistic};
+pub use histogram::{HistogramSummary, DEFAULT_BUCKETS, QUANTILE_RELATIVE_ERROR};
+pub use map::{
+    default_map_limit, set_default_map_limit, DEFAULT_LABEL, DEFAULT_MAP_LIMIT, OVERFLOW_KEY,
+};
 pub use var_ref::{IntoVarRef, VarRef};
 
 /// A variable that can be published and read by `/debug/vars` (Go's `expvar.Var`).
@@ -127,7 +133,7 @@ pub trait Var: Send + Sync {
 /// reaches all of them without any change to an encoder.
 ///
 /// ```
-/// use expvar::{Registry, Unit, Var, Writer};
+/// use expvar::{Registry, Var, Writer, vars::Unit};
 ///
 /// /// A cache that reports its size and its hit count.
 /// struct Cache { bytes: u64, hits: u64 }
@@ -241,7 +247,7 @@ impl<'a> Writer<'a> {
     /// A number in JSON, like [`float`](Self::float); a Prometheus `counter` (with
     /// `_total`) rather than a gauge. A NaN or negative total has no place in a
     /// counter: `/metrics` leaves it out (logged once, counted in
-    /// [`render_failures`](crate::render_failures)).
+    /// [`render_failures`](crate::registry::render_failures)).
     pub fn counter_f64(mut self, value: f64) {
         self.written = true;
         self.encoder.counter_f64(value);
@@ -292,7 +298,7 @@ impl<'a> Writer<'a> {
 
     /// Writes `null` and reports that the value could not be produced.
     ///
-    /// The failure is counted (see [`render_failures`](crate::render_failures)) and
+    /// The failure is counted (see [`render_failures`](crate::registry::render_failures)) and
     /// logged with the variable's name; the rest of the document is unaffected.
     pub fn fail(mut self, reason: &dyn std::fmt::Display) {
         self.written = true;

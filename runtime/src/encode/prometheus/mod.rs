@@ -37,10 +37,11 @@ pub const RESERVED_LABELS: &[&str] = &[
     "value",
 ];
 
-/// How [`to_prometheus_with`] and `/metrics` render the registry.
+/// How [`to_prometheus_with`](crate::registry::to_prometheus_with) and `/metrics` render
+/// the registry.
 ///
 /// ```
-/// use expvar::{PrometheusFormat, PrometheusOptions, Registry};
+/// use expvar::{Registry, prometheus::{PrometheusFormat, PrometheusOptions}};
 ///
 /// static JOBS: expvar::Counter = expvar::Counter::new();
 /// let registry = Registry::new();
@@ -134,7 +135,7 @@ impl PrometheusOptions {
     /// Like [`const_label`](Self::const_label), with a refused name as an error.
     ///
     /// ```
-    /// use expvar::PrometheusOptions;
+    /// use expvar::prometheus::PrometheusOptions;
     ///
     /// let err = PrometheusOptions::new().try_const_label("le", "x").unwrap_err();
     /// assert_eq!(err.label(), "le");
@@ -148,7 +149,7 @@ impl PrometheusOptions {
     /// The first constant label that was refused, if any.
     ///
     /// ```
-    /// use expvar::PrometheusOptions;
+    /// use expvar::prometheus::PrometheusOptions;
     ///
     /// let options = PrometheusOptions::new().const_label("version", "1.2");
     /// assert_eq!(options.validate().unwrap_err().label(), "version");

@@ -257,7 +257,7 @@ impl Var for Totals {
 
 #[test]
 fn nan_and_negative_counters_are_left_out() {
-    let before = crate::render_failures();
+    let before = crate::registry::render_failures();
     for format in [PrometheusFormat::Text, PrometheusFormat::OpenMetrics] {
         let text = render(
             &[("totals", shared(Totals))],
@@ -267,7 +267,7 @@ fn nan_and_negative_counters_are_left_out() {
         assert!(!text.contains("totals_negative"), "{text}");
         assert!(text.contains("totals_fine_total 2.5\n"), "{text}");
     }
-    assert!(crate::render_failures() >= before + 4);
+    assert!(crate::registry::render_failures() >= before + 4);
 }
 
 #[test]
@@ -303,7 +303,10 @@ impl Var for Results {
                     .labels(&[("result", result)])
                     .counter(count);
             }
-            fields.field("wait").unit(crate::Unit::Seconds).float(0.5);
+            fields
+                .field("wait")
+                .unit(crate::vars::Unit::Seconds)
+                .float(0.5);
         });
     }
 }
@@ -368,7 +371,7 @@ struct BadBuckets;
 
 impl Var for BadBuckets {
     fn write(&self, out: Writer<'_>) {
-        out.distribution(&crate::Distribution {
+        out.distribution(&crate::vars::Distribution {
             count: 2,
             sum: 3.0,
             min: 1.0,
