@@ -127,7 +127,7 @@ fn runtime_name_clashing_with_link_time_name_is_an_error() {
     let message = error.to_string();
     assert!(message.contains("\"cmdline\""), "{message}");
     assert!(
-        message.contains("builtin.rs"),
+        message.contains("stats/cmdline.rs"),
         "names the built-in's site: {message}"
     );
     assert!(
