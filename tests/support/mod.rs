@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod exposition;
+pub mod hostile;
 pub mod sse;
 
 use std::io::{Read, Write};
