@@ -2,7 +2,9 @@
 
 use super::{failures, Document, Skip};
 use crate::vars::VarRef;
-use crate::vars::{Describe, Distribution, Encode, Statistic, Var, View, Writer};
+use crate::vars::{
+    Describe, Distribution, Encode, Exemplar, NativeBuckets, Statistic, Var, View, Writer,
+};
 
 /// The `/debug/vars` document, as [`render`](super::render) builds it: Go's layout, one
 /// object, one variable per line, keys in the order given (the registry sorts them).
@@ -179,7 +181,12 @@ impl Encode for JsonEncoder {
         self.out.extend_from_slice(b"null");
     }
 
-    fn distribution(&mut self, distribution: &Distribution<'_>) {
+    fn distribution(
+        &mut self,
+        distribution: &Distribution<'_>,
+        _native: Option<&NativeBuckets<'_>>,
+        _exemplars: &[Exemplar<'_>],
+    ) {
         if self.skip.scalar() {
             return;
         }

@@ -486,7 +486,7 @@ impl<V: Var> Var for Map<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vars::{Describe, Distribution, Encode};
+    use crate::vars::{Describe, Distribution, Encode, Exemplar, NativeBuckets};
 
     /// Records the labels of the maps written to it.
     #[derive(Default)]
@@ -501,7 +501,13 @@ mod tests {
         fn bool(&mut self, _: bool) {}
         fn null(&mut self) {}
         fn describe(&mut self, _: Describe<'_>) {}
-        fn distribution(&mut self, _: &Distribution<'_>) {}
+        fn distribution(
+            &mut self,
+            _: &Distribution<'_>,
+            _: Option<&NativeBuckets<'_>>,
+            _: &[Exemplar<'_>],
+        ) {
+        }
         fn json(&mut self, _: &serde_json::Value) {}
         fn fail(&mut self, _: &dyn fmt::Display) {}
         fn begin_object(&mut self) {}

@@ -21,7 +21,9 @@ use super::format::{FamilyHead, Format, Labels, MetricValue, Number};
 use super::names::{label_name, push_label, push_name};
 use super::PrometheusOptions;
 use crate::encode::{failures, Document};
-use crate::vars::{Describe, Distribution, Encode, Unit, Var, View, Writer};
+use crate::vars::{
+    Describe, Distribution, Encode, Exemplar, NativeBuckets, Unit, Var, View, Writer,
+};
 
 /// The label a string value becomes on its `_info` series.
 pub(crate) const INFO_LABEL: &str = "value";
@@ -542,7 +544,12 @@ impl<F: Format> Encode for Mapping<'_, F> {
 
     fn null(&mut self) {}
 
-    fn distribution(&mut self, distribution: &Distribution<'_>) {
+    fn distribution(
+        &mut self,
+        distribution: &Distribution<'_>,
+        _native: Option<&NativeBuckets<'_>>,
+        _exemplars: &[Exemplar<'_>],
+    ) {
         if self.skip_depth.is_some() {
             return;
         }
