@@ -35,11 +35,11 @@
 //! One file of about 800 lines: the tables, the lock and the thread-local protocol are
 //! one unit that the loom model checks together, and about 150 lines are tests.
 
-mod block;
 #[cfg(all(test, expvar_loom))]
 mod model;
+mod stripe;
 
-pub(crate) use block::{SlotBlock, BLOCK_LEN};
+pub(crate) use stripe::{stripes, this_stripe};
 
 use std::cell::{Cell, UnsafeCell};
 use std::ptr::{self, NonNull};
@@ -257,8 +257,6 @@ struct State {
     /// Counts of retired tables, by slot id, in chunks allocated when first needed.
     retired: Vec<Option<Box<[u64; CHUNK_LEN]>>>,
     free_ids: Vec<u32>,
-    /// First ids of released blocks (see `block.rs`), each a whole chunk.
-    free_blocks: Vec<u32>,
     next_id: u32,
     /// One bit per slot id: set for [`SlotKind::Sum`].
     sum_ids: Vec<u64>,
@@ -323,7 +321,6 @@ const EMPTY_STATE: State = State {
     live: Vec::new(),
     retired: Vec::new(),
     free_ids: Vec::new(),
-    free_blocks: Vec::new(),
     next_id: 0,
     sum_ids: Vec::new(),
 };
@@ -628,13 +625,7 @@ pub(crate) fn add_on(table: ThreadTable, id: u32, n: u64) -> bool {
 /// Adds `value` to this thread's slot `id`, which holds the bits of an `f64`.
 #[inline]
 pub(crate) fn add_f64(id: u32, value: f64) -> bool {
-    add_f64_on(this_thread(), id, value)
-}
-
-/// [`add_f64`] on `table`, which [`this_thread`] returned on this thread.
-#[inline]
-pub(crate) fn add_f64_on(table: ThreadTable, id: u32, value: f64) -> bool {
-    with_slot_in(table.table, id, |slot| {
+    with_slot_in(this_thread().table, id, |slot| {
         let sum = f64::from_bits(slot.load(Relaxed)) + value;
         slot.store(sum.to_bits(), Relaxed);
     })

@@ -1,209 +1,326 @@
-//! Where a histogram's bucket counts live: per-thread counter slots, a block of them
-//! per page of [`PAGE`] consecutive buckets.
+//! Where a histogram's bucket counts live: a page of counters per power of two (per
+//! group of powers of two below schema 0), each page holding one copy of its counters
+//! per [stripe](crate::slots::stripes), made on the first value recorded in it.
 //!
-//! A bucket is counted as a [`Counter`](crate::Counter) counts: the calling thread adds
-//! one to its own slot with a plain load and store, and a read sums the slots of every
-//! live thread and of those that exited. The buckets of one page share a block, so a
-//! thread that records values of similar size touches one chunk of its own. Pages get
-//! their block on first use, so memory follows the values recorded: a page nobody
-//! recorded into costs its 16 bytes here and nothing per thread.
+//! A thread adds one to its stripe's copy of the counter with one atomic add, on cache
+//! lines no thread of another stripe writes, so threads running at once do not fight
+//! over the buckets; a read sums the copies. The page table is made on the first
+//! record, one entry per power of two a value can have, and the hot path is two
+//! loads: the table, then the page, whose entry comes from the value's exponent alone,
+//! while the bucket within the page is still being worked out from its mantissa.
+//!
+//! Memory: the table (8 bytes per power of two in range, twice: positive and negative
+//! values; 3 KiB for the defaults), and per power of two recorded in, a page of
+//! 128 bytes (16 buckets, or `2^schema` above schema 4) per stripe.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-
-use once_cell::race::OnceBox;
+use std::alloc::{self, Layout};
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 
 use super::schema;
-use crate::slots::{self, SlotBlock, SlotId, SlotKind, ThreadTable, BLOCK_LEN};
+use crate::slots;
 
-/// Buckets per page.
-pub(super) const PAGE: usize = BLOCK_LEN;
+/// Counters per copy of a page at least, so that copies fill whole lines (of 128
+/// bytes: two of the 64-byte lines adjacent-line prefetching pairs up).
+const LINE_WORDS: usize = 16;
 
-/// The counts of one page, where no per-thread slot is available (a thread whose
-/// thread-locals are being torn down, or every slot in use).
-type Shared = [AtomicU64; PAGE];
-
-struct Page {
-    block: SlotBlock,
-    /// Made when a count cannot go to a slot.
-    shared: OnceBox<Shared>,
+/// A histogram's bucket counts, kept inline in it; the table and pages are made on
+/// the first record.
+pub(super) struct Buckets {
+    /// The page table: entry 0 is the zero bucket's page, then the positive pages
+    /// from `first_page` up, then the negative ones. Null until the first record.
+    table: AtomicPtr<AtomicPtr<AtomicU64>>,
+    schema: i8,
+    /// For schemas below 0: powers of two per page, as a shift.
+    group_shift: u8,
+    /// Buckets per page: `2^schema`, or 1 below schema 0.
+    per_page: u16,
+    /// The number of the lowest page (see [`page_number`]).
+    first_page: i32,
+    /// Pages per sign.
+    pages: u32,
+    zero_threshold: f64,
+    /// `stripes - 1`, set with the table (kept here: a static of this crate costs code
+    /// inlined elsewhere one more load).
+    stripe_mask: AtomicUsize,
+    /// The schema's step table (see [`schema::steps`]) above schema 0, else null;
+    /// set with the table.
+    steps: AtomicPtr<u64>,
 }
 
-impl Page {
-    fn new() -> Self {
-        Page {
-            block: SlotBlock::new(),
-            shared: OnceBox::new(),
+/// The number of the page holding key `key` when pages hold `per_page` keys: keys
+/// `p * per_page + 1` to `(p + 1) * per_page`, so that page `p` holds the values in
+/// `(2^p, 2^(p+1)]` at schema 0 and above.
+#[inline]
+const fn page_number(key: i32, per_page: i32) -> i32 {
+    // `per_page` is a power of two: an arithmetic shift is the floor division.
+    (key - 1) >> per_page.trailing_zeros()
+}
+
+/// What the buckets of one histogram read once.
+#[derive(Debug, Default)]
+pub(super) struct Counts {
+    pub(super) zero: u64,
+    /// Buckets with counts, keys increasing.
+    pub(super) positive: Vec<(i32, u64)>,
+    /// Buckets with counts, keys (magnitudes) increasing.
+    pub(super) negative: Vec<(i32, u64)>,
+}
+
+impl Buckets {
+    /// Buckets at `schema` for magnitudes above `zero_threshold` up to `max_value`.
+    pub(super) const fn new(schema: i32, zero_threshold: f64, max_value: f64) -> Self {
+        let per_page = 1 << if schema > 0 { schema } else { 0 };
+        // The smallest magnitude counted in a bucket is just above the threshold (or
+        // the smallest subnormal, for a threshold of 0).
+        let lowest = if zero_threshold > 0.0 {
+            zero_threshold
+        } else {
+            f64::from_bits(1)
+        };
+        let first_page = page_number(schema::key(lowest, schema), per_page);
+        let last_page = page_number(schema::key(max_value, schema), per_page);
+        Buckets {
+            table: AtomicPtr::new(ptr::null_mut()),
+            schema: schema as i8,
+            group_shift: if schema < 0 { -schema as u8 } else { 0 },
+            per_page: per_page as u16,
+            first_page,
+            pages: (last_page - first_page + 1) as u32,
+            zero_threshold,
+            stripe_mask: AtomicUsize::new(0),
+            steps: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    #[inline]
+    pub(super) fn schema(&self) -> i32 {
+        i32::from(self.schema)
+    }
+
+    pub(super) fn zero_threshold(&self) -> f64 {
+        self.zero_threshold
+    }
+
+    /// Counters in one copy of a page.
+    #[inline]
+    fn stride(&self) -> usize {
+        usize::from(self.per_page).max(LINE_WORDS)
+    }
+
+    fn entries(&self) -> usize {
+        1 + 2 * self.pages as usize
+    }
+
+    /// Counts `value`: finite, its magnitude at most the `max_value` given to `new`.
+    #[inline]
+    pub(super) fn add(&self, value: f64) {
+        let stripe = slots::this_stripe();
+        let mut table = self.table.load(Acquire);
+        if table.is_null() {
+            table = self.make_table();
+        }
+        let magnitude = value.abs();
+        let (entry, offset) = if magnitude <= self.zero_threshold {
+            (0, 0)
+        } else {
+            let bits = magnitude.to_bits();
+            let (page, offset) = if self.group_shift == 0 && bits >> 52 != 0 {
+                // The power of two `(2^e, 2^(e+1)]` holding the value is the exponent of
+                // the float just below it, and the bucket within it comes from the
+                // mantissa: bucket `j` of `1..=per_page`, or 0 for `2^e` itself, which
+                // is the last bucket of the power of two below.
+                let page = ((bits - 1) >> 52) as i32 - 1023;
+                let offset = match self.steps() {
+                    Some(steps) => schema::step(bits & ((1 << 52) - 1), steps) as usize,
+                    None => 0,
+                };
+                (
+                    page,
+                    offset.wrapping_sub(1) & (usize::from(self.per_page) - 1),
+                )
+            } else {
+                self.page_and_offset(magnitude)
+            };
+            // Values come from inside the range the table was made for; the clamp
+            // only keeps an index in bounds.
+            let page = (page - self.first_page).clamp(0, self.pages as i32 - 1) as usize;
+            let sign = if value > 0.0 { 0 } else { self.pages as usize };
+            (1 + sign + page, offset)
+        };
+        // SAFETY: the table has `entries()` entries and lives as long as `self`.
+        let entry = unsafe { &*table.add(entry) };
+        let mut page = entry.load(Acquire);
+        if page.is_null() {
+            page = self.make_page(entry);
+        }
+        let copy = (stripe & self.stripe_mask.load(Relaxed)) * self.stride();
+        // SAFETY: a page has a copy of `stride()` counters per stripe; `offset` is
+        // below `per_page`, which is at most `stride()`.
+        unsafe { &*page.add(copy + offset) }.fetch_add(1, Relaxed);
+    }
+
+    /// The page and the place in it of `magnitude`, from its key.
+    #[cold]
+    fn page_and_offset(&self, magnitude: f64) -> (i32, usize) {
+        let key = schema::key(magnitude, self.schema());
+        let per_page = i32::from(self.per_page);
+        // `per_page` is a power of two: the remainder is a mask, not a division.
+        (
+            page_number(key, per_page),
+            ((key - 1) & (per_page - 1)) as usize,
+        )
+    }
+
+    /// The step table of the schema, for schemas above 0; set with the page table.
+    #[inline]
+    fn steps(&self) -> Option<&'static [u64; 512]> {
+        let steps = self.steps.load(Relaxed);
+        // SAFETY: null or a `&'static` table from `schema::steps`.
+        unsafe { steps.cast::<[u64; 512]>().as_ref() }
+    }
+
+    fn table_layout(&self) -> Layout {
+        Layout::array::<AtomicPtr<AtomicU64>>(self.entries()).expect("a small table")
+    }
+
+    fn page_layout(&self) -> Layout {
+        let words = self.stride() * slots::stripes();
+        Layout::from_size_align(words * 8, LINE_WORDS * 8).expect("a small page")
+    }
+
+    #[cold]
+    fn make_table(&self) -> *mut AtomicPtr<AtomicU64> {
+        // Published with the table (`Release` below): a thread that sees the table
+        // sees the mask.
+        self.stripe_mask.store(slots::stripes() - 1, Relaxed);
+        if self.schema > 0 {
+            let steps = schema::steps(self.schema());
+            self.steps
+                .store(ptr::from_ref(steps).cast_mut().cast(), Relaxed);
+        }
+        // Null pointers are zero bytes.
+        let fresh = zeroed(self.table_layout()).cast::<AtomicPtr<AtomicU64>>();
+        match self
+            .table
+            .compare_exchange(ptr::null_mut(), fresh, AcqRel, Acquire)
+        {
+            Ok(_) => fresh,
+            Err(winner) => {
+                // SAFETY: `fresh` was never shared.
+                unsafe { alloc::dealloc(fresh.cast(), self.table_layout()) };
+                winner
+            }
         }
     }
 
     #[cold]
-    fn add_cold(&self, table: ThreadTable, offset: usize) {
-        if let Some(first) = self.block.get_or_assign() {
-            if slots::add_on(table, first + offset as u32, 1) {
-                return;
+    fn make_page(&self, entry: &AtomicPtr<AtomicU64>) -> *mut AtomicU64 {
+        // Zero bytes are zero counters.
+        let fresh = zeroed(self.page_layout()).cast::<AtomicU64>();
+        match entry.compare_exchange(ptr::null_mut(), fresh, AcqRel, Acquire) {
+            Ok(_) => fresh,
+            Err(winner) => {
+                // SAFETY: `fresh` was never shared.
+                unsafe { alloc::dealloc(fresh.cast(), self.page_layout()) };
+                winner
             }
         }
-        let shared = self
-            .shared
-            .get_or_init(|| Box::new([const { AtomicU64::new(0) }; PAGE]));
-        shared[offset].fetch_add(1, Relaxed);
     }
 
-    /// The page's totals, or `None` if nothing was ever counted in it.
-    fn totals(&self) -> Option<[u64; PAGE]> {
-        let shared = self.shared.get();
-        if self.block.get().is_none() && shared.is_none() {
-            return None;
+    /// The table's entries, if it was made.
+    fn table(&self) -> Option<&[AtomicPtr<AtomicU64>]> {
+        let table = self.table.load(Acquire);
+        // SAFETY: made by `make_table` with `entries()` entries; freed only by `Drop`.
+        (!table.is_null()).then(|| unsafe { std::slice::from_raw_parts(table, self.entries()) })
+    }
+
+    /// The totals of the page at `entry` over the stripes, if it was made.
+    fn page_totals(&self, entry: &AtomicPtr<AtomicU64>, totals: &mut [u64]) -> bool {
+        let page = entry.load(Acquire);
+        if page.is_null() {
+            return false;
         }
-        let mut totals = [0; PAGE];
-        self.block.sum_into(&mut totals);
-        for (total, count) in totals.iter_mut().zip(shared.into_iter().flatten()) {
-            *total = total.wrapping_add(count.load(Relaxed));
+        let stride = self.stride();
+        // SAFETY: made by `make_page`: `stride()` counters per stripe.
+        let page = unsafe { std::slice::from_raw_parts(page, stride * slots::stripes()) };
+        totals.fill(0);
+        for copy in page.chunks(stride) {
+            for (total, count) in totals.iter_mut().zip(copy) {
+                *total += count.load(Relaxed);
+            }
         }
-        Some(totals)
+        true
     }
 
-    #[cfg(test)]
-    fn in_use(&self) -> bool {
-        self.block.get().is_some() || self.shared.get().is_some()
-    }
-}
-
-/// The buckets of one sign: keys `first_key..first_key + pages.len() * PAGE`, every
-/// key a value of that sign can have.
-pub(super) struct Pages {
-    first_key: i32,
-    last_key: i32,
-    pages: Box<[Page]>,
-}
-
-impl Pages {
-    /// Pages for the keys `first_key..=last_key`.
-    pub(super) fn new(first_key: i32, last_key: i32) -> Self {
-        let keys = (last_key - first_key) as usize + 1;
-        Pages {
-            first_key,
-            last_key,
-            pages: (0..keys.div_ceil(PAGE)).map(|_| Page::new()).collect(),
+    /// Every count, read once.
+    pub(super) fn read(&self) -> Counts {
+        let mut counts = Counts::default();
+        let Some(table) = self.table() else {
+            return counts;
+        };
+        let per_page = usize::from(self.per_page);
+        let mut totals = vec![0u64; per_page];
+        if self.page_totals(&table[0], &mut totals) {
+            counts.zero = totals[0];
         }
-    }
-
-    /// Counts one value in bucket `key`, on `table` (this thread's).
-    #[inline]
-    pub(super) fn add(&self, table: ThreadTable, key: i32) {
-        // Keys come from values inside the range the pages were made for; the clamp
-        // only keeps an index in bounds.
-        let index = (key.clamp(self.first_key, self.last_key) - self.first_key) as usize;
-        let page = &self.pages[index / PAGE];
-        let offset = index % PAGE;
-        match page.block.get() {
-            Some(first) if slots::add_on(table, first + offset as u32, 1) => {}
-            _ => page.add_cold(table, offset),
-        }
-    }
-
-    /// Calls `visit` with each bucket that has counts, keys increasing.
-    pub(super) fn for_each(&self, mut visit: impl FnMut(i32, u64)) {
-        for (number, page) in self.pages.iter().enumerate() {
-            let Some(totals) = page.totals() else {
-                continue;
-            };
-            let first = self.first_key + (number * PAGE) as i32;
-            for (offset, &count) in totals.iter().enumerate() {
-                if count != 0 {
-                    visit(first + offset as i32, count);
+        let pages = self.pages as usize;
+        for (sign, side) in [
+            (&mut counts.positive, &table[1..1 + pages]),
+            (&mut counts.negative, &table[1 + pages..]),
+        ] {
+            for (page, entry) in side.iter().enumerate() {
+                if !self.page_totals(entry, &mut totals) {
+                    continue;
+                }
+                let number = self.first_page + page as i32;
+                for (offset, &count) in totals.iter().enumerate() {
+                    if count != 0 {
+                        sign.push((number * per_page as i32 + offset as i32 + 1, count));
+                    }
                 }
             }
         }
+        counts
     }
 
-    /// How many pages have a block or shared counts: what the pages cost per thread
-    /// (one chunk each for a thread that records into them).
+    /// How many pages are made.
     #[cfg(test)]
-    pub(super) fn pages_in_use(&self) -> usize {
-        self.pages.iter().filter(|page| page.in_use()).count()
+    pub(super) fn pages_made(&self) -> usize {
+        self.table().map_or(0, |table| {
+            table
+                .iter()
+                .filter(|entry| !entry.load(Relaxed).is_null())
+                .count()
+        })
     }
 }
 
-/// The zero bucket: a counter of its own.
-pub(super) struct ZeroBucket {
-    slot: SlotId,
-    shared: AtomicU64,
+/// `layout`'s worth of zero bytes.
+fn zeroed(layout: Layout) -> *mut u8 {
+    // SAFETY: the layouts here are never empty.
+    let fresh = unsafe { alloc::alloc_zeroed(layout) };
+    if fresh.is_null() {
+        alloc::handle_alloc_error(layout);
+    }
+    fresh
 }
 
-impl ZeroBucket {
-    pub(super) fn new() -> Self {
-        ZeroBucket {
-            slot: SlotId::new(),
-            shared: AtomicU64::new(0),
-        }
-    }
-
-    #[inline]
-    pub(super) fn add(&self, table: ThreadTable) {
-        match self.slot.get() {
-            Some(id) if slots::add_on(table, id, 1) => {}
-            _ => self.add_cold(table),
-        }
-    }
-
-    #[cold]
-    fn add_cold(&self, table: ThreadTable) {
-        match self.slot.get_or_assign(SlotKind::Count) {
-            Some(id) if slots::add_on(table, id, 1) => {}
-            _ => {
-                self.shared.fetch_add(1, Relaxed);
+impl Drop for Buckets {
+    fn drop(&mut self) {
+        let Some(table) = self.table() else {
+            return;
+        };
+        for entry in table {
+            let page = entry.load(Relaxed);
+            if !page.is_null() {
+                // SAFETY: made by `make_page` with this layout; `&mut self`.
+                unsafe { alloc::dealloc(page.cast(), self.page_layout()) };
             }
         }
-    }
-
-    pub(super) fn get(&self) -> u64 {
-        let shared = self.shared.load(Relaxed);
-        self.slot
-            .get()
-            .map_or(shared, |id| shared.wrapping_add(slots::sum(id)))
-    }
-}
-
-/// Every bucket of a histogram, made on its first record.
-pub(super) struct Storage {
-    pub(super) schema: i32,
-    pub(super) zero_threshold: f64,
-    pub(super) zero: ZeroBucket,
-    pub(super) positive: Pages,
-    /// Made on the first negative value (only native histograms keep them).
-    negative: OnceBox<Pages>,
-}
-
-impl Storage {
-    /// Buckets at `schema` for magnitudes above `zero_threshold` up to `max_value`.
-    pub(super) fn new(schema: i32, zero_threshold: f64, max_value: f64) -> Self {
-        Storage {
-            schema,
-            zero_threshold,
-            zero: ZeroBucket::new(),
-            positive: Self::pages(schema, zero_threshold, max_value),
-            negative: OnceBox::new(),
-        }
-    }
-
-    fn pages(schema: i32, zero_threshold: f64, max_value: f64) -> Pages {
-        // The smallest magnitude recorded in a bucket is just above the threshold
-        // (or the smallest subnormal, for a threshold of 0).
-        let lowest = zero_threshold.max(f64::from_bits(1));
-        Pages::new(schema::key(lowest, schema), schema::key(max_value, schema))
-    }
-
-    /// The negative buckets, made if needed.
-    #[inline]
-    pub(super) fn negative_or_make(&self, max_value: f64) -> &Pages {
-        self.negative
-            .get_or_init(|| Box::new(Self::pages(self.schema, self.zero_threshold, max_value)))
-    }
-
-    /// The negative buckets, if any value was negative.
-    pub(super) fn negative(&self) -> Option<&Pages> {
-        self.negative.get()
+        let table = self.table.load(Relaxed);
+        // SAFETY: made by `make_table` with this layout; `&mut self`.
+        unsafe { alloc::dealloc(table.cast(), self.table_layout()) };
     }
 }
 
@@ -213,37 +330,51 @@ mod tests {
 
     #[test]
     fn counts_land_in_their_bucket_and_pages_are_made_on_use() {
-        let storage = Storage::new(3, 2f64.powi(-128), 2f64.powi(64));
-        assert_eq!(storage.positive.pages_in_use(), 0);
-        let table = slots::this_thread();
-        for value in [1.0, 1.0, 1.05, 3.0, 1e-30, 2f64.powi(64)] {
-            storage.positive.add(table, schema::key(value, 3));
+        for schema in [-2, 0, 3, 4, 8] {
+            let buckets = Buckets::new(schema, 2f64.powi(-128), 2f64.powi(64));
+            assert_eq!(buckets.pages_made(), 0);
+            let values = [1.0, 1.0, 1.05, 2.0, 3.0, 1e-30, 2f64.powi(64), 0.0];
+            for value in values {
+                buckets.add(value);
+            }
+            std::thread::scope(|scope| {
+                scope.spawn(|| buckets.add(1.0));
+            });
+            let mut expected: Vec<(i32, u64)> = Vec::new();
+            for value in [1.0, 1.0, 1.05, 2.0, 3.0, 1e-30, 2f64.powi(64), 1.0] {
+                let key = schema::key(value, schema);
+                match expected.iter_mut().find(|(k, _)| *k == key) {
+                    Some(bucket) => bucket.1 += 1,
+                    None => expected.push((key, 1)),
+                }
+            }
+            expected.sort_unstable();
+            let counts = buckets.read();
+            assert_eq!(counts.positive, expected, "schema {schema}");
+            assert_eq!(counts.zero, 1);
+            assert!(counts.negative.is_empty());
+            assert!(buckets.pages_made() <= 6);
+            buckets.add(-1.0);
+            buckets.add(-0.0);
+            let counts = buckets.read();
+            assert_eq!(counts.negative, [(0, 1)]);
+            assert_eq!(counts.zero, 2);
         }
-        storage.zero.add(table);
-        std::thread::scope(|scope| {
-            scope.spawn(|| storage.positive.add(slots::this_thread(), 0));
-        });
-        let mut seen = Vec::new();
-        storage
-            .positive
-            .for_each(|key, count| seen.push((key, count)));
+    }
+
+    #[test]
+    fn subnormal_values_with_a_zero_threshold_of_zero() {
+        let buckets = Buckets::new(3, 0.0, 2f64.powi(64));
+        let tiny = f64::from_bits(1);
+        buckets.add(tiny);
+        buckets.add(f64::MIN_POSITIVE);
+        buckets.add(0.0);
+        let counts = buckets.read();
         let expected = [
-            (schema::key(1e-30, 3), 1),
-            (0, 3),
-            (1, 1),
-            (schema::key(3.0, 3), 1),
-            (64 * 8, 1),
+            (schema::key(tiny, 3), 1),
+            (schema::key(f64::MIN_POSITIVE, 3), 1),
         ];
-        assert_eq!(seen, expected);
-        assert_eq!(storage.zero.get(), 1);
-        assert!(storage.positive.pages_in_use() <= 4);
-        assert!(storage.negative().is_none());
-        storage.negative_or_make(2f64.powi(64)).add(table, 0);
-        let mut negative = Vec::new();
-        storage
-            .negative()
-            .unwrap()
-            .for_each(|key, count| negative.push((key, count)));
-        assert_eq!(negative, [(0, 1)]);
+        assert_eq!(counts.positive, expected);
+        assert_eq!(counts.zero, 1);
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use once_cell::race::OnceBox;
 
-use self::buckets::Storage;
+use self::buckets::Buckets;
 use self::reading::Reading;
 use crate::slots::{self, SlotId, SlotKind};
 use crate::vars::exemplar::{ExemplarError, ExemplarSlot};
@@ -32,11 +32,13 @@ pub const DEFAULT_ZERO_THRESHOLD: f64 = 2.938_735_877_055_718_8e-39;
 ///
 /// Values are counted in exponential buckets, the layout of Prometheus's native
 /// histograms: every power of two is split into `2^schema` buckets whose bounds grow by
-/// a constant factor. A value's bucket comes straight from the bits of its `f64`, so
-/// [`record`](Histogram::record) is O(1) with no lock, no search and no allocation
-/// after the first use: each bucket is counted per thread, as a [`Counter`](crate::Counter)
-/// counts (the calling thread adds one to its own slot with a plain load and store),
-/// as is the sum; min and max are touched only when a new extreme arrives.
+/// a constant factor. A value's bucket comes from the bits of its `f64` and one table
+/// lookup, so [`record`](Histogram::record) is O(1) with no lock, no search and no
+/// allocation once its bucket's page exists: one atomic add in the calling thread's
+/// stripe of the buckets (threads running at once count in copies of their own, see
+/// [Cost](Histogram#cost)), a plain add to the sum in the thread's own slot (as a
+/// [`Counter`](crate::Counter) counts), and a min/max update only when a new extreme
+/// arrives.
 ///
 /// Count, sum, min and max are exact. Quantiles (p50, p90, p99, p999) are estimated
 /// from the bucket holding the requested rank and clamped to `[min, max]`, within
@@ -61,12 +63,15 @@ pub const DEFAULT_ZERO_THRESHOLD: f64 = 2.938_735_877_055_718_8e-39;
 /// (within 4.4% for [`Histogram::new`]).
 ///
 /// # Cost
-/// About 100 bytes inline; nothing more until the first `record`, which allocates the
-/// page table (under 1 KiB for the default settings). Buckets are counted in pages of
-/// 64: each thread that records into a page gets a 512-byte chunk of counter slots for
-/// it, so a distribution spanning a few powers of two costs a chunk or two per
-/// recording thread. When a thread exits its counts move to shared totals and its
-/// chunks are freed, as for a counter.
+/// About 150 bytes inline; nothing more until the first `record`, which allocates the
+/// page table: 8 bytes per power of two a value can have, for positive and negative
+/// values (3 KiB with the defaults). Each power of two recorded in then gets a page of
+/// 128 bytes (16 buckets; `2^schema` counters above schema 4) per stripe, where a
+/// stripe is one copy of the counters for a group of threads: there are as many as
+/// CPUs (a power of two, at most 16), and threads take them in turn as they first
+/// record, so threads that run at once rarely share one and never wait for each
+/// other. A latency histogram spanning ten powers of two on a 4-CPU machine costs
+/// about 8 KiB at most, whatever the number of threads.
 ///
 /// # Out-of-range values
 /// NaN, the infinities and values whose magnitude is above [`Histogram::MAX_VALUE`]
@@ -100,8 +105,7 @@ pub const DEFAULT_ZERO_THRESHOLD: f64 = 2.938_735_877_055_718_8e-39;
 /// assert!((summary.p50 - 0.050).abs() <= 0.050 * LATENCY.quantile_relative_error());
 /// ```
 pub struct Histogram {
-    /// The buckets, made on the first record.
-    storage: OnceBox<Storage>,
+    buckets: Buckets,
     /// The sum, kept per thread like a [`Counter`](crate::Counter)'s count.
     sum_slot: SlotId,
     /// The sum of values recorded where no per-thread slot is available.
@@ -113,8 +117,6 @@ pub struct Histogram {
     le: &'static [f64],
     /// `Some` for a native histogram.
     native: Option<NativeOptions>,
-    /// The schema the buckets are kept at.
-    schema: i8,
     /// The latest exemplar of each bucket, made on the first one.
     exemplars: OnceBox<Box<[ExemplarSlot]>>,
 }
@@ -278,15 +280,22 @@ impl Histogram {
     /// assert_eq!(RESPONSE_BYTES.buckets(), [1024.0, 16384.0, 131072.0, 1048576.0]);
     /// ```
     pub const fn with_buckets(buckets: &'static [f64]) -> Self {
+        Histogram::build(buckets, None)
+    }
+
+    const fn build(le: &'static [f64], native: Option<NativeOptions>) -> Self {
+        let (schema, zero_threshold) = match native {
+            Some(options) => (options.schema(), options.zero_threshold),
+            None => (CLASSIC_SCHEMA, DEFAULT_ZERO_THRESHOLD),
+        };
         Histogram {
-            storage: OnceBox::new(),
+            buckets: Buckets::new(schema, zero_threshold, Self::MAX_VALUE),
             sum_slot: SlotId::new(),
             shared_sum: AtomicU64::new(0),
             min: AtomicU64::new(u64::MAX),
             max: AtomicU64::new(0),
-            le: buckets,
-            native: None,
-            schema: CLASSIC_SCHEMA as i8,
+            le,
+            native,
             exemplars: OnceBox::new(),
         }
     }
@@ -313,10 +322,7 @@ impl Histogram {
     /// `static`).
     pub const fn native_with(options: NativeOptions) -> Self {
         options.check();
-        let mut histogram = Histogram::with_buckets(&[]);
-        histogram.native = Some(options);
-        histogram.schema = options.schema() as i8;
-        histogram
+        Histogram::build(&[], Some(options))
     }
 
     /// The same histogram also served with the classic `le` bounds `buckets`, for
@@ -359,7 +365,7 @@ impl Histogram {
     /// for buckets growing by `γ`. 2.2% for [`Histogram::new`], 4.3% for
     /// [`Histogram::native`].
     pub fn quantile_relative_error(&self) -> f64 {
-        schema::relative_error(i32::from(self.schema))
+        schema::relative_error(self.buckets.schema())
     }
 
     /// The largest magnitude recorded: 2^64, about 1.8e19 (584 years in nanoseconds).
@@ -380,21 +386,9 @@ impl Histogram {
         } else {
             value
         };
-        let table = slots::this_thread();
-        let storage = self.storage();
-        let magnitude = value.abs();
-        if magnitude <= storage.zero_threshold {
-            storage.zero.add(table);
-        } else {
-            let key = schema::key(magnitude, storage.schema);
-            if value > 0.0 {
-                storage.positive.add(table, key);
-            } else {
-                storage.negative_or_make(Self::MAX_VALUE).add(table, key);
-            }
-        }
+        self.buckets.add(value);
         match self.sum_slot.get() {
-            Some(id) if slots::add_f64_on(table, id, value) => {}
+            Some(id) if slots::add_f64(id, value) => {}
             _ => self.add_sum_slow(value),
         }
         // The plain load skips the atomic when nothing changes.
@@ -483,28 +477,6 @@ impl Histogram {
         }
     }
 
-    #[inline]
-    fn storage(&self) -> &Storage {
-        match self.storage.get() {
-            Some(storage) => storage,
-            None => self.make_storage(),
-        }
-    }
-
-    #[cold]
-    fn make_storage(&self) -> &Storage {
-        let zero_threshold = self
-            .native
-            .map_or(DEFAULT_ZERO_THRESHOLD, |options| options.zero_threshold);
-        self.storage.get_or_init(|| {
-            Box::new(Storage::new(
-                i32::from(self.schema),
-                zero_threshold,
-                Self::MAX_VALUE,
-            ))
-        })
-    }
-
     #[cold]
     fn add_sum_slow(&self, value: f64) {
         match self.sum_slot.get_or_assign(SlotKind::Sum) {
@@ -569,7 +541,9 @@ impl Histogram {
 
     fn reading(&self) -> Reading {
         Reading::new(
-            self.storage.get(),
+            self.buckets.read(),
+            self.buckets.schema(),
+            self.buckets.zero_threshold(),
             from_ordered(self.min.load(Relaxed)),
             from_ordered(self.max.load(Relaxed)),
         )

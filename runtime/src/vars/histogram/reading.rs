@@ -1,7 +1,7 @@
 //! A histogram's buckets read once, and everything computed from them: quantiles,
 //! cumulative `le` counts and the native buckets at the schema exposed.
 
-use super::buckets::Storage;
+use super::buckets::Counts;
 use super::schema::{self, MIN_SCHEMA};
 
 /// Bucket counts read once, so that every figure computed from them agrees.
@@ -28,25 +28,24 @@ pub(super) struct Native {
 }
 
 impl Reading {
-    /// Reads `storage` (`None`: nothing recorded yet), with the extremes kept beside it.
-    pub(super) fn new(storage: Option<&Storage>, min: f64, max: f64) -> Reading {
-        let Some(storage) = storage else {
-            return Reading::default();
-        };
+    /// The figures of `counts`, kept at `schema`, with the extremes kept beside them.
+    pub(super) fn new(
+        counts: Counts,
+        schema: i32,
+        zero_threshold: f64,
+        min: f64,
+        max: f64,
+    ) -> Reading {
         let mut reading = Reading {
-            schema: storage.schema,
-            zero_threshold: storage.zero_threshold,
-            zero: storage.zero.get(),
+            schema,
+            zero_threshold,
+            zero: counts.zero,
+            positive: counts.positive,
+            negative: counts.negative,
+            count: 0,
             min,
             max,
-            ..Reading::default()
         };
-        storage
-            .positive
-            .for_each(|key, count| reading.positive.push((key, count)));
-        if let Some(negative) = storage.negative() {
-            negative.for_each(|key, count| reading.negative.push((key, count)));
-        }
         reading.count = reading.zero
             + reading
                 .positive
@@ -189,7 +188,7 @@ mod tests {
             count: values.len() as u64,
             ..Reading::default()
         };
-        let mut add = |buckets: &mut Vec<(i32, u64)>, key: i32| {
+        let add = |buckets: &mut Vec<(i32, u64)>, key: i32| {
             match buckets.iter_mut().find(|(k, _)| *k == key) {
                 Some(bucket) => bucket.1 += 1,
                 None => buckets.push((key, 1)),

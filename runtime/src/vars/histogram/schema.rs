@@ -15,6 +15,8 @@
 //! which puts each within an ulp of the real number; keys and reported bounds both use
 //! this one table, so they always agree.
 
+use std::sync::OnceLock;
+
 /// The coarsest schema: 16 powers of two per bucket.
 pub(crate) const MIN_SCHEMA: i32 = -4;
 /// The finest schema: 256 buckets per power of two.
@@ -33,8 +35,14 @@ const CELL_BITS: u32 = 9;
 /// (`2^52` for j = 256: the next power of two).
 static FRACTIONS: [u64; STEPS + 1] = fractions();
 /// For each cell of the mantissa range: the first `j` whose bound is at or above the
-/// cell's start.
-static CELLS: [u16; 1 << CELL_BITS] = cells();
+/// cell's start, and that bound, so a key takes one table load.
+static CELLS: [Cell; 1 << CELL_BITS] = cells();
+
+#[derive(Clone, Copy)]
+struct Cell {
+    step: u64,
+    bound: u64,
+}
 
 /// One in fixed point with 62 fractional bits.
 const ONE: u128 = 1 << 62;
@@ -67,9 +75,9 @@ const fn fractions() -> [u64; STEPS + 1] {
     out
 }
 
-const fn cells() -> [u16; 1 << CELL_BITS] {
+const fn cells() -> [Cell; 1 << CELL_BITS] {
     let fractions = fractions();
-    let mut out = [0u16; 1 << CELL_BITS];
+    let mut out = [Cell { step: 0, bound: 0 }; 1 << CELL_BITS];
     let mut cell = 0;
     let mut j = 0;
     while cell < out.len() {
@@ -77,42 +85,82 @@ const fn cells() -> [u16; 1 << CELL_BITS] {
         while fractions[j] < start {
             j += 1;
         }
-        out[cell] = j as u16;
+        out[cell] = Cell {
+            step: j as u64,
+            bound: fractions[j],
+        };
         cell += 1;
     }
     out
 }
 
+/// Where a step sits in an entry of a [`steps`] table, above its bound.
+const STEP_SHIFT: u32 = MANTISSA_BITS + 1;
+
+/// For schema `s` from 1 to 8, per cell of the mantissa range (its first 9 bits): the
+/// first `j` whose bound `2^(j/2^s)` is at or above the cell's start, above the 53
+/// bits of that bound's mantissa (2^52 for 2). The bucket of a mantissa `m` in the power of two is
+/// then `j + (m > bound)`: one load, one comparison. Made on first use (4 KiB each).
+pub(crate) fn steps(schema: i32) -> &'static [u64; 1 << CELL_BITS] {
+    static TABLES: [OnceLock<Box<[u64; 1 << CELL_BITS]>>; MAX_SCHEMA as usize + 1] =
+        [const { OnceLock::new() }; MAX_SCHEMA as usize + 1];
+    let schema = schema.clamp(1, MAX_SCHEMA);
+    TABLES[schema as usize].get_or_init(|| {
+        let stride = 1 << (MAX_SCHEMA - schema);
+        let mut table = Box::new([0u64; 1 << CELL_BITS]);
+        let mut j = 0;
+        for (cell, entry) in table.iter_mut().enumerate() {
+            let start = (cell as u64) << (MANTISSA_BITS - CELL_BITS);
+            while FRACTIONS[j * stride] < start {
+                j += 1;
+            }
+            // The bound takes 53 bits: 2^52 stands for the next power of two.
+            *entry = (j as u64) << STEP_SHIFT | FRACTIONS[j * stride];
+        }
+        table
+    })
+}
+
+/// Which bucket of its power of two (from 0 to `2^schema`) a mantissa is in, with a
+/// table from [`steps`].
+#[inline]
+pub(crate) fn step(mantissa: u64, steps: &[u64; 1 << CELL_BITS]) -> u64 {
+    let cell = steps[(mantissa >> (MANTISSA_BITS - CELL_BITS)) as usize];
+    // Added rather than branched on: values arrive in no order a predictor could learn.
+    (cell >> STEP_SHIFT) + u64::from(mantissa > cell & ((1 << STEP_SHIFT) - 1))
+}
+
 /// The key of `value` at schema 8. `value` is positive and finite.
 #[inline]
-fn finest_key(value: f64) -> i32 {
-    let mut bits = value.to_bits();
-    let mut exponent_shift = 0;
+const fn finest_key(value: f64) -> i32 {
+    let bits = value.to_bits();
     if bits >> MANTISSA_BITS == 0 {
-        // Subnormal: scale into the normal range first.
-        bits = (value * 2f64.powi(64)).to_bits();
-        exponent_shift = 64;
+        return subnormal_key(value);
     }
-    let exponent = (bits >> MANTISSA_BITS) as i32 - 1023 - exponent_shift;
+    let exponent = (bits >> MANTISSA_BITS) as i32 - 1023;
     let mantissa = bits & MANTISSA_MASK;
-    let cell = (mantissa >> (MANTISSA_BITS - CELL_BITS)) as usize;
-    let mut step = CELLS[cell] as usize;
+    let cell = CELLS[(mantissa >> (MANTISSA_BITS - CELL_BITS)) as usize];
     // The cell is narrower than a bucket: the value is in this bucket or the next.
-    if mantissa > FRACTIONS[step] {
-        step += 1;
-    }
+    // Added rather than branched on: values arrive in no order a predictor could learn.
+    let step = cell.step + (mantissa > cell.bound) as u64;
     exponent * STEPS as i32 + step as i32
+}
+
+/// [`finest_key`] of a subnormal value: scaled into the normal range first.
+#[cold]
+const fn subnormal_key(value: f64) -> i32 {
+    finest_key(value * 18_446_744_073_709_551_616.0) - 64 * STEPS as i32
 }
 
 /// The key of the bucket holding `value` (positive, finite) at `schema`.
 #[inline]
-pub(crate) fn key(value: f64, schema: i32) -> i32 {
+pub(crate) const fn key(value: f64, schema: i32) -> i32 {
     coarser(finest_key(value), MAX_SCHEMA - schema)
 }
 
 /// A key `halvings` schemas coarser: `ceil(key / 2^halvings)`.
 #[inline]
-pub(crate) fn coarser(key: i32, halvings: i32) -> i32 {
+pub(crate) const fn coarser(key: i32, halvings: i32) -> i32 {
     (key + (1 << halvings) - 1) >> halvings
 }
 
@@ -250,6 +298,31 @@ mod tests {
                 let bound = upper_bound(k, schema);
                 if bound.is_normal() {
                     assert_eq!(key(bound, schema), k, "{k} at {schema}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn step_tables_agree_with_keys() {
+        for schema in 1..=MAX_SCHEMA {
+            let steps = steps(schema);
+            let mut value = 1.0f64;
+            while value < 2.0 {
+                let mantissa = value.to_bits() & MANTISSA_MASK;
+                let key = key(value, schema);
+                assert_eq!(step(mantissa, steps) as i32, key, "{value} at {schema}");
+                value = f64::from_bits(value.to_bits() + 0x1_0000_0003);
+            }
+            // The bounds themselves, and the float just above each.
+            for j in 0..(1 << schema) {
+                let bound = upper_bound(j, schema);
+                let above = f64::from_bits(bound.to_bits() + 1);
+                for value in [bound, above] {
+                    let mantissa = value.to_bits() & MANTISSA_MASK;
+                    if value < 2.0 {
+                        assert_eq!(step(mantissa, steps) as i32, key(value, schema));
+                    }
                 }
             }
         }
