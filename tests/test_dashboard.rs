@@ -2,7 +2,7 @@
 //! credentials, the client cap, and slow clients.
 #![cfg(feature = "server")]
 
-mod support;
+use expvar_test_support as support;
 
 use std::io::Read;
 use std::time::{Duration, Instant};

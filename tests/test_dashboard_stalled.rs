@@ -9,7 +9,7 @@
 //! their own, so their samples stay small.
 #![cfg(feature = "server")]
 
-mod support;
+use expvar_test_support as support;
 
 use std::io::Write;
 use std::net::SocketAddr;

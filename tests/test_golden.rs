@@ -5,7 +5,7 @@
 //! After an intended change of output, run with `EXPVAR_BLESS=1` to write the new
 //! copies, and review their diff.
 
-mod support;
+use expvar_test_support as support;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! `/status/health` and `/status/hardware/*`: status codes, auth exemption, thresholds.
 #![cfg(feature = "server")]
 
-mod support;
+use expvar_test_support as support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! strict exposition parser in both formats.
 #![cfg(feature = "server")]
 
-mod support;
+use expvar_test_support as support;
 
 use std::sync::Arc;
 

@@ -9,14 +9,14 @@
 //! Needs `promtool` (Debian package `prometheus`) and a Python with `prometheus_client`
 //! (`EXPVAR_PYTHON`, as `.ci/run` sets to its venv; else `python3`).
 
-mod support;
+use expvar_test_support as support;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use expvar::prometheus::PrometheusFormat;
 use support::exposition::{parse, Format};
 use support::hostile::{hostile_registry, options};
+use support::prometheus::run_promtool;
 
 #[test]
 fn a_hostile_document_parses_strictly_in_both_formats() {
@@ -93,20 +93,7 @@ fn promtool(text: &str) {
     if !support::external_program("promtool", &["--version"], "prometheus") {
         return;
     }
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = run_promtool(&["check", "metrics"], Some(text));
     // promtool also exits non-zero for style remarks on hostile names ("metric names
     // should not contain abbreviated units"); what must not happen is a parse error.
     let said = format!(

@@ -2,7 +2,7 @@
 //! sets a process-wide environment variable.
 #![cfg(feature = "server")]
 
-mod support;
+use expvar_test_support as support;
 
 #[test]
 fn serve_uses_expvar_addr() {

@@ -1,7 +1,7 @@
 //! The HTTP endpoint: status codes, headers, auth, limits, mounting, shutdown.
 #![cfg(feature = "server")]
 
-mod support;
+use expvar_test_support as support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -3,7 +3,7 @@
 //! variable on the dashboard. Bounds are generous; what is asserted is who waits for
 //! whom, not how fast.
 
-mod support;
+use expvar_test_support as support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;

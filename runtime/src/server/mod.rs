@@ -120,7 +120,8 @@ impl ServerBuilder {
     /// in an `Arc`, or a `&'static` one.
     ///
     /// ```
-    ///     /// use expvar::{Counter, Registry, ServerBuilder};
+    /// use std::sync::Arc;
+    /// use expvar::{Counter, Registry, ServerBuilder};
     ///
     /// let registry = Arc::new(Registry::new());
     /// registry.publish("jobs", Arc::new(Counter::new())).unwrap();

@@ -12,6 +12,7 @@ use super::families::{Family, FamilyType};
 use super::format::{FamilyHead, Format, Labels, Mark, MetricValue, Number};
 use super::names::{push_f64, push_help, push_label_value};
 use super::PrometheusFormat;
+use crate::vars::Distribution;
 
 /// The size of the last document, to allocate the next one at once.
 static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
@@ -45,6 +46,7 @@ impl Text {
 
     /// Writes one line: the family's name, `suffix`, the labels plus `last` (a label
     /// name and its value, escaped here), and `value`.
+    #[inline]
     fn line(
         &mut self,
         index: usize,
@@ -62,15 +64,12 @@ impl Text {
             out.push(b'{');
             out.extend_from_slice(labels.rendered);
             let mut comma = !labels.rendered.is_empty();
-            for (name, value) in labels.extra.into_iter().chain(last) {
-                if comma {
-                    out.push(b',');
-                }
+            if let Some(extra) = labels.extra {
+                push_pair(out, extra, comma);
                 comma = true;
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(b"=\"");
-                push_label_value(out, value);
-                out.push(b'"');
+            }
+            if let Some(last) = last {
+                push_pair(out, last, comma);
             }
             out.push(b'}');
         }
@@ -93,6 +92,41 @@ impl Text {
         } else {
             runs.more.push(line);
         }
+    }
+
+    /// A histogram's lines: one per bucket, `+Inf`, `_sum` and `_count`.
+    fn histogram(
+        &mut self,
+        index: usize,
+        name: &str,
+        labels: &Labels<'_>,
+        distribution: &Distribution<'_>,
+    ) {
+        let mut le = Vec::with_capacity(24);
+        for &(bound, count) in distribution.buckets {
+            le.clear();
+            push_f64(&mut le, bound);
+            let le = std::str::from_utf8(&le).expect("a number is ASCII");
+            self.line(
+                index,
+                name,
+                "_bucket",
+                labels,
+                Some(("le", le)),
+                Number::U64(count),
+            );
+        }
+        let count = Number::U64(distribution.count);
+        self.line(index, name, "_bucket", labels, Some(("le", "+Inf")), count);
+        self.line(
+            index,
+            name,
+            "_sum",
+            labels,
+            None,
+            Number::F64(distribution.sum),
+        );
+        self.line(index, name, "_count", labels, None, count);
     }
 }
 
@@ -149,31 +183,7 @@ impl Format for Text {
                 self.line(index, name, "_info", labels, value_label, Number::U64(1));
             }
             MetricValue::Histogram(distribution) => {
-                let mut le = Vec::with_capacity(24);
-                for &(bound, count) in distribution.buckets {
-                    le.clear();
-                    push_f64(&mut le, bound);
-                    let le = std::str::from_utf8(&le).expect("a number is ASCII");
-                    self.line(
-                        index,
-                        name,
-                        "_bucket",
-                        labels,
-                        Some(("le", le)),
-                        Number::U64(count),
-                    );
-                }
-                let count = Number::U64(distribution.count);
-                self.line(index, name, "_bucket", labels, Some(("le", "+Inf")), count);
-                self.line(
-                    index,
-                    name,
-                    "_sum",
-                    labels,
-                    None,
-                    Number::F64(distribution.sum),
-                );
-                self.line(index, name, "_count", labels, None, count);
+                self.histogram(index, name, labels, distribution);
             }
         }
     }
@@ -218,4 +228,16 @@ impl Format for Text {
         // Only `&str` contents and ASCII are ever written.
         String::from_utf8(out).expect("Prometheus output is UTF-8")
     }
+}
+
+/// Appends `name="value"` (the value escaped), after a comma if `comma`.
+#[inline]
+fn push_pair(out: &mut Vec<u8>, (name, value): (&str, &str), comma: bool) {
+    if comma {
+        out.push(b',');
+    }
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    push_label_value(out, value);
+    out.push(b'"');
 }
