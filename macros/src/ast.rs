@@ -163,6 +163,7 @@ impl Instrument {
         merge_setting(cx, &mut self.args.name, sibling.name);
         merge_setting(cx, &mut self.args.krate, sibling.krate);
         merge_setting(cx, &mut self.args.buckets, sibling.buckets);
+        merge_setting(cx, &mut self.args.native, sibling.native);
     }
 }
 
@@ -306,6 +307,11 @@ impl Function {
     /// The bucket bounds given with `buckets = [..]`, if any.
     pub(crate) fn buckets(&self) -> Option<&Buckets> {
         self.own_or_inherited(|args| args.buckets.as_ref())
+    }
+
+    /// Whether durations are served as a native histogram (`native`).
+    pub(crate) fn native(&self) -> bool {
+        self.own_or_inherited(|args| args.native.as_ref()).is_some()
     }
 
     pub(crate) fn krate(&self) -> Path {

@@ -47,6 +47,7 @@ pub mod prometheus {
 /// calls in flight and latency, published together as `functions`.
 pub mod functions {
     pub use crate::registry::functions::{
-        for_each_function, function_stats, FunctionInfo, FunctionStats, FUNCTIONS_VAR,
+        for_each_function, function_stats, native_durations, set_native_durations, FunctionInfo,
+        FunctionStats, FUNCTIONS_VAR,
     };
 }

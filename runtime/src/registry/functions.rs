@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use once_cell::sync::Lazy;
 use quanta::Instant;
@@ -48,6 +49,24 @@ impl FunctionStats {
             finished: Counter::new(),
             errors: Counter::new(),
             duration: Histogram::with_buckets(buckets),
+        }
+    }
+
+    /// Empty statistics whose durations are served as a native histogram, with
+    /// [`DEFAULT_BUCKETS`](crate::vars::DEFAULT_BUCKETS) as classic buckets beside it for
+    /// scrapers that read text; for `#[timed(native)]`. See [`Histogram::native`].
+    pub const fn native() -> Self {
+        FunctionStats::native_with_buckets(crate::vars::DEFAULT_BUCKETS)
+    }
+
+    /// [`native`](Self::native) with the classic `le` bounds `buckets` (seconds), for
+    /// `#[timed(native, buckets = [..])]`.
+    pub const fn native_with_buckets(buckets: &'static [f64]) -> Self {
+        FunctionStats {
+            calls: Counter::new(),
+            finished: Counter::new(),
+            errors: Counter::new(),
+            duration: Histogram::native().with_classic(buckets),
         }
     }
 
@@ -346,6 +365,33 @@ pub fn function_stats(key: &str) -> Option<&'static FunctionStats> {
     FUNCTIONS.by_key.get(key).map(|entry| entry.stats)
 }
 
+/// Whether every timed function's durations are served as native histograms.
+static NATIVE_DURATIONS: AtomicBool = AtomicBool::new(false);
+
+/// Serves the durations of every `#[timed]` function as native histograms
+/// (`function_calls_duration_seconds` in the protobuf exposition), as if each had
+/// `#[timed(native)]`: the crate-wide default. Call it once at start-up; it changes
+/// what `/metrics` serves, not what is recorded, so it may be called at any time.
+///
+/// Durations keep their classic `le` buckets too, so the text formats are unchanged.
+/// A function under plain `#[timed]` keeps its buckets at 16 per power of two and is
+/// served at 8 per power of two, the resolution of `#[timed(native)]`
+/// ([`NativeOptions::DEFAULT`](crate::vars::NativeOptions::DEFAULT)).
+///
+/// ```
+/// expvar::functions::set_native_durations(true);
+/// assert!(expvar::functions::native_durations());
+/// # expvar::functions::set_native_durations(false);
+/// ```
+pub fn set_native_durations(native: bool) {
+    NATIVE_DURATIONS.store(native, Relaxed);
+}
+
+/// Whether [`set_native_durations`] made every timed function's durations native.
+pub fn native_durations() -> bool {
+    NATIVE_DURATIONS.load(Relaxed)
+}
+
 /// The `functions` variable: one object per instrumented function.
 ///
 /// In JSON each function has `calls`, `errors` (fallible ones), `in_flight` and
@@ -385,12 +431,16 @@ impl Var for Functions {
                             .counter(count);
                     }
                     if info.timed {
-                        fields
+                        let out = fields
                             .field("duration")
                             .metric_name("function_calls_duration")
                             .unit(Unit::Seconds)
-                            .help("Durations of calls of timed functions, in seconds.")
-                            .var(&stats.duration);
+                            .help("Durations of calls of timed functions, in seconds.");
+                        if native_durations() {
+                            stats.duration.write_native(None, out);
+                        } else {
+                            out.var(&stats.duration);
+                        }
                     }
                 });
             });
