@@ -38,9 +38,9 @@ pub use vars::{Var, Writer};
 pub mod prometheus {
     pub use crate::encode::prometheus::{
         PrometheusFormat, PrometheusOptions, ReservedLabelError, OPENMETRICS_CONTENT_TYPE,
-        RESERVED_LABELS, TEXT_CONTENT_TYPE,
+        PROTOBUF_CONTENT_TYPE, RESERVED_LABELS, TEXT_CONTENT_TYPE,
     };
-    pub use crate::registry::to_prometheus_with;
+    pub use crate::registry::{to_prometheus_protobuf, to_prometheus_with};
 }
 
 /// The statistics `#[counted]` and `#[timed]` keep for each function: calls, errors,

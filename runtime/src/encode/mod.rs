@@ -10,7 +10,7 @@ use crate::vars::{Var, VarRef};
 pub(crate) mod failures;
 pub(crate) mod json;
 pub(crate) mod prometheus;
-// The protobuf exposition and the pushers use it; until they land, most of it is unused.
+// The protobuf exposition writes with it; the pushers (issue 21) use the rest.
 #[allow(dead_code)]
 pub(crate) mod protobuf;
 #[cfg(feature = "server")]

@@ -139,6 +139,11 @@ impl Protobuf {
         self.bytes(field, value.as_bytes());
     }
 
+    /// Bytes already encoded (fields, or whole messages of a stream), as they are.
+    pub(crate) fn raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
     /// A `bytes` field.
     pub(crate) fn bytes(&mut self, field: u32, value: &[u8]) {
         self.tag(field, LEN);
@@ -281,6 +286,7 @@ mod tests {
         assert_eq!(written(|w| w.fixed64(3, 1)), "190100000000000000");
         assert_eq!(written(|w| w.bool(4, true)), "2001");
         assert_eq!(written(|w| w.bytes(6, &[])), "3200");
+        assert_eq!(written(|w| w.raw(&[0x08, 0x01])), "0801");
         assert_eq!(written(|w| w.uint64(1, u64::MAX)), "08ffffffffffffffffff01");
         // A field number past 15 takes a two-byte tag.
         assert_eq!(written(|w| w.uint64(16, 1)), "800101");

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use super::families::Family;
-use crate::vars::{Distribution, Unit};
+use crate::vars::{Distribution, Exemplar, NativeBuckets, Unit};
 
 /// A number as a variable wrote it, kept exact until a format writes it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -108,13 +108,36 @@ impl<'a> Iterator for RenderedPairs<'a> {
 /// The value of one metric.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum MetricValue<'a> {
-    /// A counter's total (never NaN or negative: the mapping leaves those out).
-    Counter(Number),
+    /// A counter's total (never NaN or negative: the mapping leaves those out), with
+    /// its latest exemplar (valid labels, finite value and timestamp).
+    Counter(Number, Option<&'a Exemplar<'a>>),
     Gauge(Number),
     /// A string: a series of value 1 whose `value` label holds it.
     Info(&'a str),
-    /// A histogram; its buckets are valid `le` buckets and its sum a valid total.
-    Histogram(&'a Distribution<'a>),
+    Histogram(&'a HistogramValue<'a>),
+}
+
+/// A histogram as the mapping hands it on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HistogramValue<'a> {
+    /// Valid `le` buckets; a sum that is not NaN, and not negative unless there are
+    /// negative native buckets.
+    pub(crate) distribution: &'a Distribution<'a>,
+    /// Native buckets that add up to the count, if it has some.
+    pub(crate) native: Option<&'a NativeBuckets<'a>>,
+    /// Valid exemplars (as for a counter), by increasing value.
+    pub(crate) exemplars: &'a [Exemplar<'a>],
+}
+
+impl<'a> HistogramValue<'a> {
+    /// The exemplar to show on the bucket `(lower, upper]`: the latest of those whose
+    /// value is in it.
+    pub(crate) fn exemplar_in(&self, lower: f64, upper: f64) -> Option<&'a Exemplar<'a>> {
+        self.exemplars
+            .iter()
+            .filter(|exemplar| lower < exemplar.value && exemplar.value <= upper)
+            .max_by(|a, b| a.timestamp.total_cmp(&b.timestamp))
+    }
 }
 
 /// Where a format's output stood, to roll back to.

@@ -9,10 +9,10 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::families::{Family, FamilyType};
-use super::format::{FamilyHead, Format, Labels, Mark, MetricValue, Number};
+use super::format::{FamilyHead, Format, HistogramValue, Labels, Mark, MetricValue, Number};
 use super::names::{push_f64, push_help, push_label_value};
 use super::PrometheusFormat;
-use crate::vars::Distribution;
+use crate::vars::Exemplar;
 
 /// The size of the last document, to allocate the next one at once.
 static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
@@ -55,6 +55,7 @@ impl Text {
         labels: &Labels<'_>,
         last: Option<(&str, &str)>,
         value: Number,
+        exemplar: Option<&Exemplar<'_>>,
     ) {
         let out = &mut self.out;
         let start = out.len();
@@ -83,6 +84,9 @@ impl Text {
             }
             Number::F64(value) => push_f64(out, value),
         }
+        if let (Some(exemplar), true) = (exemplar, self.openmetrics) {
+            push_exemplar(out, exemplar);
+        }
         out.push(b'\n');
         let line = start..out.len();
         let runs = &mut self.runs[index];
@@ -94,39 +98,46 @@ impl Text {
         }
     }
 
-    /// A histogram's lines: one per bucket, `+Inf`, `_sum` and `_count`.
+    /// A histogram's lines: one per bucket, `+Inf`, `_sum` and `_count`; only these
+    /// (or `+Inf`, the sum and the count alone) for a native histogram too. OpenMetrics
+    /// shows each bucket's latest exemplar, and leaves out a negative sum (a histogram
+    /// with negative values has none there).
     fn histogram(
         &mut self,
         index: usize,
         name: &str,
         labels: &Labels<'_>,
-        distribution: &Distribution<'_>,
+        histogram: &HistogramValue<'_>,
     ) {
+        let distribution = histogram.distribution;
         let mut le = Vec::with_capacity(24);
+        let mut lower = f64::NEG_INFINITY;
         for &(bound, count) in distribution.buckets {
             le.clear();
             push_f64(&mut le, bound);
             let le = std::str::from_utf8(&le).expect("a number is ASCII");
+            let exemplar = histogram.exemplar_in(lower, bound);
+            lower = bound;
+            let last = Some(("le", le));
             self.line(
                 index,
                 name,
                 "_bucket",
                 labels,
-                Some(("le", le)),
+                last,
                 Number::U64(count),
+                exemplar,
             );
         }
         let count = Number::U64(distribution.count);
-        self.line(index, name, "_bucket", labels, Some(("le", "+Inf")), count);
-        self.line(
-            index,
-            name,
-            "_sum",
-            labels,
-            None,
-            Number::F64(distribution.sum),
-        );
-        self.line(index, name, "_count", labels, None, count);
+        let exemplar = histogram.exemplar_in(lower, f64::INFINITY);
+        let last = Some(("le", "+Inf"));
+        self.line(index, name, "_bucket", labels, last, count, exemplar);
+        if !(self.openmetrics && distribution.sum < 0.0) {
+            let sum = Number::F64(distribution.sum);
+            self.line(index, name, "_sum", labels, None, sum, None);
+        }
+        self.line(index, name, "_count", labels, None, count, None);
     }
 }
 
@@ -176,14 +187,24 @@ impl Format for Text {
     ) {
         let name = family.name.as_str();
         match value {
-            MetricValue::Counter(value) => self.line(index, name, "_total", labels, None, value),
-            MetricValue::Gauge(value) => self.line(index, name, "", labels, None, value),
+            MetricValue::Counter(value, exemplar) => {
+                self.line(index, name, "_total", labels, None, value, exemplar);
+            }
+            MetricValue::Gauge(value) => self.line(index, name, "", labels, None, value, None),
             MetricValue::Info(value) => {
                 let value_label = Some((super::mapping::INFO_LABEL, value));
-                self.line(index, name, "_info", labels, value_label, Number::U64(1));
+                self.line(
+                    index,
+                    name,
+                    "_info",
+                    labels,
+                    value_label,
+                    Number::U64(1),
+                    None,
+                );
             }
-            MetricValue::Histogram(distribution) => {
-                self.histogram(index, name, labels, distribution);
+            MetricValue::Histogram(histogram) => {
+                self.histogram(index, name, labels, histogram);
             }
         }
     }
@@ -240,4 +261,16 @@ fn push_pair(out: &mut Vec<u8>, (name, value): (&str, &str), comma: bool) {
     out.extend_from_slice(b"=\"");
     push_label_value(out, value);
     out.push(b'"');
+}
+
+/// Appends an OpenMetrics exemplar: ` # {name="value",...} value timestamp`.
+fn push_exemplar(out: &mut Vec<u8>, exemplar: &Exemplar<'_>) {
+    out.extend_from_slice(b" # {");
+    for (at, &pair) in exemplar.labels.iter().enumerate() {
+        push_pair(out, pair, at > 0);
+    }
+    out.extend_from_slice(b"} ");
+    push_f64(out, exemplar.value);
+    out.push(b' ');
+    push_f64(out, exemplar.timestamp);
 }
