@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use once_cell::sync::Lazy;
 use quanta::Instant;
 
-use crate::registry::{first_of_each_name, Conflict, Site};
+use crate::registry::{first_of_each_name, trace, Conflict, Site};
 use crate::slots;
 use crate::vars::counter::Counter;
 use crate::vars::histogram::Histogram;
@@ -193,19 +193,40 @@ impl Call {
     /// Records the duration and the error, if any; the guard counts the call finished.
     #[inline]
     fn finish(&self) {
-        // Inline only the test, so that an untimed call that succeeds stays small.
-        if self.started.is_some() || self.failed || std::thread::panicking() {
+        // Inline only the test, so that an untimed call that succeeds stays small
+        // (unless exemplars may come from OpenTelemetry, a constant).
+        if self.started.is_some() || self.failed || std::thread::panicking() || trace::ENABLED {
             self.record();
         }
     }
 
     #[inline(never)]
     fn record(&self) {
+        let span = trace::sampled();
+        let exemplar = span.as_ref().map(trace::SpanIds::labels);
         if let Some(started) = self.started {
-            self.stats.duration.record_duration(started.elapsed());
+            let duration = started.elapsed();
+            match &exemplar {
+                // Labels made here are valid: the exemplar is always kept.
+                Some(labels) => {
+                    let _ = self
+                        .stats
+                        .duration
+                        .record_duration_with_exemplar(duration, labels);
+                }
+                None => self.stats.duration.record_duration(duration),
+            }
         }
-        if self.failed || std::thread::panicking() {
-            self.stats.errors.inc();
+        let failed = self.failed || std::thread::panicking();
+        match (&exemplar, failed) {
+            (Some(labels), true) => {
+                let _ = self.stats.errors.inc_with_exemplar(labels);
+            }
+            (None, true) => self.stats.errors.inc(),
+            // The `ok` series is `finished - errors`: its exemplar is kept on `finished`,
+            // which the guard then counts.
+            (Some(labels), false) => self.stats.finished.keep_exemplar(labels, 1.0),
+            (None, false) => {}
         }
     }
 }
@@ -419,16 +440,23 @@ impl Var for Functions {
                         .metric_name("function_calls_concurrent")
                         .help("Calls of instrumented functions in progress.")
                         .gauge(i64::try_from(stats.in_flight()).unwrap_or(i64::MAX));
-                    for (result, count) in
-                        [("ok", finished.saturating_sub(errors)), ("error", errors)]
-                    {
-                        fields
+                    for (result, count, counter) in [
+                        ("ok", finished.saturating_sub(errors), &stats.finished),
+                        ("error", errors, &stats.errors),
+                    ] {
+                        let out = fields
                             .field(result)
                             .metrics_only()
                             .metric_name("function_calls_total")
                             .help("Calls of instrumented functions that finished, by result.")
-                            .labels(&[("result", result)])
-                            .counter(count);
+                            .labels(&[("result", result)]);
+                        match counter.exemplar() {
+                            Some(kept) => {
+                                let pairs = kept.pairs();
+                                out.counter_with_exemplar(count, &kept.as_exemplar(&pairs));
+                            }
+                            None => out.counter(count),
+                        }
                     }
                     if info.timed {
                         let out = fields

@@ -7,6 +7,7 @@
 
 mod conflict;
 pub(crate) mod functions;
+mod trace;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use once_cell::race::OnceBox;
 
 use crate::slots::{self, SlotId, SlotKind};
-use crate::vars::exemplar::{ExemplarError, ExemplarSlot};
+use crate::vars::exemplar::{ExemplarError, ExemplarSlot, OwnedExemplar};
 use crate::vars::{Var, Writer};
 
 /// A monotonically increasing `u64` count, such as requests served.
@@ -112,6 +112,17 @@ impl Counter {
             .keep(labels, n as f64)
     }
 
+    /// Keeps an exemplar of `value` with `labels`, counting nothing (the count was
+    /// added apart).
+    pub(crate) fn keep_exemplar(&self, labels: &[(&str, &str)], value: f64) {
+        let _ = self.exemplar.get_or_init(Box::default).keep(labels, value);
+    }
+
+    /// The exemplar kept, if any.
+    pub(crate) fn exemplar(&self) -> Option<OwnedExemplar> {
+        self.exemplar.get().and_then(ExemplarSlot::read)
+    }
+
     /// Adds `n` through `table`, this thread's slot table read once for several adds.
     #[inline]
     pub(crate) fn add_on(&self, table: slots::ThreadTable, n: u64) {
@@ -159,8 +170,7 @@ impl fmt::Debug for Counter {
 
 impl Var for Counter {
     fn write(&self, out: Writer<'_>) {
-        let kept = self.exemplar.get().and_then(ExemplarSlot::read);
-        match kept {
+        match self.exemplar() {
             Some(kept) => {
                 let pairs = kept.pairs();
                 out.counter_with_exemplar(self.get(), &kept.as_exemplar(&pairs));
