@@ -1,7 +1,8 @@
 //! What the workspace's integration tests share (`tests/` and `cli/tests/`), so each
 //! exists once: HTTP by hand ([`http`]), child processes and end-to-end skips
 //! ([`process`]), the examples and Go's expvar as targets ([`targets`]), a real
-//! Prometheus and promtool ([`prometheus`]), headless Chromium ([`browser`]), the
+//! Prometheus and promtool ([`prometheus`]), Python's strict parsers and protobuf
+//! decoder ([`python`]), headless Chromium ([`browser`]), the
 //! strict exposition parser ([`exposition`]), dashboard event streams ([`sse`]) and the
 //! hostile registry ([`hostile`]).
 //!
@@ -13,6 +14,7 @@ pub mod hostile;
 pub mod http;
 pub mod process;
 pub mod prometheus;
+pub mod python;
 pub mod sse;
 pub mod targets;
 

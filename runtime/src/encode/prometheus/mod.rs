@@ -18,6 +18,7 @@ use std::fmt;
 
 pub(crate) use mapping::Mapping;
 use names::label_name;
+#[cfg(feature = "server")]
 pub(crate) use negotiate::Exposition;
 pub use negotiate::{PrometheusFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 pub(crate) use protobuf::ProtobufExposition;

@@ -50,12 +50,14 @@ impl PrometheusFormat {
 }
 
 /// What `/metrics` answers with: a text format, or the protobuf exposition.
+#[cfg(feature = "server")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Exposition {
     Text(PrometheusFormat),
     Protobuf,
 }
 
+#[cfg(feature = "server")]
 impl Exposition {
     /// The exposition `Accept` headers ask for: the protobuf exposition when they list
     /// `application/vnd.google.protobuf` for `io.prometheus.client.MetricFamily`
@@ -90,6 +92,7 @@ const OPENMETRICS: Media = Media {
     params: &[("version", "1.0.0")],
 };
 
+#[cfg(feature = "server")]
 const PROTOBUF: Media = Media {
     name: "application/vnd.google.protobuf",
     params: &[
@@ -132,10 +135,12 @@ fn quality(accept: &str, media: Media) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::PrometheusFormat::{self, *};
-    use super::{Exposition, PrometheusFormat as Format};
 
+    #[cfg(feature = "server")]
     #[test]
     fn protobuf_as_prometheus_asks_for_it() {
+        use super::{Exposition, PrometheusFormat as Format};
+
         // Prometheus 2.42 with `--enable-feature=native-histograms`.
         let prometheus = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
         assert_eq!(Exposition::from_accept([prometheus]), Exposition::Protobuf);
