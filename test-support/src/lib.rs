@@ -23,6 +23,6 @@ pub use process::{
     external_program, free_port, skip_or_fail, wait_for, wait_for_line, ChildGuard, TempDir,
 };
 pub use targets::{
-    example_path, go_expvar_binary, go_pprof_raw, repo_root, start_go, start_quickstart,
-    start_web_example, target_tmp,
+    example_path, go_expvar_binary, go_pprof_raw, repo_root, start_example, start_go,
+    start_quickstart, start_web_example, target_tmp,
 };
