@@ -3,8 +3,8 @@
 //! `examples/native.rs` in the protobuf exposition. `histogram_count` and
 //! `histogram_sum` of its 10,000 known values are exact, `histogram_quantile` is within
 //! the schema's bucket width of the true quantiles, a `#[timed(native)]` function is a
-//! native histogram, and `/api/v1/query_exemplars` returns the trace ids the example
-//! recorded.
+//! native histogram whose series the shipped Grafana dashboard's latency panels read,
+//! and `/api/v1/query_exemplars` returns the trace ids the example recorded.
 //!
 //! Needs `prometheus` and `promtool` on `PATH` (Debian package `prometheus`). Without
 //! them the test says why and passes, unless `EXPVAR_REQUIRE_E2E=1`, when it fails.
@@ -12,7 +12,7 @@
 
 use expvar_test_support as support;
 use serde_json::Value;
-use support::prometheus::{promtool, Prometheus};
+use support::prometheus::{dashboard_expressions, promtool, Prometheus};
 use support::{try_get, url_encode, wait_for};
 
 /// The values `examples/native.rs` records into `latency_seconds`, in its order.
@@ -87,6 +87,31 @@ fn prometheus_reads_native_histograms_and_exemplars_in_protobuf() {
         .unwrap();
     assert_eq!(calls, 50.0);
 
+    // The shipped dashboard's latency panels read native histograms: every one of
+    // their expressions returns the function's series.
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(support::repo_root().join("dashboards/expvar.json")).unwrap(),
+    )
+    .unwrap();
+    let latency: Vec<String> = dashboard_expressions(&dashboard)
+        .into_iter()
+        .filter(|expr| expr.contains("function_calls_duration_seconds"))
+        .collect();
+    assert!(latency.len() >= 4, "{latency:?}");
+    for template in &latency {
+        let expr = template
+            .replace("$__rate_interval", "1m")
+            .replace("$job", "native")
+            .replace("$instance", ".+")
+            .replace("$function", "handle");
+        wait_for(&format!("data for {expr}"), || {
+            match prometheus.query(&expr)? {
+                result if result.is_empty() => Err("no series".into()),
+                _ => Ok(()),
+            }
+        });
+    }
+
     // Exemplars: the latest of the histogram's, and the counter's.
     for (series, trace_id) in [
         ("latency_seconds", format!("{:032x}", 9_999)),
@@ -118,6 +143,5 @@ fn prometheus_reads_native_histograms_and_exemplars_in_protobuf() {
         });
         assert!(ids.contains(&trace_id), "{series}: {ids:?}");
     }
-    let _: Value = prometheus.api("/api/v1/targets").unwrap();
     drop(example);
 }
