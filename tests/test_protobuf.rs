@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use expvar::prometheus::{PrometheusOptions, PROTOBUF_CONTENT_TYPE};
-use expvar::vars::DEFAULT_ZERO_THRESHOLD;
+use expvar::vars::{DEFAULT_BUCKETS, DEFAULT_ZERO_THRESHOLD};
 use expvar::{Counter, Gauge, Histogram, Map, Registry, ServerBuilder, Str};
 use expvar_test_support as support;
 use serde_json::Value;
@@ -253,4 +253,63 @@ fn metrics_answers_prometheus_in_protobuf() {
     if let Some(families) = support::python::decode_protobuf(&response.bytes) {
         check(&families);
     }
+}
+
+#[derive(expvar::Expvar, Default)]
+#[expvar(name = "test_protobuf_latencies")]
+struct Latencies {
+    #[expvar(native)]
+    request_seconds: Histogram,
+}
+
+#[expvar::timed]
+fn protobuf_plain_timed() {}
+
+/// The histogram of `family`'s metric whose labels include `label`, if any.
+fn histogram_with<'a>(families: &'a Value, family_name: &str, label: (&str, &str)) -> &'a Value {
+    family(families, family_name)["metric"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|metric| {
+            metric["label"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|pair| pair["name"] == label.0 && pair["value"] == label.1)
+        })
+        .map(|metric| &metric["histogram"])
+        .unwrap_or_else(|| panic!("no {label:?} in {family_name}"))
+}
+
+#[test]
+fn native_fields_and_native_durations_reach_the_protobuf_exposition() {
+    Latencies::global().request_seconds.record(0.003);
+    protobuf_plain_timed();
+    let options = PrometheusOptions::new();
+    expvar::functions::set_native_durations(true);
+    let native = expvar::prometheus::to_prometheus_protobuf(&options);
+    expvar::functions::set_native_durations(false);
+    let classic = expvar::prometheus::to_prometheus_protobuf(&options);
+    let (Some(native), Some(classic)) = (
+        support::python::decode_protobuf(&native),
+        support::python::decode_protobuf(&classic),
+    ) else {
+        return;
+    };
+    let request =
+        &family(&native, "test_protobuf_latencies_request_seconds")["metric"][0]["histogram"];
+    assert_eq!(request["schema"], 3, "{request}");
+    assert_eq!(buckets(request, "positive"), [(bucket_of(0.003), 1)]);
+    // `Histogram::new()` served as native keeps its `le` buckets for those who read them.
+    assert_eq!(
+        request["bucket"].as_array().unwrap().len(),
+        DEFAULT_BUCKETS.len()
+    );
+    let label = ("function", "protobuf_plain_timed");
+    let timed = histogram_with(&native, "function_calls_duration_seconds", label);
+    assert_eq!(timed["schema"], 3, "{timed}");
+    assert_eq!(timed["sampleCount"], "1");
+    let timed = histogram_with(&classic, "function_calls_duration_seconds", label);
+    assert!(timed.get("schema").is_none(), "{timed}");
 }
