@@ -55,7 +55,6 @@ impl Text {
         labels: &Labels<'_>,
         last: Option<(&str, &str)>,
         value: Number,
-        exemplar: Option<&Exemplar<'_>>,
     ) {
         let out = &mut self.out;
         let start = out.len();
@@ -84,9 +83,6 @@ impl Text {
             }
             Number::F64(value) => push_f64(out, value),
         }
-        if let (Some(exemplar), true) = (exemplar, self.openmetrics) {
-            push_exemplar(out, exemplar);
-        }
         out.push(b'\n');
         let line = start..out.len();
         let runs = &mut self.runs[index];
@@ -96,6 +92,20 @@ impl Text {
         } else {
             runs.more.push(line);
         }
+    }
+
+    /// Appends `exemplar` to the line just written for family `index`, in OpenMetrics.
+    fn exemplar(&mut self, index: usize, exemplar: Option<&Exemplar<'_>>) {
+        let (Some(exemplar), true) = (exemplar, self.openmetrics) else {
+            return;
+        };
+        // The line is the last of its family's last run: it ends the output.
+        self.out.pop();
+        push_exemplar(&mut self.out, exemplar);
+        self.out.push(b'\n');
+        let runs = &mut self.runs[index];
+        let run = runs.more.last_mut().unwrap_or(&mut runs.first);
+        run.end = self.out.len();
     }
 
     /// A histogram's lines: one per bucket, `+Inf`, `_sum` and `_count`; only these
@@ -119,25 +129,19 @@ impl Text {
             let exemplar = histogram.exemplar_in(lower, bound);
             lower = bound;
             let last = Some(("le", le));
-            self.line(
-                index,
-                name,
-                "_bucket",
-                labels,
-                last,
-                Number::U64(count),
-                exemplar,
-            );
+            self.line(index, name, "_bucket", labels, last, Number::U64(count));
+            self.exemplar(index, exemplar);
         }
         let count = Number::U64(distribution.count);
         let exemplar = histogram.exemplar_in(lower, f64::INFINITY);
         let last = Some(("le", "+Inf"));
-        self.line(index, name, "_bucket", labels, last, count, exemplar);
+        self.line(index, name, "_bucket", labels, last, count);
+        self.exemplar(index, exemplar);
         if !(self.openmetrics && distribution.sum < 0.0) {
             let sum = Number::F64(distribution.sum);
-            self.line(index, name, "_sum", labels, None, sum, None);
+            self.line(index, name, "_sum", labels, None, sum);
         }
-        self.line(index, name, "_count", labels, None, count, None);
+        self.line(index, name, "_count", labels, None, count);
     }
 }
 
@@ -188,20 +192,13 @@ impl Format for Text {
         let name = family.name.as_str();
         match value {
             MetricValue::Counter(value, exemplar) => {
-                self.line(index, name, "_total", labels, None, value, exemplar);
+                self.line(index, name, "_total", labels, None, value);
+                self.exemplar(index, exemplar);
             }
-            MetricValue::Gauge(value) => self.line(index, name, "", labels, None, value, None),
+            MetricValue::Gauge(value) => self.line(index, name, "", labels, None, value),
             MetricValue::Info(value) => {
                 let value_label = Some((super::mapping::INFO_LABEL, value));
-                self.line(
-                    index,
-                    name,
-                    "_info",
-                    labels,
-                    value_label,
-                    Number::U64(1),
-                    None,
-                );
+                self.line(index, name, "_info", labels, value_label, Number::U64(1));
             }
             MetricValue::Histogram(histogram) => {
                 self.histogram(index, name, labels, histogram);

@@ -26,7 +26,7 @@ pub const QUANTILE_RELATIVE_ERROR: f64 = 1.0 / 32.0;
 const CLASSIC_SCHEMA: i32 = 4;
 
 /// `2^-128`: a bucket bound at every schema, client_golang's default zero threshold.
-pub const DEFAULT_ZERO_THRESHOLD: f64 = 2.938_735_877_055_718_8e-39;
+pub const DEFAULT_ZERO_THRESHOLD: f64 = 2.938_735_877_055_719e-39;
 
 /// A distribution of values such as durations in seconds or sizes in bytes.
 ///
@@ -376,8 +376,7 @@ impl Histogram {
     /// Records one value; see [Out-of-range values](Histogram#out-of-range-values).
     #[inline]
     pub fn record(&self, value: f64) {
-        // NaN fails the comparison too.
-        if !(value.abs() <= Self::MAX_VALUE) {
+        if !accepted(value) {
             refuse(value);
             return;
         }
@@ -433,7 +432,7 @@ impl Histogram {
         labels: &[(&str, &str)],
     ) -> Result<(), ExemplarError> {
         self.record(value);
-        if !(value.abs() <= Self::MAX_VALUE) {
+        if !accepted(value) {
             return Ok(());
         }
         let value = if value < 0.0 && self.native.is_none() {
@@ -548,6 +547,13 @@ impl Histogram {
             from_ordered(self.max.load(Relaxed)),
         )
     }
+}
+
+/// Whether [`Histogram::record`] counts `value`: a magnitude at most
+/// [`Histogram::MAX_VALUE`] (NaN fails the comparison too).
+#[inline]
+fn accepted(value: f64) -> bool {
+    value.abs() <= Histogram::MAX_VALUE
 }
 
 /// A value [`Histogram::record`] will not count: NaN, infinite or above the maximum.
