@@ -18,7 +18,7 @@ use crate::vars::{Var, Writer};
 ///
 /// # Cost
 /// 24 bytes inline. Each thread that increments it adds an 8-byte slot (allocated in
-/// chunks of 64 slots per thread); an idle counter costs only its 16 bytes.
+/// chunks of 64 slots per thread); an idle counter costs only its 24 bytes.
 /// `get` takes a read lock and reads the count left by exited threads plus one slot
 /// per live thread that has counted.
 ///

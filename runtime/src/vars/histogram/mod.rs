@@ -63,7 +63,7 @@ pub const DEFAULT_ZERO_THRESHOLD: f64 = 2.938_735_877_055_719e-39;
 /// (within 4.4% for [`Histogram::new`]).
 ///
 /// # Cost
-/// About 150 bytes inline; nothing more until the first `record`, which allocates the
+/// 136 bytes inline; nothing more until the first `record`, which allocates the
 /// page table: 8 bytes per power of two a value can have, for positive and negative
 /// values (3 KiB with the defaults). Each power of two recorded in then gets a page of
 /// 128 bytes (16 buckets; `2^schema` counters above schema 4) per stripe, where a
