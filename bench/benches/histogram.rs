@@ -4,7 +4,7 @@
 //! `cargo bench --bench histogram`. Values cycle through 256 log-uniform durations from
 //! 100 µs to 100 ms, so records spread over buckets as latencies do. The thread-scaling
 //! groups report records per second: the 2-thread row counts both threads' records, so
-//! the ratio of the rows is the scaling factor.
+//! the ratio of the rows is the scaling factor (`threads/NAME`, as in `benches/counter.rs`).
 //!
 //! Peers: prometheus-client's native histogram (`Histogram::new_native`, a mutex around
 //! sparse buckets) and fastmetrics' classic histogram (atomics per `le` bucket, Go's
@@ -16,8 +16,8 @@ use std::sync::LazyLock;
 
 mod common;
 
-use common::run_on_threads;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use common::thread_scaling_groups;
+use criterion::{criterion_group, criterion_main, Criterion};
 use expvar::Histogram;
 use prometheus_client::metrics::histogram::{Histogram as ClientHistogram, NativeHistogramConfig};
 
@@ -68,18 +68,7 @@ fn single_thread(c: &mut Criterion) {
 }
 
 fn thread_scaling(c: &mut Criterion) {
-    for (name, op) in OPS {
-        let mut group = c.benchmark_group(format!("histogram_threads/{name}"));
-        for threads in [1_usize, 2] {
-            group.throughput(Throughput::Elements(threads as u64));
-            group.bench_with_input(
-                BenchmarkId::from_parameter(threads),
-                &threads,
-                |b, &threads| b.iter_custom(|iters| run_on_threads(threads, iters, &op)),
-            );
-        }
-        group.finish();
-    }
+    thread_scaling_groups(c, "threads", &OPS);
 }
 
 criterion_group!(benches, single_thread, thread_scaling);

@@ -5,6 +5,7 @@
 //! out what it is given, so every format carries the same series.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use super::families::Family;
 use crate::vars::{Distribution, Exemplar, NativeBuckets, Unit};
@@ -137,6 +138,64 @@ impl<'a> HistogramValue<'a> {
             .iter()
             .filter(|exemplar| lower < exemplar.value && exemplar.value <= upper)
             .max_by(|a, b| a.timestamp.total_cmp(&b.timestamp))
+    }
+}
+
+/// Where one family's pieces are in a format's output, when its metrics may arrive
+/// apart: the first run (for the text formats, its header and first lines) and the
+/// later ones, so the document can be put together with each family whole.
+#[derive(Debug)]
+pub(crate) struct Runs {
+    first: Range<usize>,
+    /// Later runs, written after other families' pieces.
+    more: Vec<Range<usize>>,
+}
+
+impl Runs {
+    /// A family whose first run is `first`.
+    pub(crate) fn new(first: Range<usize>) -> Self {
+        Runs {
+            first,
+            more: Vec::new(),
+        }
+    }
+
+    /// Adds `piece`, written just now: to the last run if it follows it.
+    #[inline]
+    pub(crate) fn add(&mut self, piece: Range<usize>) {
+        let run = self.more.last_mut().unwrap_or(&mut self.first);
+        if run.end == piece.start {
+            run.end = piece.end;
+        } else {
+            self.more.push(piece);
+        }
+    }
+
+    /// The last run now ends at `end` (the piece just written grew).
+    pub(crate) fn end_at(&mut self, end: usize) {
+        self.more.last_mut().unwrap_or(&mut self.first).end = end;
+    }
+
+    /// Forgets everything from `start` on.
+    pub(crate) fn roll_back(&mut self, start: usize) {
+        self.more.retain(|run| run.start < start);
+        let run = self.more.last_mut().unwrap_or(&mut self.first);
+        run.end = run.end.min(start);
+    }
+
+    /// Whether the family is in one piece.
+    pub(crate) fn is_whole(&self) -> bool {
+        self.more.is_empty()
+    }
+
+    /// The runs, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Range<usize>> {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+
+    /// Bytes in all the runs.
+    pub(crate) fn len(&self) -> usize {
+        self.iter().map(ExactSizeIterator::len).sum()
     }
 }
 

@@ -16,7 +16,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::families::{Family, FamilyType};
-use super::format::{FamilyHead, Format, HistogramValue, Labels, Mark, MetricValue, Number};
+use super::format::{FamilyHead, Format, HistogramValue, Labels, Mark, MetricValue, Number, Runs};
 use crate::encode::protobuf::{Nested, Protobuf};
 use crate::vars::{Exemplar, NativeBuckets, Unit};
 
@@ -104,7 +104,7 @@ pub(crate) struct ProtobufExposition {
 struct Pending {
     help: Range<usize>,
     unit: Option<Unit>,
-    runs: Vec<Range<usize>>,
+    runs: Runs,
 }
 
 impl ProtobufExposition {
@@ -263,10 +263,11 @@ impl Format for ProtobufExposition {
         debug_assert_eq!(index, self.families.len());
         let start = self.help.len();
         self.help.push_str(head.help);
+        let at = self.out.len();
         self.families.push(Pending {
             help: start..self.help.len(),
             unit: head.unit,
-            runs: Vec::new(),
+            runs: Runs::new(at..at),
         });
     }
 
@@ -309,12 +310,7 @@ impl Format for ProtobufExposition {
             }
         }
         self.out.end(metric);
-        let line = start..self.out.len();
-        let runs = &mut self.families[index].runs;
-        match runs.last_mut() {
-            Some(run) if run.end == line.start => run.end = line.end,
-            _ => runs.push(line),
-        }
+        self.families[index].runs.add(start..self.out.len());
     }
 
     fn mark(&self, families: usize) -> Mark {
@@ -334,10 +330,7 @@ impl Format for ProtobufExposition {
             self.help.clear();
         }
         for family in &mut self.families {
-            family.runs.retain(|run| run.start < start);
-            if let Some(run) = family.runs.last_mut() {
-                run.end = run.end.min(start);
-            }
+            family.runs.roll_back(start);
         }
     }
 
@@ -347,7 +340,8 @@ impl Format for ProtobufExposition {
         let mut head = Protobuf::new();
         let mut name = String::new();
         for (family, pending) in families.iter().zip(&self.families) {
-            if pending.runs.is_empty() {
+            let body = pending.runs.len();
+            if body == 0 {
                 continue;
             }
             name.clear();
@@ -371,10 +365,9 @@ impl Format for ProtobufExposition {
             if let Some(unit) = pending.unit {
                 head.string(field::family::UNIT, unit.as_str());
             }
-            let body: usize = pending.runs.iter().map(|run| run.len()).sum();
             document.packed_uint64((head.len() + body) as u64);
             document.raw(head.as_bytes());
-            for run in &pending.runs {
+            for run in pending.runs.iter() {
                 document.raw(&metrics[run.clone()]);
             }
         }

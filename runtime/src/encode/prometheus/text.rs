@@ -5,11 +5,10 @@
 //! its lines, and the document is then put together so each family appears once, its
 //! lines together.
 
-use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::families::{Family, FamilyType};
-use super::format::{FamilyHead, Format, HistogramValue, Labels, Mark, MetricValue, Number};
+use super::format::{FamilyHead, Format, HistogramValue, Labels, Mark, MetricValue, Number, Runs};
 use super::names::{push_f64, push_help, push_label_value};
 use super::PrometheusFormat;
 use crate::vars::Exemplar;
@@ -24,14 +23,6 @@ pub(crate) struct Text {
     out: Vec<u8>,
     /// Per family, where its header and lines are in `out`.
     runs: Vec<Runs>,
-}
-
-/// Where one family is in the output.
-struct Runs {
-    /// The header and the first run of lines.
-    first: Range<usize>,
-    /// Later runs, written after other families' lines.
-    more: Vec<Range<usize>>,
 }
 
 impl Text {
@@ -84,14 +75,7 @@ impl Text {
             Number::F64(value) => push_f64(out, value),
         }
         out.push(b'\n');
-        let line = start..out.len();
-        let runs = &mut self.runs[index];
-        let run = runs.more.last_mut().unwrap_or(&mut runs.first);
-        if run.end == line.start {
-            run.end = line.end;
-        } else {
-            runs.more.push(line);
-        }
+        self.runs[index].add(start..out.len());
     }
 
     /// Appends `exemplar` to the line just written for family `index`, in OpenMetrics.
@@ -103,9 +87,7 @@ impl Text {
         self.out.pop();
         push_exemplar(&mut self.out, exemplar);
         self.out.push(b'\n');
-        let runs = &mut self.runs[index];
-        let run = runs.more.last_mut().unwrap_or(&mut runs.first);
-        run.end = self.out.len();
+        self.runs[index].end_at(self.out.len());
     }
 
     /// A histogram's lines: one per bucket, `+Inf`, `_sum` and `_count`; only these
@@ -176,10 +158,7 @@ impl Format for Text {
             out.extend_from_slice(unit.as_str().as_bytes());
             out.push(b'\n');
         }
-        self.runs.push(Runs {
-            first: start..out.len(),
-            more: Vec::new(),
-        });
+        self.runs.push(Runs::new(start..out.len()));
     }
 
     fn metric(
@@ -218,9 +197,7 @@ impl Format for Text {
         self.out.truncate(start);
         self.runs.truncate(mark.families);
         for runs in &mut self.runs {
-            runs.more.retain(|run| run.start < start);
-            let run = runs.more.last_mut().unwrap_or(&mut runs.first);
-            run.end = run.end.min(start);
+            runs.roll_back(start);
         }
     }
 
@@ -228,14 +205,14 @@ impl Format for Text {
         let eof: &[u8] = if self.openmetrics { b"# EOF\n" } else { b"" };
         // Families come in the order they were met; only one whose lines came in
         // several runs makes the output need putting together.
-        let out = if self.runs.iter().all(|runs| runs.more.is_empty()) {
+        let out = if self.runs.iter().all(Runs::is_whole) {
             let mut out = self.out;
             out.extend_from_slice(eof);
             out
         } else {
             let mut assembled = Vec::with_capacity(self.out.len() + eof.len());
             for runs in &self.runs {
-                for run in std::iter::once(&runs.first).chain(&runs.more) {
+                for run in runs.iter() {
                     assembled.extend_from_slice(&self.out[run.clone()]);
                 }
             }
