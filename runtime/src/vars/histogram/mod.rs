@@ -45,7 +45,7 @@ pub const DEFAULT_ZERO_THRESHOLD: f64 = 2.938_735_877_055_719e-39;
 /// [`quantile_relative_error`](Histogram::quantile_relative_error) of a value actually
 /// recorded at that rank: `(γ-1)/(γ+1)` for buckets growing by `γ`, 2.2% for
 /// [`Histogram::new`] (16 buckets per power of two), 4.3% for [`Histogram::native`]
-/// (8). Values at or below 2^-128 count as zero.
+/// (8). Values at or below the zero threshold (2^-128 unless set) count as zero.
 ///
 /// # Classic and native
 /// [`Histogram::new`] is served at `/metrics` as a classic Prometheus histogram: cumulative
