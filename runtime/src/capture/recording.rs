@@ -300,6 +300,40 @@ mod tests {
     }
 
     #[test]
+    fn a_replay_keeps_native_buckets_and_exemplars() {
+        use crate::encode::prometheus::{protobuf_document, PrometheusOptions};
+        use crate::vars::IntoVarRef;
+
+        let histogram = std::sync::Arc::new(Histogram::native());
+        histogram.record(0.5);
+        histogram.record(-2.0);
+        histogram
+            .record_with_exemplar(3.0, &[("trace_id", "abc")])
+            .unwrap();
+        let counter = std::sync::Arc::new(Counter::new());
+        counter.inc_with_exemplar(&[("trace_id", "def")]).unwrap();
+        let options = PrometheusOptions::new();
+        let document = |vars: &[(&str, crate::vars::VarRef)]| {
+            crate::encode::render(vars, protobuf_document(&options, vars.len()))
+        };
+        let direct = [
+            ("h", histogram.clone().into_var_ref()),
+            ("c", counter.clone().into_var_ref()),
+        ];
+        let replayed = [
+            (
+                "h",
+                std::sync::Arc::new(Recording::capture(&*histogram)).into_var_ref(),
+            ),
+            (
+                "c",
+                std::sync::Arc::new(Recording::capture(&*counter)).into_var_ref(),
+            ),
+        ];
+        assert_eq!(document(&replayed), document(&direct));
+    }
+
+    #[test]
     fn a_panic_is_recorded_as_a_failure() {
         struct HalfWritten;
         impl Var for HalfWritten {
