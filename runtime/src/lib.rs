@@ -5,9 +5,11 @@
 //! macros; `expvar::runtime` names this crate.
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
-#[cfg(feature = "server")]
+#[cfg(any(feature = "server", feature = "remote-write", feature = "otlp"))]
 mod capture;
 mod encode;
+#[cfg(any(feature = "remote-write", feature = "otlp"))]
+pub mod push;
 pub mod registry;
 #[cfg(feature = "server")]
 pub mod server;
@@ -20,6 +22,12 @@ pub mod __private;
 
 // The everyday names: the variables, publishing and rendering, serving.
 pub use encode::json::render_json;
+#[cfg(feature = "otlp")]
+pub use push::Otlp;
+#[cfg(any(feature = "remote-write", feature = "otlp"))]
+pub use push::PushHandle;
+#[cfg(feature = "remote-write")]
+pub use push::RemoteWrite;
 pub use registry::{get, publish, publish_func, to_json, to_prometheus, unpublish, Registry};
 #[cfg(feature = "server")]
 pub use server::{serve, service, service_for, ServerBuilder};

@@ -205,6 +205,14 @@ impl Protobuf {
         self.buf[at + width - 1] &= 0x7f;
     }
 
+    /// Writes the tag and length of field `field` of `len` bytes, which the caller
+    /// writes next: a nested message whose size is known, so nothing moves.
+    #[inline]
+    pub(crate) fn len_field(&mut self, field: u32, len: usize) {
+        self.tag(field, LEN);
+        self.varint(len as u64);
+    }
+
     /// Writes `field`, then `write`'s fields as one nested message.
     #[inline]
     pub(crate) fn message(&mut self, field: u32, write: impl FnOnce(&mut Self)) {
@@ -244,6 +252,98 @@ impl Protobuf {
             value >>= 7;
         }
         self.buf.push(value as u8);
+    }
+}
+
+/// Bytes a field `field` of `len` bytes takes, tag and length included.
+#[inline]
+pub(crate) fn field_len(field: u32, len: usize) -> usize {
+    varint_len(u64::from(field << 3)) + varint_len(len as u64) + len
+}
+
+/// One field's value, as [`Fields`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Value<'a> {
+    Varint(u64),
+    Fixed64(u64),
+    Bytes(&'a [u8]),
+    Fixed32(u32),
+}
+
+/// The fields of an encoded message, in order: for the few replies read back (OTLP's
+/// partial success). `Err` ends a message that is not protobuf.
+#[derive(Debug, Clone)]
+pub(crate) struct Fields<'a> {
+    rest: &'a [u8],
+}
+
+/// A message that does not decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Malformed;
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new(message: &'a [u8]) -> Self {
+        Fields { rest: message }
+    }
+
+    fn varint(&mut self) -> Result<u64, Malformed> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = self.rest.split_first().ok_or(Malformed)?;
+            self.rest = rest;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return Ok(value);
+            }
+        }
+        Err(Malformed)
+    }
+
+    fn split(&mut self, len: usize) -> Result<&'a [u8], Malformed> {
+        if len > self.rest.len() {
+            return Err(Malformed);
+        }
+        let (taken, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Ok(taken)
+    }
+
+    fn field(&mut self) -> Result<(u32, Value<'a>), Malformed> {
+        let tag = self.varint()?;
+        let field = u32::try_from(tag >> 3).map_err(|_| Malformed)?;
+        let value = match (tag & 7) as u32 {
+            VARINT => Value::Varint(self.varint()?),
+            FIXED64 => Value::Fixed64(u64::from_le_bytes(
+                self.split(8)?.try_into().map_err(|_| Malformed)?,
+            )),
+            LEN => {
+                let len = usize::try_from(self.varint()?).map_err(|_| Malformed)?;
+                Value::Bytes(self.split(len)?)
+            }
+            FIXED32 => Value::Fixed32(u32::from_le_bytes(
+                self.split(4)?.try_into().map_err(|_| Malformed)?,
+            )),
+            _ => return Err(Malformed),
+        };
+        if field == 0 {
+            return Err(Malformed);
+        }
+        Ok((field, value))
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = Result<(u32, Value<'a>), Malformed>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let field = self.field();
+        if field.is_err() {
+            self.rest = &[];
+        }
+        Some(field)
     }
 }
 
@@ -421,6 +521,38 @@ mod tests {
         reused.uint64(1, 1);
         reused.clear();
         assert!(reused.is_empty());
+    }
+
+    #[test]
+    fn fields_read_back_what_was_written() {
+        let mut out = Protobuf::new();
+        out.uint64(1, 300);
+        out.string(2, "partial");
+        out.fixed64(3, 7);
+        out.fixed32(4, 9);
+        let known = "x".repeat(200);
+        out.len_field(5, known.len());
+        out.raw(known.as_bytes());
+        assert_eq!(out.len(), 3 + 9 + 9 + 5 + field_len(5, 200));
+        let bytes = out.into_inner();
+        let fields: Vec<_> = Fields::new(&bytes).collect::<Result<_, _>>().unwrap();
+        assert_eq!(
+            fields,
+            [
+                (1, Value::Varint(300)),
+                (2, Value::Bytes(b"partial")),
+                (3, Value::Fixed64(7)),
+                (4, Value::Fixed32(9)),
+                (5, Value::Bytes(known.as_bytes())),
+            ]
+        );
+        // Cut short, or a wire type that does not exist: an error, then the end.
+        let mut cut = Fields::new(&bytes[..bytes.len() - 1]);
+        assert!(cut.by_ref().take(4).all(|field| field.is_ok()));
+        assert_eq!(cut.next(), Some(Err(Malformed)));
+        assert_eq!(cut.next(), None);
+        assert_eq!(Fields::new(&[0x0f]).next(), Some(Err(Malformed)));
+        assert_eq!(Fields::new(&[0x00, 0x01]).next(), Some(Err(Malformed)));
     }
 
     fn push_varint(out: &mut Vec<u8>, mut value: u64) {

@@ -333,7 +333,7 @@ impl<'a> Writer<'a> {
 
     /// Hands the encoder to `write`, which writes exactly one value straight to it: a
     /// value captured earlier and replayed.
-    #[cfg(feature = "server")]
+    #[cfg(any(feature = "server", feature = "remote-write", feature = "otlp"))]
     pub(crate) fn replay(mut self, write: impl FnOnce(&mut dyn Encode)) {
         self.written = true;
         write(&mut *self.encoder);

@@ -17,7 +17,14 @@ mod text;
 use std::fmt;
 
 pub(crate) use mapping::Mapping;
+// What the pushers' formats (`crate::push`) read besides `format`.
+#[cfg(any(feature = "remote-write", feature = "otlp"))]
+pub(crate) use families::{Family, FamilyType};
+#[cfg(any(feature = "remote-write", feature = "otlp"))]
+pub(crate) use mapping::INFO_LABEL;
 use names::label_name;
+#[cfg(feature = "remote-write")]
+pub(crate) use names::push_f64;
 #[cfg(feature = "server")]
 pub(crate) use negotiate::Exposition;
 pub use negotiate::{PrometheusFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
