@@ -12,11 +12,14 @@ pub mod browser;
 pub mod exposition;
 pub mod hostile;
 pub mod http;
+pub mod otlp;
 pub mod process;
 pub mod prometheus;
 pub mod python;
 pub mod sse;
 pub mod targets;
+pub mod tls;
+pub mod victoria;
 
 pub use http::{get, request, send_raw, try_get, url_encode, Response};
 pub use process::{

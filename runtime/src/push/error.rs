@@ -13,7 +13,8 @@ pub enum PushErrorKind {
     /// The pusher's thread could not be started.
     Thread,
     /// A TLS handshake failed: the receiver's certificate is not trusted (add its CA
-    /// with `ca_file`), has the wrong name, or TLS was refused.
+    /// with `ca_file`), has the wrong name, or TLS was refused. Retried: the batch
+    /// stays queued until the receiver's certificate is fixed or the queue drops it.
     Tls,
     /// The receiver could not be reached, or broke the connection, or answered with
     /// something that is not HTTP. Retried.
@@ -63,11 +64,15 @@ impl PushError {
         self.kind
     }
 
-    /// Whether a later try may succeed: the receiver was unreachable, slow or busy.
+    /// Whether the pusher keeps the batch to try again: the receiver was unreachable,
+    /// slow, busy, or its certificate was refused.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self.kind,
-            PushErrorKind::Unreachable | PushErrorKind::Timeout | PushErrorKind::Unavailable
+            PushErrorKind::Unreachable
+                | PushErrorKind::Timeout
+                | PushErrorKind::Unavailable
+                | PushErrorKind::Tls
         )
     }
 
