@@ -46,6 +46,19 @@ fn timed_buckets_set_the_le_bounds_of_the_duration() {
     assert_eq!(bounds, ["0.00005", "0.0001", "0.001", "+Inf"], "{text}");
 }
 
+// `#[timed(..)]` second, absorbed by the `#[counted]` that expands first: its buckets
+// still apply (they were dropped before the macros merged every argument of siblings).
+#[expvar::counted]
+#[timed(buckets = [0.25, 0.5])]
+fn counted_then_timed() {}
+
+#[test]
+fn buckets_of_a_sibling_timed_apply() {
+    counted_then_timed();
+    let stats = expvar::function_stats(concat!(module_path!(), "::counted_then_timed")).unwrap();
+    assert_eq!(stats.duration().buckets(), [0.25, 0.5]);
+}
+
 #[derive(Expvar, Default)]
 #[expvar(name = "test_options_sizes")]
 struct Sizes {

@@ -5,11 +5,11 @@ use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::{
-    Attribute, Block, Data, DeriveInput, Fields, ImplItemFn, ItemFn, ItemImpl, LitStr, Member,
-    Path, ReturnType, Signature, Token, Type, Visibility,
+    Attribute, Block, Data, DeriveInput, Fields, ImplItem, ImplItemFn, ItemFn, ItemImpl, LitStr,
+    Member, Path, ReturnType, Signature, Token, Type, Visibility,
 };
 
-use crate::attr::{self, FieldAttrs, MacroArgs, StructAttrs};
+use crate::attr::{self, Buckets, FieldAttrs, MacroArgs, Setting, StructAttrs, EXPVAR};
 use crate::ctxt::Ctxt;
 
 /// A struct with `#[derive(Expvar)]`.
@@ -160,20 +160,19 @@ impl Instrument {
     /// Merges the arguments of a sibling attribute; a key given twice is an error at
     /// the second one.
     fn merge(&mut self, cx: &mut Ctxt, sibling: MacroArgs) {
-        if let Some(name) = sibling.name {
-            if self.args.name.is_some() {
-                cx.error_spanned_by(&name.key, "duplicate expvar attribute `name`");
-            } else {
-                self.args.name = Some(name);
-            }
-        }
-        if let Some(krate) = sibling.krate {
-            if self.args.krate.is_some() {
-                cx.error_spanned_by(&krate.key, "duplicate expvar attribute `crate`");
-            } else {
-                self.args.krate = Some(krate);
-            }
-        }
+        merge_setting(cx, &mut self.args.name, sibling.name);
+        merge_setting(cx, &mut self.args.krate, sibling.krate);
+        merge_setting(cx, &mut self.args.buckets, sibling.buckets);
+    }
+}
+
+fn merge_setting<T>(cx: &mut Ctxt, slot: &mut Option<Setting<T>>, sibling: Option<Setting<T>>) {
+    let Some(sibling) = sibling else { return };
+    if slot.is_some() {
+        let key = &sibling.key;
+        cx.error_spanned_by(key, format!("duplicate expvar attribute `{key}`"));
+    } else {
+        *slot = Some(sibling);
     }
 }
 
@@ -222,7 +221,11 @@ pub(crate) struct Function {
     pub(crate) sig: Signature,
     pub(crate) block: Block,
     pub(crate) owner: Option<Owner>,
+    /// What the function's own attributes say (for a method: the ones on the method).
     pub(crate) instrument: Instrument,
+    /// For a method, the arguments of the `impl` block's attribute, which apply where
+    /// the method's own say nothing.
+    pub(crate) inherited: Option<MacroArgs>,
 }
 
 impl Function {
@@ -237,10 +240,16 @@ impl Function {
             block: *item.block,
             owner: None,
             instrument,
+            inherited: None,
         }
     }
 
-    pub(crate) fn from_impl_fn(item: ImplItemFn, owner: Owner, instrument: Instrument) -> Self {
+    pub(crate) fn from_impl_fn(
+        item: ImplItemFn,
+        owner: Owner,
+        instrument: Instrument,
+        inherited: MacroArgs,
+    ) -> Self {
         let (inner_attrs, attrs) = split_inner(item.attrs);
         Function {
             attrs,
@@ -251,6 +260,7 @@ impl Function {
             block: item.block,
             owner: Some(owner),
             instrument,
+            inherited: Some(inherited),
         }
     }
 
@@ -283,24 +293,101 @@ impl Function {
         (last.ident == "Result" || last.ident == "Option").then_some(&**ty)
     }
 
+    /// `setting` of the function's own arguments, else of its `impl` block's.
+    fn own_or_inherited<T>(
+        &self,
+        setting: impl Fn(&MacroArgs) -> Option<&Setting<T>>,
+    ) -> Option<&T> {
+        setting(&self.instrument.args)
+            .or_else(|| self.inherited.as_ref().and_then(&setting))
+            .map(|setting| &setting.value)
+    }
+
+    /// The bucket bounds given with `buckets = [..]`, if any.
+    pub(crate) fn buckets(&self) -> Option<&Buckets> {
+        self.own_or_inherited(|args| args.buckets.as_ref())
+    }
+
     pub(crate) fn krate(&self) -> Path {
-        krate(
-            self.instrument
-                .args
-                .krate
-                .as_ref()
-                .map(|setting| &setting.value),
-        )
+        krate(self.own_or_inherited(|args| args.krate.as_ref()))
     }
 }
 
 /// An `impl` block with `#[counted]`/`#[timed]`: every method not marked
 /// `#[expvar(skip)]` and not `const` is instrumented.
 pub(crate) struct ImplBlock {
-    /// The `impl` with its methods instrumented.
+    /// The `impl` less the attributes the macro consumes; the methods at `methods`'
+    /// indices are replaced by their instrumented form in the expansion.
     pub(crate) item: ItemImpl,
-    /// The `impl` as written, less the attributes the macro consumes.
+    /// The `impl` as written, less the attributes the macro consumes, methods included:
+    /// the fallback.
     pub(crate) original: ItemImpl,
+    /// The block's own attribute (and its siblings on the block).
+    pub(crate) instrument: Instrument,
+    /// The methods to instrument, by their index in `item.items`.
+    pub(crate) methods: Vec<(usize, Function)>,
+}
+
+impl ImplBlock {
+    pub(crate) fn from_syn(cx: &mut Ctxt, kind: Kind, args: MacroArgs, mut item: ItemImpl) -> Self {
+        let mut instrument = Instrument::new(kind, args);
+        instrument.absorb_siblings(cx, &mut item.attrs);
+        let owner = Owner::from_impl(&item);
+        // Each method has its own entry, so the block's `name` (an error) is not inherited.
+        let inherited = MacroArgs {
+            name: None,
+            ..instrument.args.clone()
+        };
+        let mut original = item.clone();
+        let mut methods = Vec::new();
+        for (index, impl_item) in item.items.iter_mut().enumerate() {
+            let ImplItem::Fn(method) = impl_item else {
+                continue;
+            };
+            let skip = attr::method_skip(cx, &method.attrs);
+            method.attrs.retain(|attr| !attr.path().is_ident(EXPVAR));
+            if skip || method.sig.constness.is_some() {
+                continue;
+            }
+            let mut method_instrument = Instrument {
+                counted: instrument.counted,
+                timed: instrument.timed,
+                args: MacroArgs::default(),
+                absorbed: instrument.absorbed.clone(),
+            };
+            method_instrument.absorb_siblings(cx, &mut method.attrs);
+            let function = Function::from_impl_fn(
+                method.clone(),
+                owner.clone(),
+                method_instrument,
+                inherited.clone(),
+            );
+            methods.push((index, function));
+        }
+        // What the fallback emits: the methods as written, less our helper attributes.
+        for impl_item in &mut original.items {
+            if let ImplItem::Fn(method) = impl_item {
+                method
+                    .attrs
+                    .retain(|attr| !attr.path().is_ident(EXPVAR) && Kind::of_attr(attr).is_none());
+            }
+        }
+        original.attrs.retain(|attr| Kind::of_attr(attr).is_none());
+        ImplBlock {
+            item,
+            original,
+            instrument,
+            methods,
+        }
+    }
+}
+
+/// What `#[counted]`/`#[timed]` is on.
+pub(crate) enum Instrumented {
+    Function(Function),
+    Impl(ImplBlock),
+    /// Anything else: an error.
+    Other(syn::Item),
 }
 
 /// A `static` with `#[publish]`.

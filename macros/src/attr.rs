@@ -1,6 +1,12 @@
 //! Parsing `#[expvar(...)]` and the arguments of `#[counted(...)]`, `#[timed(...)]` and
 //! `#[publish(...)]`, with `parse_nested_meta`. Every mistake is recorded in the
 //! [`Ctxt`] and parsing goes on, so all of them are reported at once.
+//!
+//! This module reports what is wrong with the *form* of an attribute: a key the macro
+//! does not take, a key given twice, a value of the wrong shape (a number where a string
+//! literal goes, no list where a list goes). What the values *say* (an empty name,
+//! bucket bounds out of order, a list element that is not a label) is validated in
+//! [`check`](crate::check), with the rest of the validation.
 
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
@@ -29,17 +35,23 @@ pub(crate) const SKIP: &str = "skip";
 /// The helper attribute of the derive and of methods in an instrumented `impl`.
 pub(crate) const EXPVAR: &str = "expvar";
 
-/// Bucket bounds as written: finite, increasing, at least one.
+/// Bucket bounds as written (`buckets = [..]`); [`check`](crate::check) reports a list
+/// that is empty, holds something other than a number, or is not finite and increasing.
 #[derive(Clone)]
 pub(crate) struct Buckets {
-    /// Each bound with the span of the number it was read from.
-    pub(crate) bounds: Vec<(f64, proc_macro2::Span)>,
+    /// The list, for the span of an error about all of it.
+    pub(crate) list: syn::ExprArray,
+    /// Each element with its value, `None` if it is not a number literal.
+    pub(crate) bounds: Vec<(Expr, Option<f64>)>,
 }
 
 impl Buckets {
-    /// `&[b0, b1, ..]`, an `&'static [f64]` in a `const` context.
+    /// `&[b0, b1, ..]`, an `&'static [f64]` in a `const` context. Only for checked
+    /// bounds: every element is a number.
     pub(crate) fn to_slice(&self) -> TokenStream {
-        let bounds = self.bounds.iter().map(|&(bound, span)| {
+        let bounds = self.bounds.iter().map(|(element, bound)| {
+            let bound = bound.expect("bucket bounds are checked before expansion");
+            let span = element.span();
             let mut literal = proc_macro2::Literal::f64_suffixed(bound.abs());
             literal.set_span(span);
             if bound.is_sign_negative() {
@@ -49,6 +61,26 @@ impl Buckets {
             }
         });
         quote::quote!(&[#(#bounds),*])
+    }
+}
+
+/// Label names as written (`labels = ["method", "status"]`); [`check`](crate::check)
+/// reports an empty list and elements that are not non-empty strings.
+#[derive(Clone)]
+pub(crate) struct Labels {
+    pub(crate) list: syn::ExprArray,
+}
+
+impl Labels {
+    /// The elements that are string literals: all of them once checked.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &LitStr> {
+        self.list.elems.iter().filter_map(|element| match element {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(text),
+                ..
+            }) => Some(text),
+            _ => None,
+        })
     }
 }
 
@@ -71,14 +103,14 @@ pub(crate) struct StructAttrs {
 pub(crate) struct FieldAttrs {
     pub(crate) rename: Option<Setting<LitStr>>,
     pub(crate) label: Option<Setting<LitStr>>,
-    pub(crate) labels: Option<Setting<Vec<LitStr>>>,
+    pub(crate) labels: Option<Setting<Labels>>,
     pub(crate) buckets: Option<Setting<Buckets>>,
     pub(crate) skip: Option<Setting<()>>,
     pub(crate) doc: Option<String>,
 }
 
 /// The arguments of `#[counted(...)]`, `#[timed(...)]` or `#[publish(...)]`.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct MacroArgs {
     pub(crate) name: Option<Setting<LitStr>>,
     pub(crate) krate: Option<Setting<Path>>,
@@ -311,13 +343,6 @@ fn parse_lit_str(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option
         Expr::Lit(ExprLit {
             lit: Lit::Str(text),
             ..
-        }) if text.value().is_empty() => {
-            cx.error_spanned_by(&text, format!("`{key}` must not be empty"));
-            None
-        }
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(text),
-            ..
         }) => Some(text),
         other => {
             cx.error_spanned_by(
@@ -329,84 +354,44 @@ fn parse_lit_str(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option
     }
 }
 
-/// `buckets = [0.001, 0.01, 0.1]`: numbers, finite and increasing, at least one.
+/// `buckets = [0.001, 0.01, 0.1]`: a list.
 fn parse_buckets(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option<Buckets> {
-    let example = format!("`{key} = [0.001, 0.01, 0.1]`");
-    let array = match parse_value(cx, meta, key, &example)? {
-        Expr::Array(array) => array,
-        other => {
-            cx.error_spanned_by(
-                &other,
-                format!("expected a list of bucket bounds, as in {example}"),
-            );
-            return None;
-        }
-    };
-    if array.elems.is_empty() {
-        cx.error_spanned_by(
-            &array,
-            format!("`{key}` needs at least one bound, as in {example}"),
-        );
-        return None;
-    }
-    let mut bounds: Vec<(f64, proc_macro2::Span)> = Vec::new();
-    let mut valid = true;
-    for element in &array.elems {
-        let Some(bound) = number(element) else {
-            cx.error_spanned_by(element, "expected a number literal as a bucket bound");
-            valid = false;
-            continue;
-        };
-        if !bound.is_finite() {
-            cx.error_spanned_by(element, "bucket bounds must be finite");
-            valid = false;
-        } else if let Some(&(previous, _)) = bounds.last() {
-            if bound <= previous {
-                cx.error_spanned_by(
-                    element,
-                    format!(
-                        "bucket bounds must be increasing: {bound} is not greater than {previous}"
-                    ),
-                );
-                valid = false;
-            }
-        }
-        bounds.push((bound, element.span()));
-    }
-    valid.then_some(Buckets { bounds })
+    let list = parse_list(cx, meta, key, "a list of bucket bounds", BUCKETS_EXAMPLE)?;
+    let bounds = list
+        .elems
+        .iter()
+        .map(|element| (element.clone(), number(element)))
+        .collect();
+    Some(Buckets { list, bounds })
 }
 
-/// `labels = ["method", "status"]`: non-empty strings, at least one.
-fn parse_labels(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option<Vec<LitStr>> {
-    let example = format!("`{key} = [\"method\", \"status\"]`");
-    let array = match parse_value(cx, meta, key, &example)? {
-        Expr::Array(array) => array,
+/// `labels = ["method", "status"]`: a list.
+fn parse_labels(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> Option<Labels> {
+    let list = parse_list(cx, meta, key, "a list of label names", LABELS_EXAMPLE)?;
+    Some(Labels { list })
+}
+
+/// How a bucket list is written, for messages: `buckets = [0.001, 0.01, 0.1]`.
+pub(crate) const BUCKETS_EXAMPLE: &str = "[0.001, 0.01, 0.1]";
+/// How a label list is written, for messages: `labels = ["method", "status"]`.
+pub(crate) const LABELS_EXAMPLE: &str = r#"["method", "status"]"#;
+
+/// `key = [..]`.
+fn parse_list(
+    cx: &mut Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    what: &str,
+    example: &str,
+) -> Option<syn::ExprArray> {
+    let example = format!("`{key} = {example}`");
+    match parse_value(cx, meta, key, &example)? {
+        Expr::Array(array) => Some(array),
         other => {
-            cx.error_spanned_by(
-                &other,
-                format!("expected a list of label names, as in {example}"),
-            );
-            return None;
-        }
-    };
-    if array.elems.is_empty() {
-        cx.error_spanned_by(
-            &array,
-            format!("`{key}` needs at least one label, as in {example}"),
-        );
-        return None;
-    }
-    let mut labels = Vec::new();
-    for element in &array.elems {
-        match element {
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(text),
-                ..
-            }) if !text.value().is_empty() => labels.push(text.clone()),
-            other => cx.error_spanned_by(other, "expected a non-empty string as a label name"),
+            cx.error_spanned_by(&other, format!("expected {what}, as in {example}"));
+            None
         }
     }
-    (labels.len() == array.elems.len()).then_some(labels)
 }
 
 /// The value of a number literal, negative or not (`0.5`, `64`, `-1e3`).

@@ -1,11 +1,18 @@
-//! Validation across attributes and item shapes, after parsing: each problem is
-//! recorded in the [`Ctxt`] at the token to change.
+//! Validation, after parsing: what the values say (an empty name, bucket bounds out of
+//! order), how attributes combine, and which items a macro applies to. Each problem is
+//! recorded in the [`Ctxt`] at the token to change. Parsing ([`attr`](crate::attr))
+//! reports only the form of an attribute.
 
 use std::collections::BTreeSet;
 
-use syn::{Data, Fields};
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::{Data, Expr, ExprLit, Fields, Item, Lit, LitStr, StaticMutability};
 
-use crate::ast::{Function, Kind, Stats};
+use crate::ast::{Function, ImplBlock, Kind, Stats};
+use crate::attr::{
+    Buckets, Labels, MacroArgs, Setting, BUCKETS, BUCKETS_EXAMPLE, LABELS, LABELS_EXAMPLE,
+};
 use crate::ctxt::Ctxt;
 
 /// Checks a `#[derive(Expvar)]` input.
@@ -36,9 +43,18 @@ pub(crate) fn stats(cx: &mut Ctxt, stats: &Stats<'_>) {
         );
     }
 
+    non_empty(cx, stats.attrs.name.as_ref());
     let mut names = BTreeSet::new();
     for field in &stats.fields {
         let attrs = &field.attrs;
+        non_empty(cx, attrs.rename.as_ref());
+        non_empty(cx, attrs.label.as_ref());
+        if let Some(labels) = &attrs.labels {
+            label_list(cx, &labels.value);
+        }
+        if let Some(buckets) = &attrs.buckets {
+            bucket_list(cx, &buckets.value);
+        }
         if attrs.skip.is_some() {
             let keys = [
                 attrs.rename.as_ref().map(|setting| &setting.key),
@@ -85,9 +101,42 @@ pub(crate) fn stats(cx: &mut Ctxt, stats: &Stats<'_>) {
     }
 }
 
+/// Checks the item under `#[counted]`/`#[timed]`: a function or an `impl` block.
+pub(crate) fn instrumented_item(cx: &mut Ctxt, kind: Kind, item: &Item) {
+    if !matches!(item, Item::Fn(_) | Item::Impl(_)) {
+        cx.error_spanned_by(
+            item_keyword(item),
+            format!(
+                "`#[{}]` can only be used on a function or an `impl` block",
+                kind.name()
+            ),
+        );
+    }
+}
+
+/// Checks an `impl` block under `#[counted]`/`#[timed]` and its methods.
+pub(crate) fn impl_block(cx: &mut Ctxt, kind: Kind, block: &ImplBlock) {
+    if let Some(name) = &block.instrument.args.name {
+        cx.error_spanned_by(
+            &name.key,
+            format!(
+                "`name` cannot be used on an `impl` block: each method has its own entry; \
+                 write `#[{}(name = \"...\")]` on the method",
+                kind.name()
+            ),
+        );
+    }
+    args(cx, &block.instrument.args);
+    for (_, method) in &block.methods {
+        function(cx, kind, method);
+    }
+}
+
 /// Checks a function to instrument with `#[counted]`/`#[timed]` (`kind` is the one
-/// expanding, for messages).
+/// expanding, for messages). For a method, only its own arguments: the block's are
+/// checked once, with the block.
 pub(crate) fn function(cx: &mut Ctxt, kind: Kind, function: &Function) {
+    args(cx, &function.instrument.args);
     if let Some(constness) = &function.sig.constness {
         cx.error_spanned_by(
             constness,
@@ -96,5 +145,108 @@ pub(crate) fn function(cx: &mut Ctxt, kind: Kind, function: &Function) {
                 kind.name()
             ),
         );
+    }
+}
+
+/// Checks the item under `#[publish]`: a `static` that is not `mut`.
+pub(crate) fn published_item(cx: &mut Ctxt, item: &Item) {
+    match item {
+        Item::Static(item) => {
+            if let StaticMutability::Mut(mutability) = &item.mutability {
+                cx.error_spanned_by(
+                    mutability,
+                    "`#[publish]` cannot be used on a `static mut`: variables update through `&self`, remove `mut`",
+                );
+            }
+        }
+        other => cx.error_spanned_by(
+            item_keyword(other),
+            "`#[publish]` can only be used on a `static`",
+        ),
+    }
+}
+
+/// Checks the values of one attribute's arguments.
+pub(crate) fn args(cx: &mut Ctxt, args: &MacroArgs) {
+    non_empty(cx, args.name.as_ref());
+    if let Some(buckets) = &args.buckets {
+        bucket_list(cx, &buckets.value);
+    }
+}
+
+/// `key = ""` names nothing.
+fn non_empty(cx: &mut Ctxt, setting: Option<&Setting<LitStr>>) {
+    if let Some(Setting { key, value }) = setting {
+        if value.value().is_empty() {
+            cx.error_spanned_by(value, format!("`{key}` must not be empty"));
+        }
+    }
+}
+
+/// Bucket bounds: numbers, finite and increasing, at least one.
+fn bucket_list(cx: &mut Ctxt, buckets: &Buckets) {
+    if buckets.bounds.is_empty() {
+        cx.error_spanned_by(
+            &buckets.list,
+            format!("`{BUCKETS}` needs at least one bound, as in `{BUCKETS} = {BUCKETS_EXAMPLE}`"),
+        );
+    }
+    let mut previous: Option<f64> = None;
+    for (element, bound) in &buckets.bounds {
+        let Some(bound) = *bound else {
+            cx.error_spanned_by(element, "expected a number literal as a bucket bound");
+            continue;
+        };
+        if !bound.is_finite() {
+            cx.error_spanned_by(element, "bucket bounds must be finite");
+        } else if let Some(previous) = previous.filter(|&previous| bound <= previous) {
+            cx.error_spanned_by(
+                element,
+                format!("bucket bounds must be increasing: {bound} is not greater than {previous}"),
+            );
+        }
+        previous = Some(bound);
+    }
+}
+
+/// Label names: non-empty strings, at least one.
+fn label_list(cx: &mut Ctxt, labels: &Labels) {
+    if labels.list.elems.is_empty() {
+        cx.error_spanned_by(
+            &labels.list,
+            format!("`{LABELS}` needs at least one label, as in `{LABELS} = {LABELS_EXAMPLE}`"),
+        );
+    }
+    for element in &labels.list.elems {
+        let valid = matches!(
+            element,
+            Expr::Lit(ExprLit { lit: Lit::Str(text), .. }) if !text.value().is_empty()
+        );
+        if !valid {
+            cx.error_spanned_by(element, "expected a non-empty string as a label name");
+        }
+    }
+}
+
+/// The token that says what kind of item this is (`struct`, `enum`, ...), where an
+/// error about using a macro on the wrong kind of item belongs.
+fn item_keyword(item: &Item) -> TokenStream {
+    match item {
+        Item::Const(item) => item.const_token.to_token_stream(),
+        Item::Enum(item) => item.enum_token.to_token_stream(),
+        Item::ExternCrate(item) => item.extern_token.to_token_stream(),
+        Item::Fn(item) => item.sig.fn_token.to_token_stream(),
+        Item::ForeignMod(item) => item.abi.to_token_stream(),
+        Item::Impl(item) => item.impl_token.to_token_stream(),
+        Item::Macro(item) => item.mac.path.to_token_stream(),
+        Item::Mod(item) => item.mod_token.to_token_stream(),
+        Item::Static(item) => item.static_token.to_token_stream(),
+        Item::Struct(item) => item.struct_token.to_token_stream(),
+        Item::Trait(item) => item.trait_token.to_token_stream(),
+        Item::TraitAlias(item) => item.trait_token.to_token_stream(),
+        Item::Type(item) => item.type_token.to_token_stream(),
+        Item::Union(item) => item.union_token.to_token_stream(),
+        Item::Use(item) => item.use_token.to_token_stream(),
+        other => other.to_token_stream(),
     }
 }

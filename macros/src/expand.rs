@@ -8,12 +8,12 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, ImplItem, Item, StaticMutability};
+use syn::{DeriveInput, ImplItem, Item};
 
 use crate::ast::{
-    mentions_impl, Function, ImplBlock, Instrument, Kind, Owner, PublishedStatic, Stats,
+    mentions_impl, Function, ImplBlock, Instrument, Instrumented, Kind, PublishedStatic, Stats,
 };
-use crate::attr::{self, MacroArgs, EXPVAR};
+use crate::attr::{self, MacroArgs};
 use crate::check;
 use crate::ctxt::Ctxt;
 use crate::fallback;
@@ -24,7 +24,7 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
         Ok(input) => input,
         Err(error) => return error.into_compile_error(),
     };
-    let mut cx = Ctxt::default();
+    let mut cx = Ctxt::new();
     let stats = Stats::from_syn(&mut cx, &input);
     check::stats(&mut cx, &stats);
     match cx.check() {
@@ -69,7 +69,7 @@ fn derive_stats(stats: &Stats<'_>) -> TokenStream {
             if let Some(labels) = &field.attrs.labels {
                 let span = labels.key.span();
                 let member = respanned(&field.member, span);
-                let labels = &labels.value;
+                let labels = labels.value.names();
                 return quote_spanned! {span=>
                     #private::Labelled::write_labelled_levels(&self.#member, &[#(#labels),*], #writer);
                 };
@@ -98,6 +98,7 @@ fn derive_stats(stats: &Stats<'_>) -> TokenStream {
     );
     let create = quote_spanned!(ident.span()=> <#ident as #private::Global>::create);
     quote! {
+        #[automatically_derived]
         impl #private::Var for #ident {
             fn write(&self, #out: #private::Writer<'_>) {
                 #out.object(|#fields| {
@@ -106,6 +107,7 @@ fn derive_stats(stats: &Stats<'_>) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl #ident {
             #[doc = #global_doc]
             #[must_use]
@@ -138,98 +140,60 @@ fn respanned(member: &syn::Member, span: Span) -> syn::Member {
 
 /// `#[counted]` and `#[timed]`, on a function or an `impl` block.
 pub(crate) fn instrument(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut cx = Ctxt::default();
+    let mut cx = Ctxt::new();
     let args = MacroArgs::parse(&mut cx, kind.name(), args);
     let item: Item = match syn::parse2(item.clone()) {
         Ok(item) => item,
         Err(error) => {
+            cx.syn_error(error);
+            let error = cx.check().expect_err("an error was just recorded");
             let error = error.into_compile_error();
             return quote!(#item #error);
         }
     };
-    let (expanded, fallback) = match item {
+    check::instrumented_item(&mut cx, kind, &item);
+    // The model first, checked whole; the expansion only of a checked model.
+    let model = match item {
         Item::Fn(mut item) => {
             let mut instrument = Instrument::new(kind, args);
             instrument.absorb_siblings(&mut cx, &mut item.attrs);
             let function = Function::from_item_fn(item, instrument);
             check::function(&mut cx, kind, &function);
-            (function_tokens(&function), fallback::function(&function))
+            Instrumented::Function(function)
         }
         Item::Impl(item) => {
-            let block = impl_block(&mut cx, kind, args, item);
-            let expanded = block.item.to_token_stream();
-            (expanded, fallback::impl_block(&block))
+            let block = ImplBlock::from_syn(&mut cx, kind, args, item);
+            check::impl_block(&mut cx, kind, &block);
+            Instrumented::Impl(block)
         }
-        other => {
-            cx.error_spanned_by(
-                fallback::item_keyword(&other),
-                format!(
-                    "`#[{}]` can only be used on a function or an `impl` block",
-                    kind.name()
-                ),
-            );
-            (TokenStream::new(), other.into_token_stream())
-        }
+        other => Instrumented::Other(other),
     };
-    match cx.check() {
-        Ok(()) => expanded,
-        Err(error) => {
-            let error = error.into_compile_error();
+    match (cx.check(), model) {
+        (Ok(()), Instrumented::Function(function)) => function_tokens(&function),
+        (Ok(()), Instrumented::Impl(block)) => impl_block(&block),
+        (result, model) => {
+            let fallback = match model {
+                Instrumented::Function(function) => fallback::function(&function),
+                Instrumented::Impl(block) => fallback::impl_block(&block),
+                Instrumented::Other(other) => other.into_token_stream(),
+            };
+            let error = result
+                .expect_err(
+                    "`check::instrumented_item` reports anything but a function or an `impl`",
+                )
+                .into_compile_error();
             quote!(#fallback #error)
         }
     }
 }
 
-/// Instruments every method of `item` except `const fn`s and those marked
-/// `#[expvar(skip)]`.
-fn impl_block(cx: &mut Ctxt, kind: Kind, args: MacroArgs, mut item: syn::ItemImpl) -> ImplBlock {
-    if let Some(name) = &args.name {
-        cx.error_spanned_by(
-            &name.key,
-            format!(
-                "`name` cannot be used on an `impl` block: each method has its own entry; \
-                 write `#[{}(name = \"...\")]` on the method",
-                kind.name()
-            ),
-        );
+/// The `impl` block with its methods instrumented.
+fn impl_block(block: &ImplBlock) -> TokenStream {
+    let mut item = block.item.clone();
+    for (index, function) in &block.methods {
+        item.items[*index] = ImplItem::Verbatim(function_tokens(function));
     }
-    let mut instrument = Instrument::new(kind, args);
-    instrument.absorb_siblings(cx, &mut item.attrs);
-    let owner = Owner::from_impl(&item);
-    let mut original = item.clone();
-    for impl_item in &mut item.items {
-        let ImplItem::Fn(method) = impl_item else {
-            continue;
-        };
-        let skip = attr::method_skip(cx, &method.attrs);
-        method.attrs.retain(|attr| !attr.path().is_ident(EXPVAR));
-        if skip || method.sig.constness.is_some() {
-            continue;
-        }
-        let mut method_instrument = Instrument {
-            counted: instrument.counted,
-            timed: instrument.timed,
-            args: MacroArgs {
-                name: None,
-                krate: instrument.args.krate.clone(),
-                buckets: instrument.args.buckets.clone(),
-            },
-            absorbed: instrument.absorbed.clone(),
-        };
-        method_instrument.absorb_siblings(cx, &mut method.attrs);
-        let function = Function::from_impl_fn(method.clone(), owner.clone(), method_instrument);
-        *impl_item = ImplItem::Verbatim(function_tokens(&function));
-    }
-    // What the fallback emits: the methods as written, less our helper attributes.
-    for impl_item in &mut original.items {
-        if let ImplItem::Fn(method) = impl_item {
-            method
-                .attrs
-                .retain(|attr| !attr.path().is_ident(EXPVAR) && Kind::of_attr(attr).is_none());
-        }
-    }
-    original.attrs.retain(|attr| Kind::of_attr(attr).is_none());
-    ImplBlock { item, original }
+    item.into_token_stream()
 }
 
 /// An instrumented function: the signature's tokens unchanged, a new body around the
@@ -325,9 +289,9 @@ fn function_body(function: &Function) -> TokenStream {
 
     // Without buckets the static copies one constant, which the compiler evaluates once
     // per crate instead of once per function.
-    let stats = match &function.instrument.args.buckets {
+    let stats = match function.buckets() {
         Some(buckets) => {
-            let buckets = buckets.value.to_slice();
+            let buckets = buckets.to_slice();
             quote!(#private::FunctionStats::with_buckets(#buckets))
         }
         None => quote!(#private::NEW_FUNCTION_STATS),
@@ -376,41 +340,28 @@ fn own_block(block: &syn::Block) -> syn::Block {
 
 /// `#[publish]` on a `static`.
 pub(crate) fn publish(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut cx = Ctxt::default();
+    let mut cx = Ctxt::new();
     let args = MacroArgs::parse(&mut cx, "publish", args);
     let item: Item = match syn::parse2(item.clone()) {
         Ok(item) => item,
         Err(error) => {
+            cx.syn_error(error);
+            let error = cx.check().expect_err("an error was just recorded");
             let error = error.into_compile_error();
             return quote!(#item #error);
         }
     };
-    let expanded = match item {
-        Item::Static(item) => {
-            if let StaticMutability::Mut(mutability) = &item.mutability {
-                cx.error_spanned_by(
-                    mutability,
-                    "`#[publish]` cannot be used on a `static mut`: variables update through `&self`, remove `mut`",
-                );
-            }
-            let published = PublishedStatic { item, args };
-            match cx.check() {
-                Ok(()) => return publish_static(&published),
-                Err(error) => (published.item.into_token_stream(), error),
-            }
+    check::args(&mut cx, &args);
+    check::published_item(&mut cx, &item);
+    match (cx.check(), item) {
+        (Ok(()), Item::Static(item)) => publish_static(&PublishedStatic { item, args }),
+        (result, item) => {
+            let error = result
+                .expect_err("`check::published_item` reports anything but a `static`")
+                .into_compile_error();
+            quote!(#item #error)
         }
-        other => {
-            cx.error_spanned_by(
-                fallback::item_keyword(&other),
-                "`#[publish]` can only be used on a `static`",
-            );
-            let error = cx.check().expect_err("an error was just recorded");
-            (other.into_token_stream(), error)
-        }
-    };
-    let (fallback, error) = expanded;
-    let error = error.into_compile_error();
-    quote!(#fallback #error)
+    }
 }
 
 fn publish_static(published: &PublishedStatic) -> TokenStream {

@@ -4,7 +4,6 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
-use syn::Item;
 
 use crate::ast::{Function, ImplBlock, Stats};
 
@@ -24,12 +23,14 @@ pub(crate) fn derive(stats: &Stats<'_>) -> TokenStream {
         Self: #private::Send + #private::Sync
     ));
     quote! {
+        #[automatically_derived]
         impl #impl_generics #private::Var for #ident #ty_generics #var_where {
             fn write(&self, _: #private::Writer<'_>) {
                 #private::unreachable!()
             }
         }
 
+        #[automatically_derived]
         impl #impl_generics #ident #ty_generics #where_clause {
             #[allow(dead_code)]
             fn global() -> &'static Self {
@@ -63,27 +64,4 @@ pub(crate) fn function(function: &Function) -> TokenStream {
 /// The `impl` block as written, not instrumented.
 pub(crate) fn impl_block(block: &ImplBlock) -> TokenStream {
     block.original.to_token_stream()
-}
-
-/// The token that says what kind of item this is (`struct`, `enum`, ...), where an
-/// error about using a macro on the wrong kind of item belongs.
-pub(crate) fn item_keyword(item: &Item) -> TokenStream {
-    match item {
-        Item::Const(item) => item.const_token.to_token_stream(),
-        Item::Enum(item) => item.enum_token.to_token_stream(),
-        Item::ExternCrate(item) => item.extern_token.to_token_stream(),
-        Item::Fn(item) => item.sig.fn_token.to_token_stream(),
-        Item::ForeignMod(item) => item.abi.to_token_stream(),
-        Item::Impl(item) => item.impl_token.to_token_stream(),
-        Item::Macro(item) => item.mac.path.to_token_stream(),
-        Item::Mod(item) => item.mod_token.to_token_stream(),
-        Item::Static(item) => item.static_token.to_token_stream(),
-        Item::Struct(item) => item.struct_token.to_token_stream(),
-        Item::Trait(item) => item.trait_token.to_token_stream(),
-        Item::TraitAlias(item) => item.trait_token.to_token_stream(),
-        Item::Type(item) => item.type_token.to_token_stream(),
-        Item::Union(item) => item.union_token.to_token_stream(),
-        Item::Use(item) => item.use_token.to_token_stream(),
-        other => other.to_token_stream(),
-    }
 }

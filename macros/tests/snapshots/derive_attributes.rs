@@ -17,6 +17,7 @@
 //
 // Expansion:
 
+#[automatically_derived]
 impl ::expvar::__private::Var for QueueStatus {
     fn write(&self, __expvar_out: ::expvar::__private::Writer<'_>) {
         __expvar_out
@@ -45,6 +46,7 @@ impl ::expvar::__private::Var for QueueStatus {
             });
     }
 }
+#[automatically_derived]
 impl QueueStatus {
     /// The process-wide [`QueueStatus`], published as `queue`; created with `Default` on first use.
     #[must_use]

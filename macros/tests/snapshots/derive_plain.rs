@@ -9,6 +9,7 @@
 //
 // Expansion:
 
+#[automatically_derived]
 impl ::expvar::__private::Var for ApiStats {
     fn write(&self, __expvar_out: ::expvar::__private::Writer<'_>) {
         __expvar_out
@@ -28,6 +29,7 @@ impl ::expvar::__private::Var for ApiStats {
             });
     }
 }
+#[automatically_derived]
 impl ApiStats {
     /// The process-wide [`ApiStats`], published as `api_stats`; created with `Default` on first use.
     #[must_use]
