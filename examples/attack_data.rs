@@ -16,7 +16,7 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use expvar::{Counter, Map, OVERFLOW_KEY};
+use expvar::{vars::OVERFLOW_KEY, Counter, Map};
 
 const COUNTERS: usize = 10_000;
 

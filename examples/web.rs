@@ -97,7 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // global queue, charted on the dashboard beside the OS threads.
     expvar::publish(
         "tokio",
-        std::sync::Arc::new(expvar::TokioRuntime::current()),
+        std::sync::Arc::new(expvar::stats::TokioRuntime::current()),
     )?;
     // The debug endpoint: its own thread and runtime, on `EXPVAR_ADDR` (loopback).
     let debug = expvar::ServerBuilder::from_env().start()?;

@@ -59,8 +59,8 @@
 //!
 //! | feature | adds |
 //! | --- | --- |
-//! | `server` | the HTTP server: [`serve`], [`ServerBuilder`], the mountable [`ExpvarService`], health and hardware endpoints, the dashboard (hyper, hyper-util, tokio). Off (`default-features = false`), `expvar` is the variables, macros, registries and encoders, with no HTTP stack |
-//! | `tower` | a `tower::Service` impl for [`ExpvarService`], to mount it in axum |
+//! | `server` | the HTTP server: [`serve`], [`ServerBuilder`], the mountable [`ExpvarService`](server::ExpvarService), health and hardware endpoints, the dashboard (hyper, hyper-util, tokio). Off (`default-features = false`), `expvar` is the variables, macros, registries and encoders, with no HTTP stack |
+//! | `tower` | a `tower::Service` impl for [`ExpvarService`](server::ExpvarService), to mount it in axum |
 //! | `tokio-stats` | `TokioRuntime`, a variable with a tokio runtime's scheduler statistics |
 //! | `pprof` | `/debug/pprof/profile`: CPU profiles for `go tool pprof`, and flame graphs |
 //! | `jemalloc` | the `jemalloc` variable and `JemallocStats`, for programs using `tikv-jemallocator` |
@@ -79,11 +79,6 @@ pub use expvar_runtime::*;
 
 #[doc(hidden)]
 pub use expvar_runtime::__private;
-
-// Used by the code the macros generate, not by hand: kept out of the front page. The
-// explicit re-exports shadow the glob above.
-#[doc(hidden)]
-pub use expvar_runtime::{for_each_function, CallGuard, FunctionInfo, Outcome, FUNCTIONS_VAR};
 
 mod macros;
 

@@ -94,7 +94,7 @@ pub use expvar_macros::Expvar;
 /// assert!(parse_port("8080").is_ok());
 /// assert!(parse_port("http").is_err());
 ///
-/// let stats = expvar::function_stats("rust_out::parse_port").unwrap();
+/// let stats = expvar::functions::function_stats("rust_out::parse_port").unwrap();
 /// assert_eq!((stats.calls(), stats.errors(), stats.in_flight()), (2, 1, 0));
 /// // /debug/vars: "functions": {"rust_out::parse_port": {"calls": 2, "errors": 1, "in_flight": 0}, ...}
 /// ```
@@ -133,7 +133,7 @@ pub use expvar_macros::Expvar;
 /// }
 ///
 /// Repo.find();
-/// assert_eq!(expvar::function_stats("rust_out::Repo::find").unwrap().errors(), 1);
+/// assert_eq!(expvar::functions::function_stats("rust_out::Repo::find").unwrap().errors(), 1);
 /// ```
 pub use expvar_macros::counted;
 
@@ -157,7 +157,7 @@ pub use expvar_macros::counted;
 /// fetch(2).await;
 /// fetch(3).await;
 /// # });
-/// let stats = expvar::function_stats("rust_out::fetch").unwrap();
+/// let stats = expvar::functions::function_stats("rust_out::fetch").unwrap();
 /// assert_eq!((stats.calls(), stats.errors(), stats.duration().count()), (2, 1, 2));
 /// ```
 ///

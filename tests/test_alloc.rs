@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
 
-use expvar::{AllocStats, CountingAlloc};
+use expvar::{stats::AllocStats, CountingAlloc};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::new();

@@ -2,7 +2,7 @@
 //! tests through its dev-dependencies), mounted as the README shows: at the root with
 //! `fallback_service`, and under a path with `nest_service`.
 
-mod support;
+use expvar_test_support as support;
 
 use std::net::SocketAddr;
 

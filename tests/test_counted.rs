@@ -15,8 +15,8 @@ fn entry(key: &str) -> Value {
     functions[key].clone()
 }
 
-fn stats(key: &str) -> &'static expvar::FunctionStats {
-    expvar::function_stats(key).unwrap_or_else(|| panic!("no function entry {key:?}"))
+fn stats(key: &str) -> &'static expvar::functions::FunctionStats {
+    expvar::functions::function_stats(key).unwrap_or_else(|| panic!("no function entry {key:?}"))
 }
 
 #[counted]
@@ -182,8 +182,8 @@ fn every_method_of_an_impl_block_is_counted_under_type_method() {
     assert_eq!(stats("test_counted::Repo::insert").calls(), 2);
     let find = stats("test_counted::Repo::find");
     assert_eq!((find.calls(), find.errors()), (2, 1));
-    assert!(expvar::function_stats("test_counted::Repo::len").is_none());
-    assert!(expvar::function_stats("test_counted::Repo::empty").is_none());
+    assert!(expvar::functions::function_stats("test_counted::Repo::len").is_none());
+    assert!(expvar::functions::function_stats("test_counted::Repo::empty").is_none());
 }
 
 trait Shape {

@@ -2,7 +2,7 @@
 //! credentials, the client cap, and slow clients.
 #![cfg(feature = "server")]
 
-mod support;
+use expvar_test_support as support;
 
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -285,8 +285,8 @@ impl expvar::Var for Pool {
             fields.field("driver").str("pg 1.2");
             fields
                 .field("wait")
-                .unit(expvar::Unit::Seconds)
-                .distribution(&expvar::Distribution {
+                .unit(expvar::vars::Unit::Seconds)
+                .distribution(&expvar::vars::Distribution {
                     count: 2,
                     sum: 0.75,
                     min: 0.25,

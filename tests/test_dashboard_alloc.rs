@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use expvar::{AllocStats, Counter, CountingAlloc, Map};
+use expvar::{stats::AllocStats, Counter, CountingAlloc, Map};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::new();

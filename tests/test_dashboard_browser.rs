@@ -9,9 +9,7 @@
 //! `cargo test --test test_dashboard_browser` alone, `cargo build --example web` first.
 #![cfg(feature = "server")]
 
-#[path = "support/browser.rs"]
-mod browser;
-mod support;
+use expvar_test_support as support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,8 +18,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use browser::{find_chromium, Browser, Page, STEP_TIMEOUT};
 use serde_json::{json, Value};
+use support::browser::{find_chromium, Browser, Page, STEP_TIMEOUT};
 use support::{get, start_web_example};
 
 #[test]

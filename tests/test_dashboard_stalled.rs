@@ -9,7 +9,7 @@
 //! their own, so their samples stay small.
 #![cfg(feature = "server")]
 
-mod support;
+use expvar_test_support as support;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -83,7 +83,7 @@ fn a_stalled_client_is_disconnected_and_frees_its_place() {
 }
 
 /// A server with one dashboard place, [`TIMEOUT`], and a registry of one counter.
-fn small_server() -> expvar::ServerHandle {
+fn small_server() -> expvar::server::ServerHandle {
     let registry = Arc::new(Registry::new());
     registry.publish("jobs", Arc::new(Counter::new())).unwrap();
     ServerBuilder::new()

@@ -98,7 +98,7 @@ fn a_label_does_not_change_the_map() {
     // its keys when the struct is written (`Map::write_with_label`), which only formats
     // with labels show, and leaves the map itself as it is.
     let queue = QueueStatus::default();
-    assert_eq!(queue.by_kind.label(), expvar::DEFAULT_LABEL);
+    assert_eq!(queue.by_kind.label(), expvar::vars::DEFAULT_LABEL);
     queue.by_kind.inc("sms");
     assert!(expvar::render_json(&queue).contains(r#""by_kind": {"sms": 1}"#));
 }

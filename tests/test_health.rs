@@ -1,11 +1,14 @@
 //! `/status/health` and `/status/hardware/*`: status codes, auth exemption, thresholds.
 #![cfg(feature = "server")]
 
-mod support;
+use expvar_test_support as support;
 
 use std::time::Duration;
 
-use expvar::{Hardware, ServerBuilder, ServerHandle, Thresholds};
+use expvar::{
+    server::{Hardware, ServerHandle, Thresholds},
+    ServerBuilder,
+};
 use support::{get, request};
 
 fn start(builder: ServerBuilder) -> ServerHandle {
@@ -38,9 +41,12 @@ fn health_is_ok_until_a_check_fails_and_needs_no_credentials() {
         200
     );
 
-    expvar::add_readiness_check("test_health_db", || Err("database unreachable".to_owned()));
-    expvar::add_readiness_check("test_health_ok", || Ok(()));
-    expvar::add_readiness_check("test_health_panics", || panic!("boom"));
+    expvar::server::add_readiness_check(
+        "test_health_db",
+        || Err("database unreachable".to_owned()),
+    );
+    expvar::server::add_readiness_check("test_health_ok", || Ok(()));
+    expvar::server::add_readiness_check("test_health_panics", || panic!("boom"));
     let failing = get(addr, "/admin/status/health");
     assert_eq!(failing.status, 503);
     assert_eq!(
@@ -51,8 +57,8 @@ fn health_is_ok_until_a_check_fails_and_needs_no_credentials() {
     );
 
     // Replacing a check by name, then removing the rest, makes it healthy again.
-    expvar::add_readiness_check("test_health_db", || Ok(()));
-    assert!(expvar::remove_readiness_check("test_health_panics"));
+    expvar::server::add_readiness_check("test_health_db", || Ok(()));
+    assert!(expvar::server::remove_readiness_check("test_health_panics"));
     assert_eq!(get(addr, "/admin/status/health").status, 200);
     server.shutdown();
 }

@@ -6,7 +6,7 @@
 //! `go tool pprof` needs Go (Debian `golang-go`); without it that check is skipped with
 //! a message, unless `EXPVAR_REQUIRE_E2E=1`.
 
-mod support;
+use expvar_test_support as support;
 
 use std::hint::black_box;
 
@@ -43,10 +43,11 @@ fn heap_profile_is_served_and_go_reads_it() {
         index.body
     );
 
-    let profile = get_bytes(addr, "/debug/pprof/heap");
-    assert_eq!(profile.0, 200, "{}", String::from_utf8_lossy(&profile.1));
-    assert!(profile.1.len() > 100);
-    go_pprof_reads(&profile.1);
+    // The profile is gzip, not text: its bytes.
+    let profile = support::get(addr, "/debug/pprof/heap");
+    assert_eq!(profile.status, 200, "{}", profile.body);
+    assert!(profile.bytes.len() > 100);
+    go_pprof_reads(&profile.bytes);
 
     let vars: serde_json::Value =
         serde_json::from_str(&support::get(addr, "/debug/vars").body).unwrap();
@@ -71,29 +72,6 @@ fn heap_profile_is_served_and_go_reads_it() {
     );
     drop(held);
     server.shutdown();
-}
-
-/// `GET path`: the status and the body as bytes (the profile is gzip, not text).
-fn get_bytes(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<u8>) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut bytes = Vec::new();
-    stream.read_to_end(&mut bytes).unwrap();
-    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&bytes[..split]);
-    assert!(
-        !head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "{head}"
-    );
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, bytes[split + 4..].to_vec())
 }
 
 fn go_pprof_reads(profile: &[u8]) {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use expvar::{Counter, Gauge, Histogram, Map, OVERFLOW_KEY};
+use expvar::{vars::OVERFLOW_KEY, Counter, Gauge, Histogram, Map};
 
 #[test]
 fn counts_are_exact_after_a_burst_of_short_lived_threads() {
@@ -108,14 +108,14 @@ fn set_past_the_limit_sets_the_overflow_entry_and_gauges_overflow_too() {
 fn the_default_limit_is_2000_and_settable_for_the_process() {
     // Maps created here without a limit: this test alone changes the default.
     let early: Map<Counter> = Map::new();
-    assert_eq!(expvar::default_map_limit(), 2000);
+    assert_eq!(expvar::vars::default_map_limit(), 2000);
     for key in 0..3_000 {
         early.inc(&key.to_string());
     }
     assert_eq!(early.len(), 2001);
     assert_eq!(early.get(OVERFLOW_KEY).unwrap().get(), 1000);
 
-    expvar::set_default_map_limit(10);
+    expvar::vars::set_default_map_limit(10);
     let later: Map<Counter> = Map::new();
     for key in 0..20 {
         later.inc(&key.to_string());
@@ -123,6 +123,6 @@ fn the_default_limit_is_2000_and_settable_for_the_process() {
     assert_eq!(later.len(), 11);
     // A map keeps the limit it read first.
     assert_eq!(early.limit(), 2000);
-    expvar::set_default_map_limit(expvar::DEFAULT_MAP_LIMIT);
+    expvar::vars::set_default_map_limit(expvar::vars::DEFAULT_MAP_LIMIT);
     assert_eq!(later.limit(), 10);
 }

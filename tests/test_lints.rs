@@ -109,7 +109,7 @@ fn expansions_work_with_shadowing_names_in_scope() {
     assert_eq!(lookup("ab"), ::core::option::Option::Some(2));
     assert!(Repo.find().is_some());
     TEST_LINTS_HITS.inc();
-    let stats = ::expvar::function_stats("test_lints::fallible").unwrap();
+    let stats = ::expvar::functions::function_stats("test_lints::fallible").unwrap();
     assert_eq!((stats.calls(), stats.errors()), (1, 1));
     assert_eq!(
         ::expvar::render_json(&*::expvar::get("test_lints_stats").unwrap()),

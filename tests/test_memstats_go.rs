@@ -5,8 +5,8 @@
 //! `EXPVAR_REQUIRE_E2E=1`, which makes a missing `go` a failure.
 #![cfg(feature = "server")]
 
+use expvar_test_support as support;
 use std::path::Path;
-mod support;
 
 use std::process::Command;
 

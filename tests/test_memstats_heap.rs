@@ -3,7 +3,7 @@
 //! freeing memory shows in the next scrape. Without the test harness, so no other test
 //! allocates between two scrapes.
 
-mod support;
+use expvar_test_support as support;
 
 use std::hint::black_box;
 use std::net::SocketAddr;

@@ -25,7 +25,8 @@ fn fast_handler(x: u32) -> u32 {
 #[test]
 fn timed_buckets_set_the_le_bounds_of_the_duration() {
     assert_eq!(fast_handler(1), 2);
-    let stats = expvar::function_stats(concat!(module_path!(), "::fast_handler")).unwrap();
+    let stats =
+        expvar::functions::function_stats(concat!(module_path!(), "::fast_handler")).unwrap();
     assert_eq!(stats.calls(), 1);
     let text = metrics();
     let buckets = lines_starting_with(
@@ -86,7 +87,11 @@ fn derived_histogram_fields_take_buckets() {
     );
     // The other field keeps the default bounds; the JSON is unchanged.
     let plain = lines_starting_with(&text, "test_options_sizes_plain_bucket");
-    assert_eq!(plain.len(), expvar::DEFAULT_BUCKETS.len() + 1, "{text}");
+    assert_eq!(
+        plain.len(),
+        expvar::vars::DEFAULT_BUCKETS.len() + 1,
+        "{text}"
+    );
     let json = expvar::render_json(sizes);
     assert!(
         json.starts_with(r#"{"response_bytes": {"count": 1,"#),

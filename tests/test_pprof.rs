@@ -2,37 +2,12 @@
 //! and a profile that parses as pprof protobuf (and, when `go` is installed, that
 //! `go tool pprof` reads).
 
-mod support;
+use expvar_test_support as support;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
-struct Response {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
-}
-
-fn get(addr: SocketAddr, path: &str) -> Response {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    Response {
-        status,
-        head,
-        body: raw[split + 4..].to_vec(),
-    }
-}
+use support::get;
 
 fn read_varint(bytes: &[u8], at: &mut usize) -> u64 {
     let mut value = 0u64;
@@ -98,7 +73,7 @@ fn profile_endpoint() {
     ] {
         let response = get(addr, &format!("/debug/pprof/profile?{query}"));
         assert_eq!(response.status, 400, "{query}");
-        assert!(String::from_utf8_lossy(&response.body).starts_with("bad "));
+        assert!(response.body.starts_with("bad "));
     }
 
     // Something to sample.
@@ -122,23 +97,24 @@ fn profile_endpoint() {
     for _ in 0..2 {
         assert_eq!(get(addr, "/debug/pprof/profile?seconds=1").status, 409);
     }
-    let mut responses: Vec<Response> = requests.into_iter().map(|r| r.join().unwrap()).collect();
+    let mut responses: Vec<support::Response> =
+        requests.into_iter().map(|r| r.join().unwrap()).collect();
     responses.sort_by_key(|response| response.status);
     let statuses: Vec<u16> = responses.iter().map(|response| response.status).collect();
     assert_eq!(statuses, [200, 409]);
     let profile = responses.swap_remove(0);
-    assert!(profile
-        .head
-        .to_ascii_lowercase()
-        .contains("content-type: application/octet-stream"));
-    let strings = string_table(&profile.body);
+    assert_eq!(
+        profile.header("content-type"),
+        Some("application/octet-stream")
+    );
+    let strings = string_table(&profile.bytes);
     assert!(strings.iter().any(|s| s == "cpu"), "{strings:?}");
     assert!(strings.iter().any(|s| s == "nanoseconds"), "{strings:?}");
-    go_pprof_reads(&profile.body);
+    go_pprof_reads(&profile.bytes);
 
     let svg = get(addr, "/debug/pprof/profile?seconds=1&format=svg");
     assert_eq!(svg.status, 200);
-    assert!(String::from_utf8_lossy(&svg.body).contains("<svg"));
+    assert!(svg.body.contains("<svg"));
 
     BURN.store(false, Relaxed);
     burner.join().unwrap();
@@ -147,8 +123,8 @@ fn profile_endpoint() {
     // empty 200.
     let idle = get(addr, "/debug/pprof/profile?seconds=1&format=svg");
     match idle.status {
-        204 => assert!(idle.body.is_empty()),
-        200 => assert!(String::from_utf8_lossy(&idle.body).contains("<svg")),
+        204 => assert!(idle.bytes.is_empty()),
+        200 => assert!(idle.body.contains("<svg")),
         status => panic!("idle flame graph: {status}"),
     }
     server.shutdown();

@@ -2,12 +2,13 @@
 //! strict exposition parser in both formats.
 #![cfg(feature = "server")]
 
-mod support;
+use expvar_test_support as support;
 
 use std::sync::Arc;
 
 use expvar::{
-    Counter, Float, Gauge, Histogram, Map, PrometheusFormat, PrometheusOptions, Str, Var, Writer,
+    prometheus::{PrometheusFormat, PrometheusOptions},
+    Counter, Float, Gauge, Histogram, Map, Str, Var, Writer,
 };
 use support::exposition::{parse, Family, Format};
 
@@ -170,7 +171,7 @@ fn text_format_round_trips() {
     assert_eq!(latency.samples.len(), 6);
 
     let sizes = family(&families, "prom_sizes_bytes");
-    let buckets = expvar::DEFAULT_BUCKETS.len() + 1;
+    let buckets = expvar::vars::DEFAULT_BUCKETS.len() + 1;
     assert_eq!(sizes.samples.len(), 2 * (buckets + 2));
     assert_eq!(
         sizes.value(
@@ -252,7 +253,7 @@ fn text_format_round_trips() {
     assert!(!families
         .iter()
         .any(|family| family.name.starts_with("prom_panics")));
-    assert!(expvar::render_failures() >= 1);
+    assert!(expvar::registry::render_failures() >= 1);
 
     // Built-ins: memstats mapped to a few gauges and counters, no command line.
     assert_eq!(family(&families, "memstats_heap_inuse_bytes").kind, "gauge");
@@ -282,7 +283,7 @@ fn openmetrics_with_namespace_and_constant_labels_round_trips() {
         .const_label("service", "api \"v2\"")
         .const_label("instance", "host-1")
         .version("9.9.9");
-    let text = expvar::to_prometheus_with(&options);
+    let text = expvar::prometheus::to_prometheus_with(&options);
     let families =
         parse(&text, Format::OpenMetrics).unwrap_or_else(|error| panic!("{error}\n{text}"));
     for family in &families {

@@ -8,21 +8,15 @@
 #![cfg(feature = "server")]
 
 use std::fs;
-use std::io::{Read, Write};
-mod support;
+use std::path::Path;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
+use expvar_test_support as support;
 use serde_json::Value;
+use support::prometheus::{dashboard_expressions, promtool, Prometheus};
+use support::{try_get, wait_for};
 
 /// The job name Prometheus gives the web example.
 const JOB: &str = "expvar-e2e";
-/// How long any one wait may take.
-const DEADLINE: Duration = Duration::from_secs(60);
-
 /// What the dashboard's variables stand for in this test.
 const VARIABLES: &[(&str, &str)] = &[
     ("$__rate_interval", "1m"),
@@ -34,201 +28,12 @@ const VARIABLES: &[(&str, &str)] = &[
     ("$counter", "web_requests_total"),
 ];
 
-/// Child processes and a temporary directory, cleaned up however the test ends.
-struct Cleanup {
-    children: Vec<Child>,
-    dir: PathBuf,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// `GET path` over HTTP/1.1; returns the status and the body.
-fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    // One write: a server may answer (and close) after the first segment it reads.
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes())?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no end of headers"))?;
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no status"))?;
-    let chunked = head
-        .lines()
-        .any(|line| line.eq_ignore_ascii_case("transfer-encoding: chunked"));
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    Ok((status, body))
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap_or(0);
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-fn url_encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Polls `check` until it returns `Some`, or panics with `what` and the last state.
-fn wait_for<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
-    let started = Instant::now();
-    loop {
-        match check() {
-            Ok(value) => return value,
-            Err(last) if started.elapsed() > DEADLINE => {
-                panic!("timed out waiting for {what}; last: {last}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(250)),
-        }
-    }
-}
-
-/// Runs an instant query; returns the result vector.
-fn query(prometheus: SocketAddr, expr: &str) -> Result<Vec<Value>, String> {
-    let path = format!("/api/v1/query?query={}", url_encode(expr));
-    let (status, body) = get(prometheus, &path).map_err(|error| error.to_string())?;
-    let json: Value = serde_json::from_str(&body).map_err(|error| format!("{error}: {body}"))?;
-    if status != 200 || json["status"] != "success" {
-        return Err(format!("{status} {body}"));
-    }
-    match &json["data"]["result"] {
-        Value::Array(result) => Ok(result.clone()),
-        // A scalar result (`time()`) is data too.
-        other => Ok(vec![other.clone()]),
-    }
-}
-
-/// The value of the single series `expr` selects.
-fn value_of(prometheus: SocketAddr, expr: &str) -> Result<f64, String> {
-    let result = query(prometheus, expr)?;
-    match result.as_slice() {
-        [series] => series["value"][1]
-            .as_str()
-            .and_then(|value| value.parse().ok())
-            .ok_or_else(|| format!("no value in {series}")),
-        _ => Err(format!("{} series for {expr}", result.len())),
-    }
-}
-
-/// Every `expr` in the dashboard's panels, rows included.
-fn dashboard_expressions(dashboard: &Value) -> Vec<String> {
-    fn collect(panels: &Value, out: &mut Vec<String>) {
-        for panel in panels.as_array().into_iter().flatten() {
-            for target in panel["targets"].as_array().into_iter().flatten() {
-                if let Some(expr) = target["expr"].as_str() {
-                    out.push(expr.to_owned());
-                }
-            }
-            collect(&panel["panels"], out);
-        }
-    }
-    let mut out = Vec::new();
-    collect(&dashboard["panels"], &mut out);
-    out
-}
-
-fn write_config(dir: &Path, target: SocketAddr) -> PathBuf {
-    let config = dir.join("prometheus.yml");
-    fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: {JOB}\n    metrics_path: /metrics\n    \
-             static_configs:\n      - targets: [\"{target}\"]\n"
-        ),
-    )
-    .unwrap();
-    config
-}
-
-fn promtool(args: &[&str], stdin: Option<&str>) {
-    let mut child = Command::new("promtool")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running promtool");
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    drop(input);
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "promtool {args:?} failed:\n{}{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-        stdin.unwrap_or("")
-    );
-}
-
 #[test]
 fn real_prometheus_scrapes_the_web_example() {
-    let tools = ["prometheus", "promtool"];
-    if !tools
-        .iter()
-        .all(|tool| support::external_program(tool, &["--version"], "prometheus"))
-    {
+    if !Prometheus::available() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = std::env::temp_dir().join(format!(
-        "expvar-e2e-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    fs::create_dir_all(&dir).unwrap();
-    let mut cleanup = Cleanup {
-        children: Vec::new(),
-        dir: dir.clone(),
-    };
 
     // The shipped configuration is valid.
     promtool(
@@ -246,7 +51,9 @@ fn real_prometheus_scrapes_the_web_example() {
     let mut requests = vec!["/"; 5];
     requests.extend(["/users/2", "/users/4", "/users/6", "/users/1", "/users/3"]);
     for path in &requests {
-        let (status, _) = get(app, path).expect("a request to the web example");
+        let status = try_get(app, path, &[])
+            .expect("a request to the web example")
+            .status;
         let expected = if path.starts_with("/users/") && path.ends_with(['1', '3']) {
             404
         } else {
@@ -255,42 +62,26 @@ fn real_prometheus_scrapes_the_web_example() {
         assert_eq!(status, expected, "GET {path}");
     }
 
-    let (status, metrics) = get(debug, "/metrics").unwrap();
-    assert_eq!(status, 200);
-    promtool(&["check", "metrics"], Some(&metrics));
+    let metrics = try_get(debug, "/metrics", &[]).unwrap();
+    assert_eq!(metrics.status, 200);
+    promtool(&["check", "metrics"], Some(&metrics.body));
 
-    let port = free_port();
-    let prometheus_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let config = write_config(&dir, debug);
-    let log = fs::File::create(dir.join("prometheus.log")).unwrap();
-    let prometheus = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={prometheus_addr}"))
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("starting prometheus");
-    cleanup.children.push(prometheus);
-    let prometheus_log = || fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default();
-
+    let prometheus = Prometheus::start(
+        &format!(
+            "scrape_configs:\n  - job_name: {JOB}\n    metrics_path: /metrics\n    \
+             static_configs:\n      - targets: [\"{debug}\"]\n"
+        ),
+        &[],
+    );
     wait_for("the target to be up", || {
-        let (_, body) = get(prometheus_addr, "/api/v1/targets").map_err(|e| e.to_string())?;
-        let json: Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
-        let targets = json["data"]["activeTargets"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        match targets.as_slice() {
-            [target] if target["health"] == "up" && target["labels"]["job"] == JOB => Ok(()),
-            _ => Err(format!("{body}\n{}", prometheus_log())),
+        let targets = prometheus.api("/api/v1/targets")?["activeTargets"].clone();
+        match targets.as_array().map(Vec::as_slice) {
+            Some([target]) if target["health"] == "up" && target["labels"]["job"] == JOB => Ok(()),
+            _ => Err(format!("{targets}\n{}", prometheus.log())),
         }
     });
     let up = wait_for("up == 1", || {
-        value_of(prometheus_addr, &format!("up{{job=\"{JOB}\"}}"))
+        prometheus.value_of(&format!("up{{job=\"{JOB}\"}}"))
     });
     assert_eq!(up, 1.0);
 
@@ -315,7 +106,7 @@ fn real_prometheus_scrapes_the_web_example() {
             5.0,
         ),
     ] {
-        let value = wait_for(&expr, || value_of(prometheus_addr, &expr));
+        let value = wait_for(&expr, || prometheus.value_of(&expr));
         assert_eq!(value, expected, "{expr}");
     }
 
@@ -332,7 +123,7 @@ fn real_prometheus_scrapes_the_web_example() {
         }
         assert!(!expr.contains('$'), "unknown variable in {template}");
         wait_for(&format!("data for {expr}"), || {
-            let result = query(prometheus_addr, &expr)?;
+            let result = prometheus.query(&expr)?;
             if result.is_empty() {
                 Err("no series".into())
             } else {
@@ -345,6 +136,4 @@ fn real_prometheus_scrapes_the_web_example() {
         expressions.len()
     );
     drop(web);
-    drop(cleanup);
-    assert!(!dir.exists());
 }

@@ -1,7 +1,7 @@
 //! The README's demo: the quickstart example serves live data at `/debug/vars`.
 #![cfg(feature = "server")]
 
-mod support;
+use expvar_test_support as support;
 
 use std::io::BufReader;
 use std::net::SocketAddr;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use expvar::{Counter, Gauge, PublishError, Var, Writer};
+use expvar::{registry::PublishError, Counter, Gauge, Var, Writer};
 
 fn twice_registered() -> &'static dyn Var {
     static TWICE: Counter = Counter::new();
@@ -41,7 +41,7 @@ expvar::__private::inventory::submit! {
 
 #[test]
 fn duplicate_function_keys_are_reported_with_both_sites() {
-    let conflicts = expvar::conflicts();
+    let conflicts = expvar::registry::conflicts();
     let conflict = conflicts
         .iter()
         .find(|conflict| conflict.name == "test_registry_twice_fn")
@@ -49,14 +49,14 @@ fn duplicate_function_keys_are_reported_with_both_sites() {
     assert_eq!(conflict.kept.to_string(), "src/a.rs:1");
     assert_eq!(conflict.ignored.to_string(), "src/b.rs:2");
     assert!(std::ptr::eq(
-        expvar::function_stats("test_registry_twice_fn").unwrap(),
+        expvar::functions::function_stats("test_registry_twice_fn").unwrap(),
         &FIRST_FUNCTION
     ));
 }
 
 #[test]
 fn link_time_duplicates_are_reported_with_both_sites() {
-    let conflicts = expvar::conflicts();
+    let conflicts = expvar::registry::conflicts();
     let conflict = conflicts
         .iter()
         .find(|conflict| conflict.name == "test_registry_twice")
@@ -79,7 +79,7 @@ fn publish_get_and_iterate() {
     assert!(expvar::get("test_registry_absent").is_none());
 
     let mut names = Vec::new();
-    expvar::for_each(|name, _| names.push(name.to_owned()));
+    expvar::registry::for_each(|name, _| names.push(name.to_owned()));
     assert!(names.contains(&"test_registry_requests".to_owned()));
     assert!(names.contains(&"cmdline".to_owned()));
     assert!(names.contains(&"memstats".to_owned()));
@@ -127,7 +127,7 @@ fn runtime_name_clashing_with_link_time_name_is_an_error() {
     let message = error.to_string();
     assert!(message.contains("\"cmdline\""), "{message}");
     assert!(
-        message.contains("builtin.rs"),
+        message.contains("stats/cmdline.rs"),
         "names the built-in's site: {message}"
     );
     assert!(

@@ -46,7 +46,7 @@ fn panicking_variables_are_counted_each_time_but_logged_once_and_quietly() {
     })
     .unwrap();
     expvar::publish_func("render_failures_also_broken", || -> u64 { panic!("other") }).unwrap();
-    let failures_before = expvar::render_failures();
+    let failures_before = expvar::registry::render_failures();
     for _ in 0..3 {
         let json = expvar::to_json();
         assert!(json.contains("\"render_failures_broken\": null"), "{json}");
@@ -55,7 +55,7 @@ fn panicking_variables_are_counted_each_time_but_logged_once_and_quietly() {
     }
 
     // 2 variables x 3 scrapes x 2 formats, every one counted.
-    assert_eq!(expvar::render_failures() - failures_before, 12);
+    assert_eq!(expvar::registry::render_failures() - failures_before, 12);
     assert_eq!(HOOK_CALLS.load(Relaxed), 0, "the panic hook stayed quiet");
     let lines = logged();
     assert_eq!(lines.len(), 2, "one line per variable: {lines:#?}");

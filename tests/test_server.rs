@@ -1,7 +1,7 @@
 //! The HTTP endpoint: status codes, headers, auth, limits, mounting, shutdown.
 #![cfg(feature = "server")]
 
-mod support;
+use expvar_test_support as support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -10,7 +10,7 @@ use std::time::Duration;
 use expvar::{Counter, ServerBuilder};
 use support::{get, request, send_raw};
 
-fn start() -> expvar::ServerHandle {
+fn start() -> expvar::server::ServerHandle {
     ServerBuilder::new()
         .addr("127.0.0.1:0")
         .start()
@@ -182,7 +182,7 @@ fn bind_failure_names_the_address() {
     let error = ServerBuilder::new().addr(addr).start().unwrap_err();
     let message = error.to_string();
     assert!(message.contains(&addr.to_string()), "{message}");
-    assert!(matches!(error, expvar::ServeError::Bind { .. }));
+    assert!(matches!(error, expvar::server::ServeError::Bind { .. }));
     let unresolvable = ServerBuilder::new()
         .addr("no-such-host.invalid:1")
         .start()
@@ -385,7 +385,7 @@ fn a_reserved_constant_label_stops_the_server_from_starting() {
         .unwrap_err();
     assert!(matches!(
         error,
-        expvar::ServeError::InvalidOption {
+        expvar::server::ServeError::InvalidOption {
             option: "const_label",
             ..
         }

@@ -3,7 +3,7 @@
 //! variable on the dashboard. Bounds are generous; what is asserted is who waits for
 //! whom, not how fast.
 
-mod support;
+use expvar_test_support as support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -54,7 +54,7 @@ fn a_slow_variable_delays_only_itself() {
         .start()
         .unwrap();
     let addr = server.local_addr();
-    let timeouts_before = expvar::render_timeouts();
+    let timeouts_before = expvar::server::render_timeouts();
 
     let scraping = std::thread::spawn(move || get(addr, "/debug/vars"));
     std::thread::sleep(Duration::from_millis(50));
@@ -69,7 +69,7 @@ fn a_slow_variable_delays_only_itself() {
     assert_eq!(document["safety_slow"], serde_json::Value::Null);
     assert_eq!(document["safety_quick"], 2);
     assert!(document["memstats"].is_object());
-    assert!(expvar::render_timeouts() > timeouts_before);
+    assert!(expvar::server::render_timeouts() > timeouts_before);
 
     let metrics = get(addr, "/metrics");
     assert_eq!(metrics.status, 200);
@@ -159,7 +159,7 @@ fn a_hung_readiness_check_fails_by_its_deadline() {
     let _published = Published(&[]);
     let (release, hold) = mpsc::channel::<()>();
     let hold = Mutex::new(hold);
-    expvar::add_readiness_check("safety_hung_check", move || {
+    expvar::server::add_readiness_check("safety_hung_check", move || {
         let _ = hold.lock().unwrap().recv_timeout(Duration::from_secs(20));
         Ok(())
     });
@@ -176,7 +176,7 @@ fn a_hung_readiness_check_fails_by_its_deadline() {
         assert_eq!(health.status, 503);
         assert!(health.body.contains("safety_hung_check"), "{}", health.body);
     }
-    expvar::remove_readiness_check("safety_hung_check");
+    expvar::server::remove_readiness_check("safety_hung_check");
     release.send(()).unwrap();
     assert_eq!(get(addr, "/status/health").status, 200);
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 use expvar::{counted, timed};
 use serde_json::Value;
 
-fn stats(key: &str) -> &'static expvar::FunctionStats {
-    expvar::function_stats(key).unwrap_or_else(|| panic!("no function entry {key:?}"))
+fn stats(key: &str) -> &'static expvar::functions::FunctionStats {
+    expvar::functions::function_stats(key).unwrap_or_else(|| panic!("no function entry {key:?}"))
 }
 
 fn entry(key: &str) -> Value {
@@ -79,7 +79,7 @@ fn counted_and_timed_share_one_entry() {
         (2, 1, 2)
     );
     let mut count = 0;
-    expvar::for_each_function(|info, _| {
+    expvar::functions::for_each_function(|info, _| {
         if info.function == "both" {
             count += 1;
             assert!(info.timed && info.fallible);

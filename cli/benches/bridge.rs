@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use expvar::{AllocStats, PrometheusOptions};
+use expvar::{prometheus::PrometheusOptions, stats::AllocStats};
 use expvar_cli::bridge::{render, Source};
 use serde_json::{json, Value};
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use expvar::{PrometheusOptions, Registry, Unit, Var, Writer};
+use expvar::{prometheus::PrometheusOptions, vars::Unit, Registry, Var, Writer};
 use serde_json::Value;
 
 use crate::document::Document;
@@ -92,7 +92,7 @@ pub fn registry(sources: Vec<Source>) -> Registry {
 ///     Source { name: "10.0.0.5:6060".into(), labels: vec![], doc: Some(go), duration: Duration::from_millis(3) },
 ///     Source { name: "10.0.0.6:6060".into(), labels: vec![], doc: None, duration: Duration::from_secs(5) },
 /// ];
-/// let text = render(sources, &expvar::PrometheusOptions::new());
+/// let text = render(sources, &expvar::prometheus::PrometheusOptions::new());
 /// assert!(text.contains("go_memstats_heap_alloc_bytes{target=\"10.0.0.5:6060\"} 2048\n"));
 /// assert!(text.contains("expvar_target_up{target=\"10.0.0.6:6060\"} 0\n"));
 /// ```
@@ -103,7 +103,7 @@ pub fn render(sources: Vec<Source>, options: &PrometheusOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use expvar::PrometheusFormat;
+    use expvar::prometheus::PrometheusFormat;
     use serde_json::json;
 
     fn source(name: &str, doc: Option<Value>) -> Source {

@@ -10,7 +10,10 @@
 //! `functions`) the names its own `/metrics` uses (`memstats_*`, `process_*`,
 //! `function_calls_*`).
 
-use expvar::{Distribution, Unit, Var, Writer, DEFAULT_LABEL};
+use expvar::{
+    vars::{Distribution, Unit, DEFAULT_LABEL},
+    Var, Writer,
+};
 use serde_json::{Map, Value};
 
 /// A fetched document.

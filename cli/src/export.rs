@@ -17,7 +17,7 @@ use crate::bridge::{render, Source};
 use crate::fetch::fetch_all;
 use crate::target::{Auth, Target};
 use crate::targets_file::TargetsFile;
-use expvar::{PrometheusFormat, PrometheusOptions};
+use expvar::prometheus::{PrometheusFormat, PrometheusOptions};
 
 /// What `expvar export` was asked to do.
 pub struct Config {

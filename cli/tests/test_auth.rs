@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{expvar, get, start_export};
+use support::{expvar, start_export, try_get};
 
 fn get_status(args: &[&str]) -> (i32, String, String) {
     let output = expvar().arg("get").args(args).output().unwrap();
@@ -50,7 +50,8 @@ fn basic_and_bearer_auth() {
         ],
         &["--bearer-token", "t0ken"],
     );
-    let (status, _, text) = get(bridge, "/metrics", &[]).unwrap();
+    let response = try_get(bridge, "/metrics", &[]).unwrap();
+    let (status, text) = (response.status, response.body);
     assert_eq!(status, 200);
     for addr in [&basic_addr, &bearer_addr] {
         assert!(
@@ -62,7 +63,8 @@ fn basic_and_bearer_auth() {
         std::slice::from_ref(&basic_addr),
         &["--basic-auth", "ops:wrong"],
     );
-    let (status, _, text) = get(bridge, "/metrics", &[]).unwrap();
+    let response = try_get(bridge, "/metrics", &[]).unwrap();
+    let (status, text) = (response.status, response.body);
     assert_eq!(status, 200);
     assert!(
         text.contains(&format!("expvar_target_up{{target=\"{basic_addr}\"}} 0\n")),

@@ -8,18 +8,21 @@ mod support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use support::prometheus::promtool_check;
 use support::{
-    external_program, free_port, get, go_expvar_binary, promtool_check, start_export, start_go,
-    start_quickstart, wait_for,
+    external_program, free_port, go_expvar_binary, start_export, start_go, start_quickstart,
+    try_get, wait_for,
 };
 
 const OPENMETRICS: &str =
     "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
 
+/// The bridge's `/metrics`: its `Content-Type` and body.
 fn scrape(bridge: SocketAddr, headers: &[&str]) -> (String, String) {
-    let (status, head, body) = get(bridge, "/metrics", headers).expect("scrape the bridge");
-    assert_eq!(status, 200, "{head}\n{body}");
-    (head, body)
+    let response = try_get(bridge, "/metrics", headers).expect("scrape the bridge");
+    assert_eq!(response.status, 200, "{response:?}");
+    let content_type = response.header("content-type").unwrap_or("").to_owned();
+    (content_type, response.body)
 }
 
 /// The value of the sample line `series` (name and labels exactly as written).

@@ -15,7 +15,7 @@ pub use once_cell::sync::Lazy;
 pub use crate::registry::functions::{
     CallGuard, FunctionEntry, FunctionInfo, FunctionStats, LocalCallGuard, Outcome,
 };
-pub use crate::registry::{Entry, Site};
+pub use crate::vars::entry::{Entry, Site};
 pub use crate::vars::histogram::Histogram;
 pub use crate::vars::map::Map;
 pub use crate::vars::{ObjectWriter, Var, Writer};

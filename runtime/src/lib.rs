@@ -5,57 +5,48 @@
 //! macros; `expvar::runtime` names this crate.
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
-mod encode;
-mod registry;
 #[cfg(feature = "server")]
-mod server;
+mod capture;
+mod encode;
+pub mod registry;
+#[cfg(feature = "server")]
+pub mod server;
 mod slots;
-mod stats;
-mod vars;
+pub mod stats;
+pub mod vars;
 
 #[doc(hidden)]
 pub mod __private;
 
-pub use encode::failures::render_failures;
-pub use encode::json::{render_json, to_json};
-pub use encode::prometheus::{
-    to_prometheus, to_prometheus_with, PrometheusFormat, PrometheusOptions, ReservedLabelError,
-    OPENMETRICS_CONTENT_TYPE, RESERVED_LABELS, TEXT_CONTENT_TYPE,
-};
-pub use registry::functions::{
-    for_each_function, function_stats, CallGuard, FunctionInfo, FunctionStats, Outcome,
-    FUNCTIONS_VAR,
-};
-pub use registry::{
-    conflicts, for_each, get, publish, publish_func, unpublish, Conflict, PublishError, Registry,
-    RegistryRef, Site,
-};
+// The everyday names: the variables, publishing and rendering, serving.
+pub use encode::json::render_json;
+pub use registry::{get, publish, publish_func, to_json, to_prometheus, unpublish, Registry};
 #[cfg(feature = "server")]
-pub use server::collect::render_timeouts;
-#[cfg(feature = "server")]
-pub use server::status::hardware::{Hardware, Thresholds};
-#[cfg(feature = "server")]
-pub use server::status::health::{add_readiness_check, check_readiness, remove_readiness_check};
-#[cfg(feature = "server")]
-pub use server::{
-    serve, service, service_for, Body, ExpvarService, ResponseFuture, ServeError, ServerBuilder,
-    ServerHandle, ADDR_ENV, DEFAULT_ADDR,
-};
-pub use stats::alloc::{AllocStats, CountingAlloc, SizeClassStats};
-#[cfg(feature = "jemalloc")]
-pub use stats::jemalloc::JemallocStats;
-pub use stats::process::ProcessStats;
-#[cfg(feature = "tokio-stats")]
-pub use stats::tokio_runtime::TokioRuntime;
+pub use server::{serve, service, service_for, ServerBuilder};
+pub use stats::alloc::CountingAlloc;
 pub use vars::counter::Counter;
 pub use vars::float::Float;
 pub use vars::func::Func;
 pub use vars::gauge::Gauge;
-pub use vars::histogram::{Histogram, HistogramSummary, DEFAULT_BUCKETS, QUANTILE_RELATIVE_ERROR};
-pub use vars::map::{
-    default_map_limit, set_default_map_limit, Map, DEFAULT_LABEL, DEFAULT_MAP_LIMIT, OVERFLOW_KEY,
-};
+pub use vars::histogram::Histogram;
+pub use vars::map::Map;
 pub use vars::str::Str;
-pub use vars::{
-    Distribution, IntoVarRef, MapWriter, ObjectWriter, Statistic, Unit, Var, VarRef, Writer,
-};
+pub use vars::{Var, Writer};
+
+/// `/metrics` in the Prometheus formats: the options (namespace, constant labels,
+/// version, format), the formats and their content types.
+pub mod prometheus {
+    pub use crate::encode::prometheus::{
+        PrometheusFormat, PrometheusOptions, ReservedLabelError, OPENMETRICS_CONTENT_TYPE,
+        RESERVED_LABELS, TEXT_CONTENT_TYPE,
+    };
+    pub use crate::registry::to_prometheus_with;
+}
+
+/// The statistics `#[counted]` and `#[timed]` keep for each function: calls, errors,
+/// calls in flight and latency, published together as `functions`.
+pub mod functions {
+    pub use crate::registry::functions::{
+        for_each_function, function_stats, FunctionInfo, FunctionStats, FUNCTIONS_VAR,
+    };
+}

@@ -140,3 +140,13 @@ pub(crate) fn record_failure(name: &str, reason: &dyn std::fmt::Display) {
 pub(crate) fn count_failure() {
     RENDER_FAILURES.inc();
 }
+/// The message a panic carried, as `panic!` was given it.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(message) = panic.downcast_ref::<&str>() {
+        message
+    } else if let Some(message) = panic.downcast_ref::<String>() {
+        message
+    } else {
+        "non-string panic payload"
+    }
+}

@@ -1,47 +1,38 @@
 //! The `/debug/vars` document: Go's expvar layout, but always valid JSON.
 
-use super::Skip;
+use super::{failures, Document, Skip};
 use crate::vars::VarRef;
 use crate::vars::{Describe, Distribution, Encode, Statistic, Var, View, Writer};
 
-/// Renders the global registry exactly as `/debug/vars` serves it. See
-/// [`Registry::to_json`](crate::Registry::to_json).
-///
-/// Like Go: one object, keys sorted byte-wise, one variable per line. Unlike Go the
-/// output is always valid JSON: NaN and infinities are `null`, and a variable whose
-/// [`Var::write`] panics (a [`Func`](crate::Func) whose closure panics, say) is `null`
-/// while every other variable is intact.
-///
-/// ```
-/// static HITS: expvar::Counter = expvar::Counter::new();
-/// expvar::publish("doc_to_json_hits", &HITS).unwrap();
-/// HITS.add(2);
-///
-/// let json = expvar::to_json();
-/// assert!(json.starts_with("{\n"));
-/// assert!(json.contains("\n\"doc_to_json_hits\": 2"));
-/// let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
-/// assert_eq!(parsed["doc_to_json_hits"], 2);
-/// ```
-pub fn to_json() -> String {
-    crate::Registry::global().to_json()
+/// The `/debug/vars` document, as [`render`](super::render) builds it: Go's layout, one
+/// object, one variable per line, keys in the order given (the registry sorts them).
+pub(crate) struct JsonDocument(JsonEncoder);
+
+impl JsonDocument {
+    pub(crate) fn new(vars: usize) -> Self {
+        let mut encoder = JsonEncoder::with_capacity(64 + vars * 32);
+        encoder.out.extend_from_slice(b"{\n");
+        // The document's own members are one per line; they are a frame like any object's.
+        encoder.first_member.push(true);
+        JsonDocument(encoder)
+    }
 }
 
-pub(crate) fn render_document<N: AsRef<str>>(vars: &[(N, VarRef)]) -> String {
-    let _one_reading = crate::stats::process::document_scope();
-    let mut encoder = JsonEncoder::with_capacity(64 + vars.len() * 32);
-    encoder.out.extend_from_slice(b"{\n");
-    // The document's own members are one per line; they are a frame like any object's.
-    encoder.first_member.push(true);
-    for (name, var) in vars {
-        let name = name.as_ref();
+impl Document for JsonDocument {
+    type Output = String;
+
+    fn variable(&mut self, name: &str, var: &dyn Var) {
+        let encoder = &mut self.0;
         encoder.begin_member(b",\n");
         write_escaped(&mut encoder.out, name);
         encoder.out.extend_from_slice(b": ");
-        encoder.write_isolated(name, &**var);
+        encoder.write_isolated(name, var);
     }
-    encoder.out.extend_from_slice(b"\n}\n");
-    encoder.into_string()
+
+    fn finish(mut self) -> String {
+        self.0.out.extend_from_slice(b"\n}\n");
+        self.0.into_string()
+    }
 }
 
 /// Renders one variable as compact JSON, in the same style as `/debug/vars`.
@@ -89,12 +80,12 @@ impl JsonEncoder {
         let start = self.out.len();
         let depth = self.first_member.len();
         name.clone_into(&mut self.current);
-        let result = crate::encode::failures::catch_render(|| var.write(Writer::new(self)));
+        let result = failures::catch_render(|| var.write(Writer::new(self)));
         if let Err(panic) = result {
             self.out.truncate(start);
             self.first_member.truncate(depth);
             self.skip.reset();
-            let message = panic_message(&*panic);
+            let message = failures::panic_message(&*panic);
             self.fail(&format_args!("panicked: {message}"));
         }
     }
@@ -124,16 +115,6 @@ impl JsonEncoder {
             *first = was_first;
         }
         self.skip.next_value();
-    }
-}
-
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    if let Some(message) = panic.downcast_ref::<&str>() {
-        message
-    } else if let Some(message) = panic.downcast_ref::<String>() {
-        message
-    } else {
-        "non-string panic payload"
     }
 }
 
@@ -222,7 +203,7 @@ impl Encode for JsonEncoder {
     }
 
     fn fail(&mut self, reason: &dyn std::fmt::Display) {
-        crate::encode::failures::record_failure(&self.current, reason);
+        failures::record_failure(&self.current, reason);
         self.null();
     }
 
@@ -305,6 +286,15 @@ pub(crate) fn write_escaped(out: &mut Vec<u8>, value: &str) {
     }
     out.extend_from_slice(&bytes[clean_from..]);
     out.push(b'"');
+}
+
+/// A variable shows itself as its current JSON: `VarRef({"hits": 2})`.
+impl std::fmt::Debug for VarRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VarRef(")?;
+        f.write_str(&render_json(&**self))?;
+        f.write_str(")")
+    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,48 @@
-//! Encoders: each turns what a [`Var`](crate::Var) writes into one output format.
+//! Encoders: each turns what a [`Var`] writes into one output format.
 //!
 //! Every output is a view of the same registry, so every encoder implements the one
-//! `Encode` interface that [`Writer`](crate::Writer) drives (defined beside it).
+//! `Encode` interface that [`Writer`](crate::vars::Writer) drives (defined beside it),
+//! and every whole document is put together by [`render`].
+
+use crate::stats::process::document_scope;
+use crate::vars::{Var, VarRef};
 
 pub(crate) mod failures;
 pub(crate) mod json;
 pub(crate) mod prometheus;
 #[cfg(feature = "server")]
 pub(crate) mod sample;
+
+/// One output format's document, written variable by variable by [`render`].
+pub(crate) trait Document {
+    /// The finished document.
+    type Output;
+    /// Writes the top-level variable `name`. A variable that panics leaves out what it
+    /// wrote (and is reported as the format reports failures); the document stays whole.
+    fn variable(&mut self, name: &str, var: &dyn Var);
+    /// Whether the document holds all it may: the variables after are left out.
+    fn is_full(&self) -> bool {
+        false
+    }
+    /// Closes the document.
+    fn finish(self) -> Self::Output;
+}
+
+/// Writes `vars`, in order, into `document`: the one place a whole document is
+/// rendered, so every format reads the process statistics once per document.
+pub(crate) fn render<D: Document>(
+    vars: &[(impl AsRef<str>, VarRef)],
+    mut document: D,
+) -> D::Output {
+    let _one_reading = document_scope();
+    for (name, var) in vars {
+        if document.is_full() {
+            break;
+        }
+        document.variable(name.as_ref(), &**var);
+    }
+    document.finish()
+}
 
 /// Follows a value that a view leaves out (a metrics-only value in JSON), through the
 /// objects and maps inside it, for the encoders that drop such values.

@@ -4,7 +4,7 @@
 //! variable wrote (a counter is charted as a rate, a gauge as a value) and the value.
 //! Strings, booleans and nulls are not charted and are left out.
 
-use super::Skip;
+use super::{failures, Document, Skip};
 use crate::vars::VarRef;
 use crate::vars::{Describe, Distribution, Encode, Statistic, Var, View, Writer};
 
@@ -94,35 +94,45 @@ pub(crate) fn flatten_with(
     previous: Option<&[LeafKey]>,
     buffers: &mut Buffers,
 ) -> Flattened {
-    let _one_reading = crate::stats::process::document_scope();
     let mut values = std::mem::take(&mut buffers.values);
     values.clear();
     values.reserve(previous.map_or(64, <[LeafKey]>::len));
-    let mut encoder = SampleEncoder {
+    let encoder = SampleEncoder {
         values,
         previous: previous.unwrap_or_default(),
         keys: previous.is_none().then(Vec::new),
         path: std::mem::take(&mut buffers.path),
         segments: std::mem::take(&mut buffers.segments),
         skip: Skip::default(),
+        buffers,
     };
-    for (name, var) in vars {
-        if encoder.values.len() >= MAX_LEAVES {
-            break;
-        }
-        encoder.write_isolated(name.as_ref(), &**var);
+    super::render(vars, encoder)
+}
+
+impl Document for SampleEncoder<'_> {
+    type Output = Flattened;
+
+    fn variable(&mut self, name: &str, var: &dyn Var) {
+        self.write_isolated(name, var);
     }
-    let keys = match encoder.keys {
-        Some(keys) => Some(keys),
-        None if encoder.values.len() == encoder.previous.len() => None,
-        // Same leaves as before, but fewer of them.
-        None => Some(encoder.previous[..encoder.values.len()].to_vec()),
-    };
-    buffers.path = encoder.path;
-    buffers.segments = encoder.segments;
-    Flattened {
-        values: encoder.values,
-        keys,
+
+    fn is_full(&self) -> bool {
+        self.values.len() >= MAX_LEAVES
+    }
+
+    fn finish(self) -> Flattened {
+        let keys = match self.keys {
+            Some(keys) => Some(keys),
+            None if self.values.len() == self.previous.len() => None,
+            // Same leaves as before, but fewer of them.
+            None => Some(self.previous[..self.values.len()].to_vec()),
+        };
+        self.buffers.path = self.path;
+        self.buffers.segments = self.segments;
+        Flattened {
+            values: self.values,
+            keys,
+        }
     }
 }
 
@@ -138,6 +148,8 @@ struct SampleEncoder<'a> {
     segments: Vec<(usize, bool)>,
     /// A metrics-only value being left out.
     skip: Skip,
+    /// Where `path` and `segments` go back when the sample is done.
+    buffers: &'a mut Buffers,
 }
 
 impl SampleEncoder<'_> {
@@ -149,7 +161,7 @@ impl SampleEncoder<'_> {
         self.segments.clear();
         self.skip.reset();
         self.push_segment(name, false);
-        let result = crate::encode::failures::catch_render(|| var.write(Writer::new(self)));
+        let result = failures::catch_render(|| var.write(Writer::new(self)));
         if result.is_err() {
             // `/debug/vars` reports the panic; the sample just leaves the variable out.
             self.values.truncate(start);

@@ -323,7 +323,7 @@ static FUNCTIONS: Lazy<FunctionTable> = Lazy::new(|| {
     FunctionTable { by_key, conflicts }
 });
 
-/// Function keys defined twice; part of [`conflicts`](crate::conflicts).
+/// Function keys defined twice; part of [`conflicts`](crate::registry::conflicts).
 pub(crate) fn conflicts() -> &'static [Conflict] {
     &FUNCTIONS.conflicts
 }
@@ -331,7 +331,7 @@ pub(crate) fn conflicts() -> &'static [Conflict] {
 /// Calls `visit` with every instrumented function, sorted by key.
 ///
 /// ```
-/// expvar::for_each_function(|info, stats| {
+/// expvar::functions::for_each_function(|info, stats| {
 ///     println!("{} ({}): {} calls", info.key, info.module, stats.calls());
 /// });
 /// ```
@@ -408,5 +408,5 @@ fn functions() -> &'static dyn Var {
 }
 
 inventory::submit! {
-    crate::registry::Entry::new(FUNCTIONS_VAR, functions, file!(), line!())
+    crate::vars::entry::Entry::new(FUNCTIONS_VAR, functions, file!(), line!())
 }

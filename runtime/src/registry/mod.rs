@@ -5,8 +5,7 @@
 //! entries the macros register, and the free functions ([`publish`], [`get`], ...) are
 //! shortcuts to it, as in Go's `expvar`.
 
-mod builtin;
-mod entry;
+mod conflict;
 pub(crate) mod functions;
 
 use std::collections::BTreeMap;
@@ -18,15 +17,17 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use once_cell::sync::Lazy;
 use serde::Serialize;
 
-pub(crate) use entry::first_of_each_name;
-#[doc(hidden)]
-pub use entry::Entry;
-pub use entry::{Conflict, Site};
+pub use crate::encode::failures::render_failures;
+pub use crate::vars::entry::Site;
+pub(crate) use conflict::first_of_each_name;
+pub use conflict::Conflict;
 
-use crate::encode::{json, prometheus};
+use crate::encode::json::JsonDocument;
+use crate::encode::prometheus::{text_document, PrometheusOptions};
+use crate::encode::render;
+use crate::vars::entry::Entry;
 use crate::vars::func::Func;
 use crate::vars::{IntoVarRef, VarRef};
-use crate::PrometheusOptions;
 
 /// A set of published variables, by name: what `/debug/vars` and `/metrics` show.
 ///
@@ -218,9 +219,10 @@ impl Registry {
     }
 
     /// The registry as `/debug/vars` serves it: Go's layout, always valid JSON. See
-    /// [`to_json`](crate::to_json).
+    /// [`to_json`].
     pub fn to_json(&self) -> String {
-        json::render_document(&self.snapshot())
+        let vars = self.snapshot();
+        render(&vars, JsonDocument::new(vars.len()))
     }
 
     /// The registry in the Prometheus text format 0.0.4.
@@ -230,7 +232,8 @@ impl Registry {
 
     /// The registry as `options` say. See [`PrometheusOptions`].
     pub fn to_prometheus_with(&self, options: &PrometheusOptions) -> String {
-        prometheus::render_document(&self.snapshot(), options)
+        let vars = self.snapshot();
+        render(&vars, text_document(options, vars.len()))
     }
 }
 
@@ -394,7 +397,7 @@ pub fn unpublish(name: &str) -> Option<VarRef> {
 ///
 /// ```
 /// let mut names = Vec::new();
-/// expvar::for_each(|name, _var| names.push(name.to_owned()));
+/// expvar::registry::for_each(|name, _var| names.push(name.to_owned()));
 /// assert!(names.contains(&"cmdline".to_owned()));
 /// assert!(names.windows(2).all(|pair| pair[0] < pair[1]));
 /// ```
@@ -414,4 +417,54 @@ pub fn conflicts() -> Vec<Conflict> {
         .chain(functions)
         .cloned()
         .collect()
+}
+
+/// Renders the global registry exactly as `/debug/vars` serves it. See
+/// [`Registry::to_json`](crate::Registry::to_json).
+///
+/// Like Go: one object, keys sorted byte-wise, one variable per line. Unlike Go the
+/// output is always valid JSON: NaN and infinities are `null`, and a variable whose
+/// [`Var::write`](crate::Var::write) panics (a [`Func`] whose closure panics, say) is `null`
+/// while every other variable is intact.
+///
+/// ```
+/// static HITS: expvar::Counter = expvar::Counter::new();
+/// expvar::publish("doc_to_json_hits", &HITS).unwrap();
+/// HITS.add(2);
+///
+/// let json = expvar::to_json();
+/// assert!(json.starts_with("{\n"));
+/// assert!(json.contains("\n\"doc_to_json_hits\": 2"));
+/// let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+/// assert_eq!(parsed["doc_to_json_hits"], 2);
+/// ```
+pub fn to_json() -> String {
+    Registry::global().to_json()
+}
+
+/// Renders the global registry in the Prometheus text format 0.0.4, as `/metrics` serves
+/// it to a client that does not ask for OpenMetrics. See
+/// [`Registry::to_prometheus`](crate::Registry::to_prometheus).
+///
+/// ```
+/// static HITS: expvar::Counter = expvar::Counter::new();
+/// static LATENCY: expvar::Histogram = expvar::Histogram::new();
+/// expvar::publish("doc_to_prometheus_hits", &HITS).unwrap();
+/// expvar::publish("doc_to_prometheus_latency_seconds", &LATENCY).unwrap();
+/// HITS.add(2);
+/// LATENCY.record(0.003);
+///
+/// let text = expvar::to_prometheus();
+/// assert!(text.contains("# TYPE doc_to_prometheus_hits_total counter\ndoc_to_prometheus_hits_total 2\n"));
+/// assert!(text.contains("doc_to_prometheus_latency_seconds_bucket{le=\"0.00390625\"} 1\n"));
+/// assert!(text.contains("doc_to_prometheus_latency_seconds_bucket{le=\"+Inf\"} 1\n"));
+/// assert!(text.contains("doc_to_prometheus_latency_seconds_count 1\n"));
+/// ```
+pub fn to_prometheus() -> String {
+    Registry::global().to_prometheus()
+}
+
+/// Renders the global registry as `options` say. See [`PrometheusOptions`].
+pub fn to_prometheus_with(options: &PrometheusOptions) -> String {
+    Registry::global().to_prometheus_with(options)
 }

@@ -1,54 +1,41 @@
 //! Serving the debug endpoints: [`serve`], [`ServerBuilder`] and the mountable
-//! [`ExpvarService`].
+//! [`ExpvarService`]; the readiness checks behind `/status/health`
+//! ([`add_readiness_check`]), the thresholds of `/status/hardware/*` ([`Thresholds`]),
+//! and what the server counts ([`render_timeouts`]).
 
+mod accept;
 mod auth;
-mod board;
-pub(crate) mod collect;
 mod dashboard;
 mod handle;
-pub(crate) mod pool;
-#[cfg(feature = "pprof")]
-pub(crate) mod pprof;
-mod profiles;
-mod sampler;
+mod http;
+mod pprof;
 mod service;
-pub(crate) mod status;
-mod streams;
+mod status;
 mod write_timeout;
 
 use std::fmt;
-use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::oneshot;
 
+pub use crate::capture::render_timeouts;
 use crate::registry::RegistryRef;
-use crate::server::status::hardware::{self, Hardware, Thresholds};
 pub use handle::{ServeError, ServerHandle};
-pub use service::{Body, ExpvarService, ResponseFuture};
+pub use http::Body;
+pub use service::{ExpvarService, ResponseFuture};
 use service::{ServiceConfig, DEFAULT_WRITE_TIMEOUT};
-use write_timeout::WriteTimeout;
+use status::hardware;
+pub use status::hardware::{Hardware, Thresholds};
+pub use status::health::{add_readiness_check, check_readiness, remove_readiness_check};
 
 /// The address [`serve`] uses when `EXPVAR_ADDR` is not set: loopback, Go's pprof port.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:6060";
 /// The environment variable that overrides [`DEFAULT_ADDR`] for [`serve`].
 pub const ADDR_ENV: &str = "EXPVAR_ADDR";
-
-/// How long [`ServerHandle::shutdown`] lets in-flight requests finish.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// The send buffer asked for on each connection: what a client that stops reading can
-/// leave queued on our side before the write timeout starts counting.
-const SEND_BUFFER_BYTES: usize = 16 * 1024;
-/// How long a connection beyond the cap may take to send the request it is refused.
-const OVERFLOW_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Starts serving `/debug/vars` on a background thread (Go's `go http.ListenAndServe`).
 ///
@@ -166,7 +153,7 @@ impl ServerBuilder {
     }
 
     /// Prepends `namespace_` to the names of variables at `/metrics` (see
-    /// [`PrometheusOptions::namespace`](crate::PrometheusOptions::namespace)).
+    /// [`PrometheusOptions::namespace`](crate::prometheus::PrometheusOptions::namespace)).
     pub fn namespace(mut self, namespace: &str) -> Self {
         self.config.prometheus = self.config.prometheus.namespace(namespace);
         self
@@ -225,7 +212,7 @@ impl ServerBuilder {
     /// place. Any other variable (a [`Func`](crate::Func), a derived struct, process
     /// statistics) is rendered on a worker thread; if it has not answered within the
     /// deadline it is `null` in `/debug/vars`, left out of `/metrics` and the dashboard,
-    /// counted in [`render_timeouts`](crate::render_timeouts) and logged once, and the
+    /// counted in [`render_timeouts`] and logged once, and the
     /// rest is served. While its late render still runs it is not started again.
     ///
     /// ```
@@ -244,7 +231,7 @@ impl ServerBuilder {
     }
 
     /// How long `/status/health` waits for the
-    /// [readiness checks](crate::add_readiness_check) (default 1 s); a check that has
+    /// [readiness checks](crate::server::add_readiness_check) (default 1 s); a check that has
     /// not answered by then fails with that reason.
     ///
     /// ```
@@ -483,110 +470,16 @@ impl ServerBuilder {
         Ok(listener)
     }
 
-    /// Accepts connections until `stopped` fires, then drains them for a grace period.
-    async fn run(self, listener: TcpListener, mut stopped: oneshot::Receiver<()>) {
+    /// Serves on `listener` until `stopped` fires.
+    async fn run(self, listener: TcpListener, stopped: oneshot::Receiver<()>) {
         hardware::start_cpu_sampler();
-        let service = ExpvarService::new(self.config);
-        let connections = Arc::new(Semaphore::new(self.max_connections));
-        let overflow = Arc::new(Semaphore::new(self.max_connections / 4 + 1));
-        let graceful = GracefulShutdown::new();
-        let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout)
-            .max_buf_size(self.max_header_bytes)
-            .keep_alive(true);
-        let mut refusing = http.clone();
-        refusing
-            .header_read_timeout(self.header_read_timeout.min(OVERFLOW_HEADER_TIMEOUT))
-            .keep_alive(false);
-        loop {
-            let stream = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
-                    // The client gave up before we took it: nothing to do (as axum).
-                    Err(error) if is_connection_error(&error) => continue,
-                    Err(error) => {
-                        // Out of file descriptors and the like: back off, keep serving.
-                        log::warn!("expvar: accept failed: {error}; retrying in 1 s");
-                        tokio::select! {
-                            () = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                            _ = &mut stopped => break,
-                        }
-                    }
-                },
-                _ = &mut stopped => break,
-            };
-            // Bounds what a client that stops reading leaves queued here, so the write
-            // timeout starts soon after it stops.
-            let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER_BYTES);
-            let stream = TokioIo::new(WriteTimeout::new(stream, self.write_timeout));
-            let (permit, connection) = match Arc::clone(&connections).try_acquire_owned() {
-                Ok(permit) => {
-                    let front = Front::new(&service, false);
-                    (permit, http.serve_connection(stream, front))
-                }
-                Err(_) => match Arc::clone(&overflow).try_acquire_owned() {
-                    Ok(permit) => {
-                        let front = Front::new(&service, true);
-                        (permit, refusing.serve_connection(stream, front))
-                    }
-                    // Far over capacity: closing at once keeps descriptors bounded.
-                    Err(_) => continue,
-                },
-            };
-            let connection = graceful.watch(connection);
-            tokio::spawn(async move {
-                // Errors here are the client's (reset, timeout, malformed request).
-                let _ = connection.await;
-                drop::<OwnedSemaphorePermit>(permit);
-            });
-        }
-        drop(listener);
-        // Event streams never finish by themselves: end them, or they would hold the
-        // shutdown for the whole grace period.
-        service.close_dashboards();
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
-    }
-}
-
-/// An accept error that concerns only the connection being accepted.
-fn is_connection_error(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-    )
-}
-
-/// The service as one connection sees it. A connection beyond the cap gets health as
-/// usual (a load balancer must not take a busy server for a dead one), and `503` with
-/// `Retry-After` for anything else.
-struct Front {
-    service: ExpvarService,
-    over_capacity: bool,
-}
-
-impl Front {
-    fn new(service: &ExpvarService, over_capacity: bool) -> Self {
-        Front {
-            service: service.clone(),
-            over_capacity,
-        }
-    }
-}
-
-impl<B> hyper::service::Service<hyper::Request<B>> for Front {
-    type Response = hyper::Response<Body>;
-    type Error = std::convert::Infallible;
-    type Future = ResponseFuture;
-
-    fn call(&self, request: hyper::Request<B>) -> ResponseFuture {
-        if !self.over_capacity || self.service.is_health(request.uri().path()) {
-            hyper::service::Service::call(&self.service, request)
-        } else {
-            ResponseFuture::ready(service::busy("503 too many connections\n"))
-        }
+        let limits = accept::Limits {
+            max_connections: self.max_connections,
+            header_read_timeout: self.header_read_timeout,
+            write_timeout: self.write_timeout,
+            max_header_bytes: self.max_header_bytes,
+        };
+        accept::run(ExpvarService::new(self.config), listener, limits, stopped).await;
     }
 }
 

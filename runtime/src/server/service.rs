@@ -8,69 +8,21 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt as _, Full};
-use hyper::header::{
-    HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, VARY, WWW_AUTHENTICATE,
-};
+use hyper::header::{HeaderValue, ACCEPT, ALLOW, RETRY_AFTER, VARY, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
 
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::auth::Auth;
-use super::dashboard::{self, PAGE};
-use super::sampler::Hub;
-use super::streams::Streams;
-use crate::encode::prometheus::{PrometheusFormat, PrometheusOptions};
+use super::dashboard::{self, Hub, Streams, PAGE};
+use super::http::{busy, plain, with_type, Body, HTML, JSON, TEXT};
+use super::status::hardware::{self, Hardware, HardwareConfig};
+use super::status::health::{self, Readiness, DEFAULT_READINESS_DEADLINE};
+use crate::capture::{collect, pool, DEFAULT_RENDER_DEADLINE};
+use crate::encode::json::JsonDocument;
+use crate::encode::prometheus::{text_document, PrometheusFormat, PrometheusOptions};
+use crate::encode::render;
 use crate::registry::RegistryRef;
-use crate::server::collect::{collect, DEFAULT_RENDER_DEADLINE};
-use crate::server::pool;
-use crate::server::status::hardware::{self, Hardware, HardwareConfig};
-use crate::server::status::health::{self, Readiness, DEFAULT_READINESS_DEADLINE};
-
-/// The response body of [`ExpvarService`]: a whole document, or the dashboard's
-/// endless stream of samples. A [`hyper::body::Body`] of [`Bytes`] that never fails.
-pub struct Body(BoxBody<Bytes, Infallible>);
-
-impl Body {
-    pub(crate) fn new<B>(body: B) -> Self
-    where
-        B: hyper::body::Body<Data = Bytes, Error = Infallible> + Send + Sync + 'static,
-    {
-        Body(body.boxed())
-    }
-}
-
-impl hyper::body::Body for Body {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
-        std::pin::Pin::new(&mut self.0).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.0.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.0.size_hint()
-    }
-}
-
-impl std::fmt::Debug for Body {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Body").finish_non_exhaustive()
-    }
-}
-
-const JSON: &str = "application/json; charset=utf-8";
-const TEXT: &str = "text/plain; charset=utf-8";
-const HTML: &str = "text/html; charset=utf-8";
 
 /// Concurrent dashboard clients allowed by default.
 pub(crate) const DEFAULT_MAX_DASHBOARD_CLIENTS: usize = 8;
@@ -96,10 +48,10 @@ pub(crate) const DEFAULT_MAX_REQUESTS_IN_FLIGHT: usize = 16;
 ///   stream with an event unacknowledged for the
 ///   [`write_timeout`](crate::ServerBuilder::write_timeout) is ended.
 /// - `{prefix}/status/health`: `200 OK`, or `503` with the reasons of the failing
-///   [readiness checks](crate::add_readiness_check). Never asks for credentials, so
+///   [readiness checks](crate::server::add_readiness_check). Never asks for credentials, so
 ///   load balancers can poll it;
 /// - `{prefix}/status/hardware/{disk,ram,cpu}`: use of the resource as JSON, with a
-///   status code set by its [`Thresholds`](crate::Thresholds).
+///   status code set by its [`Thresholds`](crate::server::Thresholds).
 ///
 /// With the `pprof` feature, also `{prefix}/debug/pprof/profile?seconds=N`: a CPU
 /// profile of `N` seconds (default 30, at most 300) in pprof's protobuf format, for
@@ -222,7 +174,7 @@ enum Reply {
     /// The readiness checks, run with their deadline.
     Health,
     #[cfg(feature = "pprof")]
-    Profile(crate::server::pprof::Job),
+    Profile(super::pprof::cpu::Job),
 }
 
 impl ExpvarService {
@@ -301,7 +253,7 @@ impl ExpvarService {
                 with_type(
                     StatusCode::OK,
                     JSON,
-                    crate::encode::json::render_document(&vars),
+                    render(&vars, JsonDocument::new(vars.len())),
                 )
             }),
             Endpoint::Metrics => {
@@ -319,7 +271,7 @@ impl ExpvarService {
                     let mut response = with_type(
                         StatusCode::OK,
                         format.content_type(),
-                        crate::encode::prometheus::render_document(&vars, &options),
+                        render(&vars, text_document(&options, vars.len())),
                     );
                     // The body depends on `Accept`: caches must not mix the two formats.
                     response
@@ -357,24 +309,22 @@ impl ExpvarService {
             Endpoint::DashboardAck => {
                 Reply::Now(dashboard::ack(&self.streams, request.uri().query()))
             }
-            Endpoint::ProfileIndex => Reply::Now(with_type(
-                StatusCode::OK,
-                HTML,
-                crate::server::profiles::index(),
-            )),
+            Endpoint::ProfileIndex => {
+                Reply::Now(with_type(StatusCode::OK, HTML, super::pprof::index()))
+            }
             // A heap dump writes and reads a file: off the async thread.
             #[cfg(feature = "heap-profile")]
-            Endpoint::HeapProfile => self.render(|| match crate::server::profiles::heap() {
+            Endpoint::HeapProfile => self.render(|| match super::pprof::heap::profile() {
                 Ok(profile) => with_type(StatusCode::OK, "application/octet-stream", profile),
                 Err(reason) => with_type(StatusCode::SERVICE_UNAVAILABLE, TEXT, reason + "\n"),
             }),
             #[cfg(feature = "pprof")]
-            Endpoint::Profile => match crate::server::pprof::prepare(request.uri().query()) {
+            Endpoint::Profile => match super::pprof::cpu::prepare(request.uri().query()) {
                 Ok(job) => Reply::Profile(job),
-                Err(crate::server::pprof::Refusal::BadRequest(message)) => {
+                Err(super::pprof::cpu::Refusal::BadRequest(message)) => {
                     Reply::Now(with_type(StatusCode::BAD_REQUEST, TEXT, message))
                 }
-                Err(crate::server::pprof::Refusal::Busy) => Reply::Now(plain(
+                Err(super::pprof::cpu::Refusal::Busy) => Reply::Now(plain(
                     StatusCode::CONFLICT,
                     "409 conflict: a profile is already running\n",
                 )),
@@ -480,33 +430,6 @@ fn health_response(readiness: &Readiness) -> Response<Body> {
     }
 }
 
-/// A 503 that asks the client to come back in a second.
-pub(crate) fn busy(reason: &'static str) -> Response<Body> {
-    let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, reason);
-    response
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-    response
-}
-
-pub(crate) fn plain(status: StatusCode, body: &'static str) -> Response<Body> {
-    with_type(status, TEXT, body)
-}
-
-fn with_type(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Response<Body> {
-    let mut response = Response::new(Body::new(Full::new(body.into())));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    // Live data: a cached copy is a wrong copy.
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
 /// The future of an [`ExpvarService`] response: ready at once for a static page or a
 /// refusal, else when the worker thread that renders it is done.
 #[must_use = "futures do nothing unless polled"]
@@ -578,6 +501,7 @@ impl<B> tower_service::Service<Request<B>> for ExpvarService {
 mod tests {
     use super::*;
     use crate::ServerBuilder;
+    use hyper::header::CONTENT_TYPE;
 
     fn get(service: &ExpvarService, path: &str, accept: Option<&str>) -> Response<Body> {
         let mut request = Request::get(path);

@@ -280,7 +280,7 @@ fn record_unowned(size: usize, freed: bool) {
 /// real values.
 ///
 /// ```
-/// use expvar::{AllocStats, CountingAlloc};
+/// use expvar::{CountingAlloc, stats::AllocStats};
 ///
 /// #[global_allocator]
 /// static ALLOC: CountingAlloc = CountingAlloc::new();

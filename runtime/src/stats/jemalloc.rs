@@ -3,6 +3,7 @@
 
 use tikv_jemalloc_ctl::{epoch, stats};
 
+use crate::vars::entry::Entry;
 use crate::vars::{Var, Writer};
 
 /// jemalloc's global statistics, in bytes (`stats.*` in jemalloc's `mallctl` API).
@@ -12,7 +13,7 @@ use crate::vars::{Var, Writer};
 /// bookkeeping. Published as the `jemalloc` variable when the feature is on.
 ///
 /// ```
-/// let stats = expvar::JemallocStats::read().unwrap();
+/// let stats = expvar::stats::JemallocStats::read().unwrap();
 /// assert!(stats.allocated <= stats.active);
 /// assert!(stats.active <= stats.resident);
 /// ```
@@ -92,6 +93,10 @@ impl Var for Jemalloc {
     fn __may_block(&self) -> bool {
         false
     }
+}
+
+inventory::submit! {
+    Entry::new("jemalloc", || &Jemalloc, file!(), line!())
 }
 
 #[cfg(test)]

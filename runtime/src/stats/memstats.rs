@@ -15,6 +15,7 @@ use once_cell::sync::Lazy;
 
 use crate::stats::alloc::{AllocStats, SizeClassStats, CLASS_SIZES, SIZE_CLASSES};
 use crate::stats::{heap, process};
+use crate::vars::entry::Entry;
 use crate::vars::{Unit, Var, Writer};
 
 /// Entries in Go's `MemStats.PauseNs` and `PauseEnd` ring buffers.
@@ -151,6 +152,10 @@ impl Var for MemStats {
     fn __may_block(&self) -> bool {
         false
     }
+}
+
+inventory::submit! {
+    Entry::new("memstats", || &MemStats, file!(), line!())
 }
 
 /// The metric name and unit of a field at `/metrics`: Go's Prometheus client's name

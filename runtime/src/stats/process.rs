@@ -10,6 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::stats::heap;
+use crate::vars::entry::Entry;
 use crate::vars::{Var, Writer};
 
 /// A snapshot of the current process, as the `process` variable publishes it.
@@ -17,7 +18,7 @@ use crate::vars::{Var, Writer};
 /// Fields the OS does not report are `None` (open file descriptors on Windows, say).
 ///
 /// ```
-/// let process = expvar::ProcessStats::read();
+/// let process = expvar::stats::ProcessStats::read();
 /// assert_eq!(process.pid, std::process::id());
 /// assert!(process.resident_memory_bytes > 0);
 /// ```
@@ -399,6 +400,10 @@ impl Var for Process {
     fn __may_block(&self) -> bool {
         false
     }
+}
+
+inventory::submit! {
+    Entry::new("process", || &Process, file!(), line!())
 }
 
 fn optional_gauge(out: Writer<'_>, value: Option<u64>) {

@@ -20,7 +20,7 @@ use crate::vars::{Var, Writer};
 ///
 /// #[tokio::main(flavor = "current_thread")]
 /// async fn main() {
-///     expvar::publish("doc_tokio", Arc::new(expvar::TokioRuntime::current())).unwrap();
+///     expvar::publish("doc_tokio", Arc::new(expvar::stats::TokioRuntime::current())).unwrap();
 ///     let task = tokio::spawn(std::future::pending::<()>());
 ///     let json = expvar::render_json(&*expvar::get("doc_tokio").unwrap());
 ///     assert!(json.contains(r#""alive_tasks": 1"#), "{json}");

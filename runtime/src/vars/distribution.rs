@@ -11,7 +11,7 @@
 /// the dashboard charts its statistics.
 ///
 /// ```
-/// use expvar::{Distribution, Registry, Var, Writer};
+/// use expvar::{Registry, Var, Writer, vars::Distribution};
 ///
 /// /// Latencies kept by some other library, as totals per bucket.
 /// struct Upstream;

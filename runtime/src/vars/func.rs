@@ -10,7 +10,7 @@ use crate::vars::{Var, Writer};
 ///
 /// The closure may return anything `serde::Serialize`. If it panics or its value fails
 /// to serialize, the variable reads as `null`, the failure is counted
-/// ([`render_failures`](crate::render_failures)), and every other variable is
+/// ([`render_failures`](crate::registry::render_failures)), and every other variable is
 /// unaffected. A panic does not go through the panic hook (no message or backtrace on
 /// standard error each scrape); each variable's failures are logged with `log::warn!`
 /// at most once a minute, with the panic's message and source location.

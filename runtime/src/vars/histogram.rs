@@ -84,7 +84,7 @@ type Buckets = [AtomicU64; BUCKET_COUNT];
 /// assert_eq!(summary.count, 100);
 /// assert_eq!(summary.min, 0.001);
 /// assert_eq!(summary.max, 0.1);
-/// assert!((summary.p50 - 0.050).abs() <= 0.050 * expvar::QUANTILE_RELATIVE_ERROR);
+/// assert!((summary.p50 - 0.050).abs() <= 0.050 * expvar::vars::QUANTILE_RELATIVE_ERROR);
 /// ```
 pub struct Histogram {
     /// Null until the first record.
@@ -491,6 +491,13 @@ impl Histogram {
             buckets: &buckets,
             quantiles: &QUANTILES.map(|q| (q, reading.quantile(q))),
         });
+    }
+}
+
+impl Writer<'_> {
+    /// Writes the distribution a [`Histogram`] recorded: the same as `.var(histogram)`.
+    pub fn histogram(self, histogram: &Histogram) {
+        self.var(histogram);
     }
 }
 

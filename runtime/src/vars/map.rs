@@ -37,11 +37,11 @@ static DEFAULT_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_MAP_LIMIT);
 /// [`Map::limit`]) and keeps that value, so set it at startup, before maps fill.
 ///
 /// ```
-/// expvar::set_default_map_limit(10_000);
-/// assert_eq!(expvar::default_map_limit(), 10_000);
+/// expvar::vars::set_default_map_limit(10_000);
+/// assert_eq!(expvar::vars::default_map_limit(), 10_000);
 /// let map: expvar::Map<expvar::Counter> = expvar::Map::new();
 /// assert_eq!(map.limit(), 10_000);
-/// # expvar::set_default_map_limit(expvar::DEFAULT_MAP_LIMIT);
+/// # expvar::vars::set_default_map_limit(expvar::vars::DEFAULT_MAP_LIMIT);
 /// ```
 pub fn set_default_map_limit(limit: usize) {
     DEFAULT_LIMIT.store(limit, Relaxed);
@@ -100,7 +100,7 @@ pub fn default_map_limit() -> usize {
 ///     BY_HOST.inc(host);
 /// }
 /// assert_eq!(BY_HOST.keys(), ["__overflow__", "a", "b"]);
-/// assert_eq!(BY_HOST.get(expvar::OVERFLOW_KEY).unwrap().get(), 2);
+/// assert_eq!(BY_HOST.get(expvar::vars::OVERFLOW_KEY).unwrap().get(), 2);
 /// ```
 pub struct Map<V> {
     label: &'static str,

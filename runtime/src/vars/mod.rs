@@ -1,14 +1,15 @@
-//! Variables: the [`Var`] trait, the [`Writer`] a variable describes itself to, and
-//! the built-in variable types.
+//! Variables of your own: the [`Var`] trait, the [`Writer`] a variable describes
+//! itself to and its companions ([`Unit`], [`Distribution`], [`ObjectWriter`],
+//! [`MapWriter`]), handles to published variables ([`VarRef`]), and the constants of
+//! the built-in [`Histogram`](crate::Histogram) and [`Map`](crate::Map).
 
 pub(crate) mod counter;
+pub(crate) mod entry;
 pub(crate) mod float;
 pub(crate) mod func;
 pub(crate) mod gauge;
 pub(crate) mod histogram;
 pub(crate) mod map;
-#[cfg(feature = "server")]
-pub(crate) mod recording;
 pub(crate) mod str;
 
 mod distribution;
@@ -16,6 +17,10 @@ mod entry_cache;
 mod var_ref;
 
 pub use distribution::{Distribution, Statistic};
+pub use histogram::{HistogramSummary, DEFAULT_BUCKETS, QUANTILE_RELATIVE_ERROR};
+pub use map::{
+    default_map_limit, set_default_map_limit, DEFAULT_LABEL, DEFAULT_MAP_LIMIT, OVERFLOW_KEY,
+};
 pub use var_ref::{IntoVarRef, VarRef};
 
 /// A variable that can be published and read by `/debug/vars` (Go's `expvar.Var`).
@@ -128,7 +133,7 @@ pub trait Var: Send + Sync {
 /// reaches all of them without any change to an encoder.
 ///
 /// ```
-/// use expvar::{Registry, Unit, Var, Writer};
+/// use expvar::{Registry, Var, Writer, vars::Unit};
 ///
 /// /// A cache that reports its size and its hit count.
 /// struct Cache { bytes: u64, hits: u64 }
@@ -242,7 +247,7 @@ impl<'a> Writer<'a> {
     /// A number in JSON, like [`float`](Self::float); a Prometheus `counter` (with
     /// `_total`) rather than a gauge. A NaN or negative total has no place in a
     /// counter: `/metrics` leaves it out (logged once, counted in
-    /// [`render_failures`](crate::render_failures)).
+    /// [`render_failures`](crate::registry::render_failures)).
     pub fn counter_f64(mut self, value: f64) {
         self.written = true;
         self.encoder.counter_f64(value);
@@ -285,12 +290,6 @@ impl<'a> Writer<'a> {
         self.encoder.distribution(distribution);
     }
 
-    /// Writes the distribution a [`Histogram`](crate::Histogram) recorded: the same as
-    /// `.var(histogram)`.
-    pub fn histogram(self, histogram: &crate::Histogram) {
-        self.var(histogram);
-    }
-
     /// Writes an arbitrary JSON value, as produced by a [`Func`](crate::Func).
     pub fn json(mut self, value: &serde_json::Value) {
         self.written = true;
@@ -299,11 +298,19 @@ impl<'a> Writer<'a> {
 
     /// Writes `null` and reports that the value could not be produced.
     ///
-    /// The failure is counted (see [`render_failures`](crate::render_failures)) and
+    /// The failure is counted (see [`render_failures`](crate::registry::render_failures)) and
     /// logged with the variable's name; the rest of the document is unaffected.
     pub fn fail(mut self, reason: &dyn std::fmt::Display) {
         self.written = true;
         self.encoder.fail(reason);
+    }
+
+    /// Hands the encoder to `write`, which writes exactly one value straight to it: a
+    /// value captured earlier and replayed.
+    #[cfg(feature = "server")]
+    pub(crate) fn replay(mut self, write: impl FnOnce(&mut dyn Encode)) {
+        self.written = true;
+        write(&mut *self.encoder);
     }
 
     /// Writes another variable in place of this value.

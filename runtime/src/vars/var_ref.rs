@@ -1,6 +1,5 @@
 //! [`VarRef`]: a handle to a published variable, whichever way it was published.
 
-use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -38,14 +37,6 @@ impl Deref for VarRef {
             VarSource::Deferred(var) => var(),
             VarSource::Shared(var) => &**var,
         }
-    }
-}
-
-impl fmt::Debug for VarRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("VarRef(")?;
-        f.write_str(&crate::render_json(&**self))?;
-        f.write_str(")")
     }
 }
 

@@ -1,16 +1,10 @@
-//! Metric families: who owns which name, and the document put together family by family.
-//!
-//! Samples are written straight into the output, a family's `HELP`/`TYPE` just before
-//! its first sample. A family whose samples arrive apart (a map of structs feeds one
-//! family per field, entry by entry) records each run of its samples, and the document
-//! is then put together so each family appears once, its samples together.
+//! Metric families: who owns which name.
 
 use std::collections::HashMap;
-use std::ops::Range;
 
 /// What a family is, as its `TYPE` line says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum FamilyType {
+pub(crate) enum FamilyType {
     Counter,
     Gauge,
     Histogram,
@@ -50,17 +44,15 @@ impl FamilyType {
     }
 }
 
-pub(super) struct Family {
+/// A metric family: its name, its type, and who may write to it.
+#[derive(Debug)]
+pub(crate) struct Family {
     /// The family name: for counters without `_total`, for info without `_info`.
-    pub(super) name: String,
-    pub(super) kind: FamilyType,
-    /// Who may write to the family (see `Owner` in the writer): two variables whose
+    pub(crate) name: String,
+    pub(crate) kind: FamilyType,
+    /// Who may write to the family (see `owner` in the mapping): two variables whose
     /// names sanitise alike do not share one.
-    pub(super) owner: String,
-    /// Where the header and the first run of samples are in the output.
-    first: Range<usize>,
-    /// Later runs of samples, written after other families' samples.
-    more: Vec<Range<usize>>,
+    pub(crate) owner: String,
 }
 
 /// Why a name could not get a family.
@@ -135,14 +127,8 @@ impl Families {
         Ok(None)
     }
 
-    /// Adds a family whose header was just written at `header` in the output.
-    pub(super) fn add(
-        &mut self,
-        name: String,
-        kind: FamilyType,
-        owner: &str,
-        header: Range<usize>,
-    ) -> usize {
+    /// Adds a family; its index.
+    pub(super) fn add(&mut self, name: String, kind: FamilyType, owner: &str) -> usize {
         let index = self.list.len();
         for suffix in kind.suffixes() {
             self.claims.insert(format!("{name}{suffix}"), index);
@@ -152,54 +138,16 @@ impl Families {
             name,
             kind,
             owner: owner.to_owned(),
-            first: header,
-            more: Vec::new(),
         });
         self.last = Some(index);
         index
     }
 
-    /// Records that the output at `sample` belongs to family `index`.
-    pub(super) fn extend(&mut self, index: usize, sample: Range<usize>) {
-        let family = &mut self.list[index];
-        let run = family.more.last_mut().unwrap_or(&mut family.first);
-        if run.end == sample.start {
-            run.end = sample.end;
-        } else {
-            family.more.push(sample);
-        }
-    }
-
-    /// Forgets everything written from `start` of the output on: the families created
-    /// since `families_before`, and the samples after `start`.
-    pub(super) fn roll_back(&mut self, families_before: usize, start: usize) {
+    /// Forgets the families created since `families_before`.
+    pub(super) fn roll_back(&mut self, families_before: usize) {
         self.list.truncate(families_before);
-        for family in &mut self.list {
-            family.more.retain(|run| run.start < start);
-            let run = family.more.last_mut().unwrap_or(&mut family.first);
-            run.end = run.end.min(start);
-        }
         self.claims.retain(|_, index| *index < families_before);
         self.last = None;
-    }
-
-    /// The document: `out` rearranged so each family's runs are together, then `eof`.
-    pub(super) fn assemble(&self, out: Vec<u8>, eof: &[u8]) -> Vec<u8> {
-        // Families come in the order they were created; only a family whose samples
-        // came in several runs makes the output need putting together.
-        if self.list.iter().all(|family| family.more.is_empty()) {
-            let mut out = out;
-            out.extend_from_slice(eof);
-            return out;
-        }
-        let mut assembled = Vec::with_capacity(out.len() + eof.len());
-        for family in &self.list {
-            for run in std::iter::once(&family.first).chain(&family.more) {
-                assembled.extend_from_slice(&out[run.clone()]);
-            }
-        }
-        assembled.extend_from_slice(eof);
-        assembled
     }
 }
 

@@ -1,20 +1,24 @@
-//! `/metrics`: the registry in the Prometheus text format 0.0.4 or OpenMetrics 1.0.
+//! `/metrics`: the registry as Prometheus metric families.
 //!
-//! Variables write themselves through the same [`Writer`](crate::Writer) as for JSON;
-//! the encoder in `writer.rs` turns that stream into metric families (`families.rs`),
-//! named and escaped by the rules in `names.rs`, in the format `negotiate.rs` picked.
+//! Variables write themselves through the same [`Writer`](crate::vars::Writer) as for
+//! JSON; the mapping in `mapping.rs` turns that stream into metric families
+//! (`families.rs`), named by the rules in `names.rs`, and hands them to a
+//! [`Format`](format::Format): `text.rs` writes text 0.0.4 or OpenMetrics, as
+//! `negotiate.rs` picked.
 
 mod families;
+pub(crate) mod format;
+mod mapping;
 mod names;
 mod negotiate;
-mod writer;
+mod text;
 
 use std::fmt;
 
-use crate::vars::VarRef;
+pub(crate) use mapping::Mapping;
 use names::label_name;
 pub use negotiate::{PrometheusFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
-use writer::PromEncoder;
+pub(crate) use text::Text;
 
 /// Label names the document itself writes: a constant label of one of these names
 /// would make a series carry the label twice.
@@ -33,10 +37,11 @@ pub const RESERVED_LABELS: &[&str] = &[
     "value",
 ];
 
-/// How [`to_prometheus_with`] and `/metrics` render the registry.
+/// How [`to_prometheus_with`](crate::registry::to_prometheus_with) and `/metrics` render
+/// the registry.
 ///
 /// ```
-/// use expvar::{PrometheusFormat, PrometheusOptions, Registry};
+/// use expvar::{Registry, prometheus::{PrometheusFormat, PrometheusOptions}};
 ///
 /// static JOBS: expvar::Counter = expvar::Counter::new();
 /// let registry = Registry::new();
@@ -130,7 +135,7 @@ impl PrometheusOptions {
     /// Like [`const_label`](Self::const_label), with a refused name as an error.
     ///
     /// ```
-    /// use expvar::PrometheusOptions;
+    /// use expvar::prometheus::PrometheusOptions;
     ///
     /// let err = PrometheusOptions::new().try_const_label("le", "x").unwrap_err();
     /// assert_eq!(err.label(), "le");
@@ -144,7 +149,7 @@ impl PrometheusOptions {
     /// The first constant label that was refused, if any.
     ///
     /// ```
-    /// use expvar::PrometheusOptions;
+    /// use expvar::prometheus::PrometheusOptions;
     ///
     /// let options = PrometheusOptions::new().const_label("version", "1.2");
     /// assert_eq!(options.validate().unwrap_err().label(), "version");
@@ -180,45 +185,9 @@ impl PrometheusOptions {
     }
 }
 
-/// Renders the global registry in the Prometheus text format 0.0.4, as `/metrics` serves
-/// it to a client that does not ask for OpenMetrics. See
-/// [`Registry::to_prometheus`](crate::Registry::to_prometheus).
-///
-/// ```
-/// static HITS: expvar::Counter = expvar::Counter::new();
-/// static LATENCY: expvar::Histogram = expvar::Histogram::new();
-/// expvar::publish("doc_to_prometheus_hits", &HITS).unwrap();
-/// expvar::publish("doc_to_prometheus_latency_seconds", &LATENCY).unwrap();
-/// HITS.add(2);
-/// LATENCY.record(0.003);
-///
-/// let text = expvar::to_prometheus();
-/// assert!(text.contains("# TYPE doc_to_prometheus_hits_total counter\ndoc_to_prometheus_hits_total 2\n"));
-/// assert!(text.contains("doc_to_prometheus_latency_seconds_bucket{le=\"0.00390625\"} 1\n"));
-/// assert!(text.contains("doc_to_prometheus_latency_seconds_bucket{le=\"+Inf\"} 1\n"));
-/// assert!(text.contains("doc_to_prometheus_latency_seconds_count 1\n"));
-/// ```
-pub fn to_prometheus() -> String {
-    crate::Registry::global().to_prometheus()
-}
-
-/// Renders the global registry as `options` say. See [`PrometheusOptions`].
-pub fn to_prometheus_with(options: &PrometheusOptions) -> String {
-    crate::Registry::global().to_prometheus_with(options)
-}
-
-/// The document for `vars`, sorted by name, as `options` say.
-pub(crate) fn render_document<N: AsRef<str>>(
-    vars: &[(N, VarRef)],
-    options: &PrometheusOptions,
-) -> String {
-    let _one_reading = crate::stats::process::document_scope();
-    let mut encoder = PromEncoder::new(options, vars.len());
-    for (name, var) in vars {
-        encoder.variable(name.as_ref(), &**var);
-    }
-    encoder.build_info();
-    encoder.finish()
+/// The `/metrics` document in the text format `options` name: 0.0.4 or OpenMetrics.
+pub(crate) fn text_document(options: &PrometheusOptions, vars: usize) -> Mapping<'_, Text> {
+    Mapping::new(options, Text::new(options.format, vars * 2), vars)
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ impl PrometheusFormat {
     /// writes (1.0.0, or none given), as Prometheus does; else text 0.0.4.
     ///
     /// ```
-    /// use expvar::PrometheusFormat;
+    /// use expvar::prometheus::PrometheusFormat;
     ///
     /// let prometheus = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
     /// assert_eq!(PrometheusFormat::from_accept(prometheus), PrometheusFormat::OpenMetrics);

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::encode::render as render_document;
 use crate::registry::functions::{FunctionEntry, FunctionInfo, FunctionStats, FUNCTIONS_VAR};
-use crate::registry::Site;
-use crate::vars::IntoVarRef;
+use crate::vars::entry::Site;
+use crate::vars::{IntoVarRef, VarRef};
 use crate::vars::{Var, Writer};
 use crate::Histogram;
 
@@ -25,7 +26,7 @@ inventory::submit! {
 }
 
 fn render(vars: &[(&str, VarRef)], options: &PrometheusOptions) -> String {
-    render_document(vars, options)
+    render_document(vars, text_document(options, vars.len()))
 }
 
 fn lines_of(text: &str, prefix: &str) -> Vec<String> {
@@ -256,7 +257,7 @@ impl Var for Totals {
 
 #[test]
 fn nan_and_negative_counters_are_left_out() {
-    let before = crate::render_failures();
+    let before = crate::registry::render_failures();
     for format in [PrometheusFormat::Text, PrometheusFormat::OpenMetrics] {
         let text = render(
             &[("totals", shared(Totals))],
@@ -266,7 +267,7 @@ fn nan_and_negative_counters_are_left_out() {
         assert!(!text.contains("totals_negative"), "{text}");
         assert!(text.contains("totals_fine_total 2.5\n"), "{text}");
     }
-    assert!(crate::render_failures() >= before + 4);
+    assert!(crate::registry::render_failures() >= before + 4);
 }
 
 #[test]
@@ -302,7 +303,10 @@ impl Var for Results {
                     .labels(&[("result", result)])
                     .counter(count);
             }
-            fields.field("wait").unit(crate::Unit::Seconds).float(0.5);
+            fields
+                .field("wait")
+                .unit(crate::vars::Unit::Seconds)
+                .float(0.5);
         });
     }
 }
@@ -367,7 +371,7 @@ struct BadBuckets;
 
 impl Var for BadBuckets {
     fn write(&self, out: Writer<'_>) {
-        out.distribution(&crate::Distribution {
+        out.distribution(&crate::vars::Distribution {
             count: 2,
             sum: 3.0,
             min: 1.0,

@@ -41,7 +41,7 @@ impl Hardware {
 /// A threshold above 100 is never reached, which turns that level off.
 ///
 /// ```
-/// use expvar::{Hardware, Thresholds};
+/// use expvar::server::{Hardware, Thresholds};
 ///
 /// let server = expvar::ServerBuilder::new()
 ///     .addr("127.0.0.1:0")

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 
-use crate::server::pool;
+use crate::capture::pool;
 
 type Check = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
@@ -31,16 +31,16 @@ static CHECKS: RwLock<Vec<(String, Check)>> = RwLock::new(Vec::new());
 ///
 /// static DATABASE_UP: AtomicBool = AtomicBool::new(false);
 ///
-/// expvar::add_readiness_check("doc_database", || {
+/// expvar::server::add_readiness_check("doc_database", || {
 ///     if DATABASE_UP.load(Ordering::Relaxed) {
 ///         Ok(())
 ///     } else {
 ///         Err("no connection to the database yet".to_owned())
 ///     }
 /// });
-/// assert!(expvar::check_readiness().is_err());
+/// assert!(expvar::server::check_readiness().is_err());
 /// DATABASE_UP.store(true, Ordering::Relaxed);
-/// # expvar::remove_readiness_check("doc_database");
+/// # expvar::server::remove_readiness_check("doc_database");
 /// ```
 pub fn add_readiness_check<F>(name: impl Into<String>, check: F)
 where
@@ -58,9 +58,9 @@ where
 /// Removes the readiness check `name`; returns whether there was one.
 ///
 /// ```
-/// expvar::add_readiness_check("doc_warmup", || Err("warming up".to_owned()));
-/// assert!(expvar::remove_readiness_check("doc_warmup"));
-/// assert!(!expvar::remove_readiness_check("doc_warmup"));
+/// expvar::server::add_readiness_check("doc_warmup", || Err("warming up".to_owned()));
+/// assert!(expvar::server::remove_readiness_check("doc_warmup"));
+/// assert!(!expvar::server::remove_readiness_check("doc_warmup"));
 /// ```
 pub fn remove_readiness_check(name: &str) -> bool {
     let mut checks = CHECKS.write().unwrap_or_else(PoisonError::into_inner);
@@ -73,10 +73,10 @@ pub fn remove_readiness_check(name: &str) -> bool {
 /// failing checks' names and reasons in registration order.
 ///
 /// ```
-/// expvar::add_readiness_check("doc_cache", || Err("cache not loaded".to_owned()));
-/// let failures = expvar::check_readiness().unwrap_err();
+/// expvar::server::add_readiness_check("doc_cache", || Err("cache not loaded".to_owned()));
+/// let failures = expvar::server::check_readiness().unwrap_err();
 /// assert!(failures.contains(&("doc_cache".to_owned(), "cache not loaded".to_owned())));
-/// # expvar::remove_readiness_check("doc_cache");
+/// # expvar::server::remove_readiness_check("doc_cache");
 /// ```
 pub fn check_readiness() -> Result<(), Vec<(String, String)>> {
     // Run the checks on a snapshot, so a check may add or remove checks itself.

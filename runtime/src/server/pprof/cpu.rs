@@ -11,7 +11,7 @@ use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYP
 use hyper::{Response, StatusCode};
 use pprof::protos::Message as _;
 
-use crate::server::Body;
+use crate::server::http::Body;
 
 /// Profile length when `seconds` is not given (Go's default).
 pub(crate) const DEFAULT_SECONDS: u64 = 30;

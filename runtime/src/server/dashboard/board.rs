@@ -9,7 +9,7 @@ use std::task::{ready, Context, Poll};
 use tokio::sync::futures::OwnedNotified;
 use tokio::sync::Notify;
 
-use super::sampler::Tick;
+use super::tick::Tick;
 
 /// Where one sampler posts its ticks for its clients.
 #[derive(Debug, Default)]

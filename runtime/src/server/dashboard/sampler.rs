@@ -22,12 +22,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 
-use super::board::Board;
-pub(crate) use super::board::Latest;
+use super::board::{Board, Latest};
+use super::tick::{Schema, Tick};
+use crate::capture::collect;
 use crate::encode::json::write_escaped;
 use crate::encode::sample::{self, LeafKey};
 use crate::registry::{Registry, RegistryRef};
-use crate::server::collect::collect;
+use crate::server::http::Utf8Mut;
 use crate::vars::VarRef;
 
 /// How often the sampler reads the registry.
@@ -37,29 +38,6 @@ pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
 /// enough while every client reads on time (one being sent, one to write); the others
 /// cover a client that is a tick or two behind.
 const SPARE_TICKS: usize = 4;
-
-/// One sample, rendered once and sent as is to every client.
-#[derive(Debug)]
-pub(crate) struct Tick {
-    /// The shape of [`event`](Self::event)'s values; clients are sent it when it changes.
-    pub(crate) schema: Arc<Schema>,
-    /// The `sample` Server-Sent Event, with [`id`](Self::id) as its SSE `id:`:
-    /// `{"t": <ms since epoch>, "s": <schema id>, "v": [...]}`.
-    pub(crate) event: Bytes,
-    /// This sampler's count of samples, from 1: what the pages acknowledge.
-    pub(crate) id: u64,
-}
-
-/// The paths and kinds of the values of a sample, in order.
-#[derive(Debug)]
-pub(crate) struct Schema {
-    pub(crate) id: u64,
-    /// The `schema` Server-Sent Event: `{"id": n, "interval_ms": n, "leaves": [[kind,
-    /// [segment, ...], map key bits], ...]}`.
-    pub(crate) event: Bytes,
-    /// What the schema was built from, to tell whether the next sample has the same shape.
-    keys: Vec<LeafKey>,
-}
 
 /// The dashboard clients of one service, and the sampler they share.
 #[derive(Debug)]
@@ -410,15 +388,6 @@ fn render_schema(id: u64, leaves: Vec<LeafKey>) -> Schema {
 }
 
 /// `fmt::Write` into the event being built.
-struct Utf8Mut<'a>(&'a mut BytesMut);
-
-impl std::fmt::Write for Utf8Mut<'_> {
-    fn write_str(&mut self, text: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(text.as_bytes());
-        Ok(())
-    }
-}
-
 /// `fmt::Write` into a byte buffer, for ASCII formatting next to escaped strings.
 struct Utf8<'a>(&'a mut Vec<u8>);
 

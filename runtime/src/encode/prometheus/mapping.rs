@@ -1,39 +1,34 @@
-//! The encoder behind `/metrics`: what variables write, as Prometheus samples.
+//! The mapping behind `/metrics`: what variables write, as Prometheus families and
+//! metrics, handed to a [`Format`] that lays them out.
 //!
 //! A value's family name is its path (`variable_field_field`, after the namespace)
-//! unless the value names itself ([`Writer::metric_name`](crate::Writer::metric_name));
+//! unless the value names itself ([`Writer::metric_name`](crate::vars::Writer::metric_name));
 //! its labels are the constant labels, one per enclosing map (the map's label, the
-//! entry's key) and those the value describes. Nothing here knows a variable by name.
+//! entry's key) and those the value describes. Nothing here knows a variable by name,
+//! and no format decides a name or a label: every format carries the same series.
 //!
-//! About 750 lines on purpose: the encoder's state and the `Encode` methods
-//! that drive it are one state machine, easier to check side by side.
+//! About 700 lines on purpose: the mapping's state and the `Encode` methods that
+//! drive it are one state machine, easier to check side by side.
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};
 
 use once_cell::sync::Lazy;
 
 use super::families::{readable, Families, FamilyType, Refusal};
-use super::names::{label_name, push_f64, push_help, push_label, push_label_value, push_name};
-use super::{PrometheusFormat, PrometheusOptions};
-use crate::encode::failures;
+use super::format::{FamilyHead, Format, Labels, MetricValue, Number};
+use super::names::{label_name, push_label, push_name};
+use super::PrometheusOptions;
+use crate::encode::{failures, Document};
 use crate::vars::{Describe, Distribution, Encode, Unit, Var, View, Writer};
 
 /// The label a string value becomes on its `_info` series.
-const INFO_LABEL: &str = "value";
+pub(crate) const INFO_LABEL: &str = "value";
 
 /// Labels the formats give histogram and summary samples: no other series may use
 /// them (promtool and scrapers read `le` as a bucket bound wherever it appears).
 const SAMPLE_LABELS: &[&str] = &["le", "quantile"];
-
-#[derive(Clone, Copy)]
-enum Number {
-    U64(u64),
-    I64(i64),
-    F64(f64),
-}
 
 /// One open object or map.
 struct Frame {
@@ -50,8 +45,11 @@ struct Frame {
     family: Option<(FamilyType, usize)>,
 }
 
-pub(super) struct PromEncoder<'o> {
+/// The `/metrics` document in `format`, as [`render`](crate::encode::render) builds it:
+/// the variables, then the document's own `build_info`.
+pub(crate) struct Mapping<'o, F> {
     options: &'o PrometheusOptions,
+    format: F,
     families: Families,
     /// The family name of the value being written is `path[path_start..]`: a value
     /// that names itself starts its name afresh.
@@ -73,29 +71,27 @@ pub(super) struct PromEncoder<'o> {
     const_labels_len: usize,
     /// What the value being written said about itself.
     help: Option<String>,
+    /// A new family's description (`help`, or made from its owner).
+    family_help: String,
     unit: Option<Unit>,
     frames: Vec<Frame>,
     /// While set, values are ignored until the next field or entry at this depth.
     skip_depth: Option<usize>,
     /// The top-level variable being written.
     current: String,
-    /// The document: headers and samples, in the order they were written.
-    out: Vec<u8>,
 }
 
-/// The size of the last document, to allocate the next one at once.
-static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
-
-impl<'o> PromEncoder<'o> {
-    pub(super) fn new(options: &'o PrometheusOptions, vars: usize) -> Self {
+impl<'o, F: Format> Mapping<'o, F> {
+    pub(crate) fn new(options: &'o PrometheusOptions, format: F, vars: usize) -> Self {
         let mut labels = Vec::new();
         let mut label_names = Vec::new();
         for (name, value) in options.valid_const_labels() {
             push_label(&mut labels, name, value);
             label_names.push(name.to_owned());
         }
-        PromEncoder {
+        Mapping {
             options,
+            format,
             families: Families::with_capacity(vars * 2),
             path: String::new(),
             path_start: 0,
@@ -107,19 +103,18 @@ impl<'o> PromEncoder<'o> {
             labels,
             label_names,
             help: None,
+            family_help: String::new(),
             unit: None,
             frames: Vec::new(),
             skip_depth: None,
             current: String::new(),
-            out: Vec::with_capacity(LAST_SIZE.load(Relaxed) + LAST_SIZE.load(Relaxed) / 8),
         }
     }
 
     /// Writes the top-level variable `name`; if it panics, everything it wrote is
     /// removed and the failure recorded, like a `null` in JSON.
-    pub(super) fn variable(&mut self, name: &str, var: &dyn Var) {
-        let families_before = self.families.list.len();
-        let start = self.out.len();
+    fn variable(&mut self, name: &str, var: &dyn Var) {
+        let mark = self.format.mark(self.families.list.len());
         name.clone_into(&mut self.current);
         self.reset();
         if !self.options.namespace.is_empty() {
@@ -128,16 +123,15 @@ impl<'o> PromEncoder<'o> {
         self.push_segment(name);
         let result = failures::catch_render(|| var.write(Writer::new(self)));
         if let Err(panic) = result {
-            // Everything the variable wrote is at the end of the output.
-            self.out.truncate(start);
-            self.families.roll_back(families_before, start);
-            let message = crate::encode::json::panic_message(&*panic);
+            self.format.roll_back(mark);
+            self.families.roll_back(mark.families);
+            let message = failures::panic_message(&*panic);
             failures::record_failure(name, &format_args!("panicked: {message}"));
         }
     }
 
     /// The document's own series: `build_info`, whose labels carry the versions.
-    pub(super) fn build_info(&mut self) {
+    fn build_info(&mut self) {
         self.reset();
         if let Some(version) = &self.options.version {
             push_label(&mut self.labels, "version", version);
@@ -154,15 +148,9 @@ impl<'o> PromEncoder<'o> {
         self.scalar(FamilyType::Gauge, Number::U64(1));
     }
 
-    pub(super) fn finish(self) -> String {
-        let eof: &[u8] = match self.options.format {
-            PrometheusFormat::OpenMetrics => b"# EOF\n",
-            PrometheusFormat::Text => b"",
-        };
-        let out = self.families.assemble(self.out, eof);
-        LAST_SIZE.store(out.len(), Relaxed);
-        // Only `&str` contents and ASCII are ever written.
-        String::from_utf8(out).expect("Prometheus output is UTF-8")
+    fn finish(mut self) -> F::Output {
+        self.build_info();
+        self.format.finish(&self.families.list)
     }
 
     fn reset(&mut self) {
@@ -242,10 +230,22 @@ impl<'o> PromEncoder<'o> {
             Ok(Some(index)) => Some(index),
             Ok(None) => {
                 let (name, owner) = (self.family_name.clone(), owner.clone());
-                let start = self.out.len();
-                self.write_header(&name, kind);
-                let header = start..self.out.len();
-                Some(self.families.add(name, kind, &owner, header))
+                let index = self.families.add(name, kind, &owner);
+                self.family_help.clear();
+                match &self.help {
+                    Some(help) => self.family_help.push_str(help),
+                    None => {
+                        self.family_help.push_str("expvar variable ");
+                        self.family_help.push_str(&readable(&self.owner));
+                    }
+                }
+                let head = FamilyHead {
+                    family: &self.families.list[index],
+                    help: &self.family_help,
+                    unit: self.unit,
+                };
+                self.format.family(index, &head);
+                Some(index)
             }
             Err(Refusal::OtherType(other)) => {
                 let reason = format!("it is a {} and a {}", other.as_str(), kind.as_str());
@@ -266,41 +266,6 @@ impl<'o> PromEncoder<'o> {
         found
     }
 
-    /// Writes the `HELP`, `TYPE` (and in OpenMetrics `UNIT`) lines of a new family.
-    fn write_header(&mut self, name: &str, kind: FamilyType) {
-        let openmetrics = self.options.format == PrometheusFormat::OpenMetrics;
-        let (suffix, type_name) = match (kind, openmetrics) {
-            (FamilyType::Counter, false) => ("_total", "counter"),
-            (FamilyType::Info, false) => ("_info", "gauge"),
-            (kind, _) => ("", kind.as_str()),
-        };
-        let out = &mut self.out;
-        out.extend_from_slice(b"# HELP ");
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(suffix.as_bytes());
-        out.push(b' ');
-        match &self.help {
-            Some(help) => push_help(out, help, openmetrics),
-            None => {
-                out.extend_from_slice(b"expvar variable ");
-                push_help(out, &readable(&self.owner), openmetrics);
-            }
-        }
-        out.extend_from_slice(b"\n# TYPE ");
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(suffix.as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(type_name.as_bytes());
-        out.push(b'\n');
-        if let (Some(unit), true) = (self.unit, openmetrics) {
-            out.extend_from_slice(b"# UNIT ");
-            out.extend_from_slice(name.as_bytes());
-            out.push(b' ');
-            out.extend_from_slice(unit.as_str().as_bytes());
-            out.push(b'\n');
-        }
-    }
-
     /// Logs once per variable and reason that a value has no place in the output.
     fn skipped(&self, reason: &dyn fmt::Display) {
         static LOGGED: Lazy<Mutex<HashSet<String>>> = Lazy::new(Mutex::default);
@@ -316,40 +281,15 @@ impl<'o> PromEncoder<'o> {
         self.skip_depth = Some(self.frames.len());
     }
 
-    /// Writes one sample line of family `index`: its name, `suffix`, the current labels
-    /// plus `extra` (a label name and its value, escaped here), and `value`.
-    fn sample(&mut self, index: usize, suffix: &str, extra: Option<(&str, &str)>, value: Number) {
-        let body = &mut self.out;
-        let start = body.len();
-        body.extend_from_slice(self.families.list[index].name.as_bytes());
-        body.extend_from_slice(suffix.as_bytes());
-        if !self.labels.is_empty() || extra.is_some() {
-            body.push(b'{');
-            body.extend_from_slice(&self.labels);
-            if let Some((name, value)) = extra {
-                if !self.labels.is_empty() {
-                    body.push(b',');
-                }
-                body.extend_from_slice(name.as_bytes());
-                body.extend_from_slice(b"=\"");
-                push_label_value(body, value);
-                body.push(b'"');
-            }
-            body.push(b'}');
-        }
-        body.push(b' ');
-        match value {
-            Number::U64(value) => {
-                body.extend_from_slice(itoa::Buffer::new().format(value).as_bytes())
-            }
-            Number::I64(value) => {
-                body.extend_from_slice(itoa::Buffer::new().format(value).as_bytes())
-            }
-            Number::F64(value) => push_f64(body, value),
-        }
-        body.push(b'\n');
-        let end = body.len();
-        self.families.extend(index, start..end);
+    /// Hands one metric of family `index` to the format, with the current labels plus
+    /// `extra` (a label name and its value, not escaped yet).
+    fn metric(&mut self, index: usize, extra: Option<(&str, &str)>, value: MetricValue<'_>) {
+        let labels = Labels {
+            rendered: &self.labels,
+            extra,
+        };
+        self.format
+            .metric(index, &self.families.list[index], &labels, value);
     }
 
     fn scalar(&mut self, kind: FamilyType, value: Number) {
@@ -357,11 +297,11 @@ impl<'o> PromEncoder<'o> {
             return;
         }
         if let Some(index) = self.family(kind) {
-            let suffix = match kind {
-                FamilyType::Counter => "_total",
-                _ => "",
+            let value = match kind {
+                FamilyType::Counter => MetricValue::Counter(value),
+                _ => MetricValue::Gauge(value),
             };
-            self.sample(index, suffix, None, value);
+            self.metric(index, None, value);
         }
     }
 
@@ -376,7 +316,7 @@ impl<'o> PromEncoder<'o> {
             return;
         }
         if let Some(index) = self.family(FamilyType::Info) {
-            self.sample(index, "_info", Some((INFO_LABEL, value)), Number::U64(1));
+            self.metric(index, None, MetricValue::Info(value));
         }
     }
 
@@ -553,7 +493,7 @@ fn valid_buckets(buckets: &[(f64, u64)], count: u64) -> bool {
             .all(|pair| pair[0].0 < pair[1].0 && pair[0].1 <= pair[1].1)
 }
 
-impl Encode for PromEncoder<'_> {
+impl<F: Format> Encode for Mapping<'_, F> {
     fn describe(&mut self, fact: Describe<'_>) {
         if self.skip_depth.is_some() {
             return;
@@ -623,20 +563,9 @@ impl Encode for PromEncoder<'_> {
             ));
             return;
         }
-        let Some(index) = self.family(FamilyType::Histogram) else {
-            return;
-        };
-        let mut le = Vec::with_capacity(24);
-        for &(bound, count) in distribution.buckets {
-            le.clear();
-            push_f64(&mut le, bound);
-            let le = std::str::from_utf8(&le).expect("a number is ASCII");
-            self.sample(index, "_bucket", Some(("le", le)), Number::U64(count));
+        if let Some(index) = self.family(FamilyType::Histogram) {
+            self.metric(index, None, MetricValue::Histogram(distribution));
         }
-        let count = Number::U64(distribution.count);
-        self.sample(index, "_bucket", Some(("le", "+Inf")), count);
-        self.sample(index, "_sum", None, Number::F64(distribution.sum));
-        self.sample(index, "_count", None, count);
     }
 
     fn json(&mut self, value: &serde_json::Value) {
@@ -692,9 +621,9 @@ impl Encode for PromEncoder<'_> {
         self.pop_frame();
     }
 
-    /// As `entry(key)` then `counter(value)` for each, writing each line with `sample`
-    /// once the first entry has found the map's family: the same output, without the
-    /// per-entry bookkeeping a value of any shape needs.
+    /// As `entry(key)` then `counter(value)` for each, handing each metric straight to
+    /// the format once the first entry has found the map's family: the same output,
+    /// without the per-entry bookkeeping a value of any shape needs.
     fn counter_entries(&mut self, entries: &mut dyn Iterator<Item = (&str, u64)>) {
         let Some((key, value)) = entries.next() else {
             return;
@@ -713,7 +642,7 @@ impl Encode for PromEncoder<'_> {
             return;
         };
         // What `entry` leaves before the key's label: the labels the map began with;
-        // the key's label goes in as `sample`'s extra one instead.
+        // the key's label goes in as the metric's extra one instead.
         self.next_member();
         let label = self
             .frames
@@ -721,7 +650,8 @@ impl Encode for PromEncoder<'_> {
             .and_then(|frame| frame.label.take())
             .unwrap_or_default();
         for (key, value) in entries {
-            self.sample(index, "_total", Some((&label, key)), Number::U64(value));
+            let value = MetricValue::Counter(Number::U64(value));
+            self.metric(index, Some((&label, key)), value);
         }
         if let Some(frame) = self.frames.last_mut() {
             frame.label = Some(label);
@@ -729,7 +659,19 @@ impl Encode for PromEncoder<'_> {
     }
 }
 
-impl PromEncoder<'_> {
+impl<F: Format> Document for Mapping<'_, F> {
+    type Output = F::Output;
+
+    fn variable(&mut self, name: &str, var: &dyn Var) {
+        Mapping::variable(self, name, var);
+    }
+
+    fn finish(self) -> F::Output {
+        Mapping::finish(self)
+    }
+}
+
+impl<F> Mapping<'_, F> {
     /// The length of the owner's first segment: the variable's name.
     fn owner_top_len(&self) -> usize {
         let Some((len, _)) = self.owner.split_once(':') else {

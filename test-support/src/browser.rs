@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use tungstenite::{Message, WebSocket};
 
-use crate::support::ChildGuard;
+use crate::{ChildGuard, TempDir};
 
 /// Every wait in the browser test ends by then.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -51,7 +51,7 @@ impl Browser {
                 "--remote-debugging-port=0",
                 "--remote-allow-origins=*",
             ])
-            .arg(format!("--user-data-dir={}", profile.0.display()))
+            .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -239,26 +239,5 @@ impl Cdp {
                 self.events.push(value);
             }
         }
-    }
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(prefix: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -1,5 +1,11 @@
-//! `/debug/pprof/`: an index of the profiles this build serves, like Go's; and, with the
-//! `heap-profile` feature, `/debug/pprof/heap`: jemalloc's heap profile in pprof format.
+//! `/debug/pprof/`: an index of the profiles this build serves, like Go's; the CPU
+//! profile (`cpu.rs`, feature `pprof`) and jemalloc's heap profile (`heap.rs`, feature
+//! `heap-profile`).
+
+#[cfg(feature = "pprof")]
+pub(crate) mod cpu;
+#[cfg(feature = "heap-profile")]
+pub(crate) mod heap;
 
 /// One profile the index lists: its path under `/debug/pprof/` and what it is.
 struct Listed {
@@ -46,26 +52,6 @@ pub(crate) fn index() -> String {
     }
     page.push_str("</ul>\n</body></html>\n");
     page
-}
-
-/// jemalloc's heap profile as a gzipped pprof protobuf, or why there is none.
-#[cfg(feature = "heap-profile")]
-pub(crate) fn heap() -> Result<Vec<u8>, String> {
-    let Some(control) = jemalloc_pprof::PROF_CTL.as_ref() else {
-        return Err(
-            "heap profiling is off: jemalloc must be the global allocator, \
-                    with prof:true in its malloc_conf"
-                .into(),
-        );
-    };
-    // One dump at a time; this runs on the server's async threads, so never wait.
-    let Ok(mut control) = control.try_lock() else {
-        return Err("another heap profile is being taken".into());
-    };
-    if !control.activated() {
-        return Err("heap profiling is not active (prof_active:false)".into());
-    }
-    control.dump_pprof().map_err(|error| error.to_string())
 }
 
 #[cfg(test)]

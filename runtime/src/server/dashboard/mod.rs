@@ -20,20 +20,33 @@ use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use once_cell::sync::Lazy;
 
-use super::sampler::{Hub, Latest, Refusal, Subscription, Tick};
-use super::service::{plain, Body};
-use super::streams::{AckError, Membership, Streams};
+mod board;
+mod sampler;
+mod streams;
+mod tick;
+
+use crate::server::http::{plain, Body, Utf8Mut};
+use board::Latest;
+pub(crate) use sampler::Hub;
+use sampler::{Refusal, Subscription};
+pub(crate) use streams::Streams;
+use streams::{AckError, Membership};
+use tick::Tick;
 
 /// The page, with its script and styles inlined: one request, and it works under any
 /// prefix or mount point because it finds its event stream relative to its own URL.
 pub(crate) static PAGE: Lazy<Bytes> = Lazy::new(|| {
-    let page = include_str!("../../assets/dashboard.html")
-        .replacen("/*STYLE*/", include_str!("../../assets/dashboard.css"), 1)
+    let page = include_str!("../../../assets/dashboard.html")
+        .replacen(
+            "/*STYLE*/",
+            include_str!("../../../assets/dashboard.css"),
+            1,
+        )
         .replacen(
             "/*SCRIPT*/",
             concat!(
-                include_str!("../../assets/dashboard.js"),
-                include_str!("../../assets/stream.js")
+                include_str!("../../../assets/dashboard.js"),
+                include_str!("../../../assets/stream.js")
             ),
             1,
         );
@@ -186,15 +199,6 @@ impl hyper::body::Body for EventStream {
 }
 
 /// `fmt::Write` into the first frame being built.
-struct Utf8Mut<'a>(&'a mut BytesMut);
-
-impl std::fmt::Write for Utf8Mut<'_> {
-    fn write_str(&mut self, text: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(text.as_bytes());
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
-//! The step between the registry and a served document: variables that may block are
-//! rendered on worker threads with a deadline, so one slow or hung variable delays
-//! nothing but itself.
+//! The capture of documents, between the registry and what serves or pushes them:
+//! variables that may block are rendered on worker threads with a deadline, so one slow
+//! or hung variable delays nothing but itself.
 //!
 //! Built-in types that read only atomics or their own short lock
 //! ([`Var::__may_block`] is `false`) are written in place. Every other top-level
@@ -12,17 +12,19 @@
 //! capture, so concurrent scrapes share one run, and a hung variable holds one thread,
 //! however often it is scraped.
 
+pub(crate) mod pool;
+mod recording;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 
-use crate::server::pool;
 use crate::vars::counter::Counter;
-use crate::vars::recording::Recording;
 use crate::vars::{IntoVarRef, VarRef};
 use crate::vars::{Var, Writer};
+use recording::Recording;
 
 /// The default of [`ServerBuilder::render_deadline`](crate::ServerBuilder::render_deadline).
 pub(crate) const DEFAULT_RENDER_DEADLINE: Duration = Duration::from_secs(2);
@@ -39,7 +41,7 @@ static REPORTED_LATE: Lazy<Mutex<HashSet<Arc<str>>>> = Lazy::new(Default::defaul
 ///
 /// ```
 /// // Nothing has been late in this process.
-/// assert_eq!(expvar::render_timeouts(), 0);
+/// assert_eq!(expvar::server::render_timeouts(), 0);
 /// ```
 pub fn render_timeouts() -> u64 {
     RENDER_TIMEOUTS.get()
@@ -178,10 +180,14 @@ fn lock<T>(set: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::json::render_document;
     use crate::{Counter, Func};
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use std::sync::mpsc;
+
+    fn render_document(vars: &[(Arc<str>, VarRef)]) -> String {
+        let document = crate::encode::json::JsonDocument::new(vars.len());
+        crate::encode::render(vars, document)
+    }
 
     fn named(name: &str, var: impl Var + 'static) -> (Arc<str>, VarRef) {
         (Arc::from(name), Arc::new(var).into_var_ref())

@@ -1,12 +1,13 @@
 //! [`Recording`]: a variable's value captured once, as the calls it made on its
 //! [`Writer`], and written again later by replaying them.
 //!
-//! The server renders variables that may block on a worker thread, with a deadline;
-//! what the worker captures here is then written into the document on the serving
-//! thread. The recording mirrors the [`Encode`] trait call for call, nothing more.
+//! Variables that may block are rendered on a worker thread, with a deadline (see
+//! [`collect`](super::collect)); what the worker captures here is then written into the
+//! document on the rendering thread. The recording mirrors the [`Encode`] trait call for call, nothing more.
 
 use std::ops::Range;
 
+use crate::encode::failures;
 use crate::vars::{Describe, Distribution, Encode, Unit, Var, View, Writer};
 
 /// One [`Encode`] call; text arguments are ranges of [`Recording::text`].
@@ -60,10 +61,9 @@ impl Recording {
     /// logged when replayed), with nothing of what was written before it.
     pub(crate) fn capture(var: &dyn Var) -> Recording {
         let mut recording = Recording::default();
-        let result =
-            crate::encode::failures::catch_render(|| var.write(Writer::new(&mut recording)));
+        let result = failures::catch_render(|| var.write(Writer::new(&mut recording)));
         if let Err(panic) = result {
-            let message = crate::encode::json::panic_message(&*panic).to_owned();
+            let message = failures::panic_message(&*panic).to_owned();
             recording = Recording::default();
             recording.fail(&format_args!("panicked: {message}"));
         }
@@ -120,10 +120,9 @@ impl Recording {
 }
 
 impl Var for Recording {
-    fn write(&self, mut out: Writer<'_>) {
+    fn write(&self, out: Writer<'_>) {
         // A recording holds exactly one value: the one the variable wrote.
-        out.written = true;
-        self.replay(&mut *out.encoder);
+        out.replay(|encoder| self.replay(encoder));
     }
 
     fn __may_block(&self) -> bool {
@@ -243,10 +242,14 @@ mod tests {
                 });
             }
         }
-        let before = crate::render_failures();
+        let before = crate::registry::render_failures();
         let recording = Recording::capture(&HalfWritten);
-        assert_eq!(crate::render_failures(), before, "counted when replayed");
+        assert_eq!(
+            crate::registry::render_failures(),
+            before,
+            "counted when replayed"
+        );
         assert_eq!(render_json(&recording), "null");
-        assert_eq!(crate::render_failures(), before + 1);
+        assert_eq!(crate::registry::render_failures(), before + 1);
     }
 }

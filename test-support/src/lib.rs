@@ -1,0 +1,26 @@
+//! What the workspace's integration tests share (`tests/` and `cli/tests/`), so each
+//! exists once: HTTP by hand ([`http`]), child processes and end-to-end skips
+//! ([`process`]), the examples and Go's expvar as targets ([`targets`]), a real
+//! Prometheus and promtool ([`prometheus`]), headless Chromium ([`browser`]), the
+//! strict exposition parser ([`exposition`]), dashboard event streams ([`sse`]) and the
+//! hostile registry ([`hostile`]).
+//!
+//! Not published; a dev-dependency only.
+
+pub mod browser;
+pub mod exposition;
+pub mod hostile;
+pub mod http;
+pub mod process;
+pub mod prometheus;
+pub mod sse;
+pub mod targets;
+
+pub use http::{get, request, send_raw, try_get, url_encode, Response};
+pub use process::{
+    external_program, free_port, skip_or_fail, wait_for, wait_for_line, ChildGuard, TempDir,
+};
+pub use targets::{
+    example_path, go_expvar_binary, go_pprof_raw, repo_root, start_go, start_quickstart,
+    start_web_example, target_tmp,
+};
