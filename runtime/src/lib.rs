@@ -8,6 +8,7 @@
 #[cfg(feature = "server")]
 mod capture;
 mod encode;
+pub mod objectives;
 pub mod registry;
 #[cfg(feature = "server")]
 pub mod server;
@@ -20,6 +21,7 @@ pub mod __private;
 
 // The everyday names: the variables, publishing and rendering, serving.
 pub use encode::json::render_json;
+pub use objectives::Objective;
 pub use registry::{get, publish, publish_func, to_json, to_prometheus, unpublish, Registry};
 #[cfg(feature = "server")]
 pub use server::{serve, service, service_for, ServerBuilder};

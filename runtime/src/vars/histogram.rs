@@ -324,6 +324,25 @@ impl Histogram {
         }
     }
 
+    /// Values at or below `bound` and all values, read in one pass: the `le` bucket at
+    /// `bound` and the `+Inf` bucket `/metrics` would show, so a latency objective
+    /// counts what Prometheus counts. Allocates nothing.
+    pub(crate) fn count_at_most(&self, bound: f64) -> (u64, u64) {
+        let Some(buckets) = self.bucket_counts() else {
+            return (0, 0);
+        };
+        let (mut at_most, mut total) = (0, 0);
+        for (index, count) in buckets.iter().enumerate() {
+            let count = count.load(Relaxed);
+            total += count;
+            // As in `le_buckets`: a bucket is under the bound when its upper end is.
+            if bucket_upper_bound(index) <= bound {
+                at_most += count;
+            }
+        }
+        (at_most, total)
+    }
+
     fn reading(&self) -> Reading {
         let counts: Vec<u64> = self
             .bucket_counts()
@@ -566,6 +585,11 @@ mod tests {
         // 1.03 is not a boundary: rounded down to 1.0.
         assert_eq!(cumulative(&histogram, &[1.03]), [5]);
         assert_eq!(Histogram::new().buckets(), DEFAULT_BUCKETS);
+        // What a latency objective reads: the same counts, in one pass.
+        for (bound, expected) in [(0.25, 1), (0.5, 3), (1.0, 5), (1.03, 5), (2.0, 7)] {
+            assert_eq!(histogram.count_at_most(bound), (expected, 9), "{bound}");
+        }
+        assert_eq!(Histogram::new().count_at_most(1.0), (0, 0));
         for bound in DEFAULT_BUCKETS {
             assert_eq!(bucket_upper_bound(bucket_index(*bound)), *bound);
         }
