@@ -3,9 +3,10 @@
 //! registry's objectives when they are first needed.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::objectives::objective::{Objective, Sli, Source};
-use crate::objectives::spec::{format_window, SliKind, Target};
+use crate::objectives::spec::{format_seconds, format_window, SliKind, Target};
 use crate::registry::functions::FunctionStats;
 use crate::vars::entry::Site;
 
@@ -42,16 +43,15 @@ impl ObjectiveEntry {
 
 inventory::collect!(ObjectiveEntry);
 
-/// A declaration left out of its objective because it disagrees with the one kept.
+/// A declaration left out of its objective: it disagrees with the first declaration of
+/// the same objective, or its latency threshold is not a bucket bound of its function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectiveConflict {
     /// The objective's name.
     pub objective: &'static str,
-    /// The declaration kept (the first by source location).
-    pub kept: Site,
     /// The declaration left out.
     pub ignored: Site,
-    /// What they disagree on.
+    /// Why.
     pub reason: String,
 }
 
@@ -59,15 +59,13 @@ impl fmt::Display for ObjectiveConflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "expvar objective {:?} is declared differently at {} and at {} ({}); \
-             the function at {} is left out of it",
-            self.objective, self.kept, self.ignored, self.reason, self.ignored
+            "expvar objective {:?}: the declaration at {} is left out: {}",
+            self.objective, self.ignored, self.reason
         )
     }
 }
 
-/// The declared objectives, grouped by name (sorted), and the declarations that
-/// disagree with the first of their group.
+/// The declared objectives, grouped by name (sorted), and the declarations left out.
 pub(crate) fn grouped() -> (Vec<Objective>, Vec<ObjectiveConflict>) {
     let mut entries: Vec<&ObjectiveEntry> = inventory::iter::<ObjectiveEntry>.into_iter().collect();
     entries.sort_by_key(|entry| (entry.declaration.name, entry.declaration.site));
@@ -76,29 +74,31 @@ pub(crate) fn grouped() -> (Vec<Objective>, Vec<ObjectiveConflict>) {
     let mut first: Option<ObjectiveDeclaration> = None;
     for entry in entries {
         let declaration = entry.declaration;
-        match objectives.last_mut() {
-            Some(objective) if objective.name == declaration.name => {
-                let kept = first.expect("a group starts with its first declaration");
-                if let Some(reason) = disagreement(&kept, &declaration, objective) {
-                    conflicts.push(ObjectiveConflict {
-                        objective: declaration.name,
-                        kept: kept.site,
-                        ignored: declaration.site,
-                        reason,
-                    });
-                    continue;
-                }
-                add(objective, &declaration, entry.stats);
-            }
-            _ => {
-                let mut objective = Objective::new(declaration.name);
-                objective.site = declaration.site;
-                objective.window = std::time::Duration::from_secs(declaration.window_seconds);
-                add(&mut objective, &declaration, entry.stats);
-                first = Some(declaration);
-                objectives.push(objective);
-            }
+        let joins = objectives
+            .last()
+            .is_some_and(|objective| objective.name == declaration.name);
+        let problem = match (joins, first) {
+            (true, Some(kept)) => disagreement(&kept, &declaration),
+            _ => None,
         }
+        .or_else(|| not_a_bound(&declaration, entry.stats));
+        if let Some(reason) = problem {
+            conflicts.push(ObjectiveConflict {
+                objective: declaration.name,
+                ignored: declaration.site,
+                reason,
+            });
+            continue;
+        }
+        if !joins {
+            let mut objective = Objective::new(declaration.name);
+            objective.site = declaration.site;
+            objective.window = Duration::from_secs(declaration.window_seconds);
+            first = Some(declaration);
+            objectives.push(objective);
+        }
+        let objective = objectives.last_mut().expect("pushed above");
+        add(objective, &declaration, entry.stats);
     }
     for conflict in &conflicts {
         // A build mistake, as two variables of one name are: say so loudly, once.
@@ -106,6 +106,20 @@ pub(crate) fn grouped() -> (Vec<Objective>, Vec<ObjectiveConflict>) {
         log::error!("{conflict}");
     }
     (objectives, conflicts)
+}
+
+/// Why a latency threshold cannot be counted exactly, if it cannot. The macros check
+/// this at compile time; a declaration inherited by a method with buckets of its own
+/// is checked here.
+fn not_a_bound(declaration: &ObjectiveDeclaration, stats: &FunctionStats) -> Option<String> {
+    let (_, threshold) = declaration.latency?;
+    let buckets = stats.duration().buckets();
+    (!buckets.contains(&threshold)).then(|| {
+        format!(
+            "its latency threshold {} is not a bucket bound of the function",
+            format_seconds(threshold)
+        )
+    })
 }
 
 /// Adds what `declaration` promises, fed by `stats`, to `objective`.
@@ -147,38 +161,44 @@ fn add(
 }
 
 /// Why `declaration` cannot join the objective that `kept` started, if it cannot.
-fn disagreement(
-    kept: &ObjectiveDeclaration,
-    declaration: &ObjectiveDeclaration,
-    objective: &Objective,
-) -> Option<String> {
-    if declaration.window_seconds != kept.window_seconds {
-        return Some(format!(
-            "window {} and {}",
-            format_window(objective.window),
-            format_window(std::time::Duration::from_secs(declaration.window_seconds))
-        ));
-    }
-    if let (Some(sli), Some(target)) = (&objective.success, declaration.success) {
-        if sli.target.target != target {
-            return Some(format!(
-                "success rate {} and {}",
-                sli.target,
-                Target {
-                    target,
-                    threshold_seconds: None
-                }
-            ));
-        }
-    }
-    if let (Some(sli), Some((target, threshold))) = (&objective.latency, declaration.latency) {
-        let other = Target {
-            target,
-            threshold_seconds: Some(threshold),
-        };
-        if sli.target != other {
-            return Some(format!("latency {} and {other}", sli.target));
-        }
-    }
-    None
+fn disagreement(kept: &ObjectiveDeclaration, declaration: &ObjectiveDeclaration) -> Option<String> {
+    let window = |declaration: &ObjectiveDeclaration| {
+        format_window(Duration::from_secs(declaration.window_seconds))
+    };
+    let success = |target: f64| Target {
+        target,
+        threshold_seconds: None,
+    };
+    let latency = |(target, threshold): (f64, f64)| Target {
+        target,
+        threshold_seconds: Some(threshold),
+    };
+    let differs = if declaration.window_seconds != kept.window_seconds {
+        Some(format!(
+            "window {} where the one at {} says {}",
+            window(declaration),
+            kept.site,
+            window(kept)
+        ))
+    } else if let (Some(theirs), Some(ours)) = (kept.success, declaration.success) {
+        (theirs != ours).then(|| {
+            format!(
+                "success rate {} where the one at {} says {}",
+                success(ours),
+                kept.site,
+                success(theirs)
+            )
+        })
+    } else {
+        None
+    };
+    differs.or_else(|| match (kept.latency, declaration.latency) {
+        (Some(theirs), Some(ours)) if theirs != ours => Some(format!(
+            "latency {} where the one at {} says {}",
+            latency(ours),
+            kept.site,
+            latency(theirs)
+        )),
+        _ => None,
+    })
 }

@@ -152,25 +152,26 @@ pub fn parse_duration(text: &str) -> Result<Duration, SpecError> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let scale = match unit.trim() {
-        "ns" => 1e-9,
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
+    let value: f64 = number.parse().map_err(|_| {
+        error(format!(
+            "`{text}` is not a duration: write a number and a unit, as in `250ms` or `1.5s`"
+        ))
+    })?;
+    // Divided, not multiplied, so `700ms` is the f64 nearest to 0.7, as a bucket bound
+    // written `0.7` is (the macros read durations the same way).
+    let seconds = match unit.trim() {
+        "ns" => value / 1e9,
+        "us" | "µs" => value / 1e6,
+        "ms" => value / 1e3,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
         _ => {
             return Err(error(format!(
                 "`{text}` is not a duration: write a number and a unit, as in `250ms` or `1.5s`"
             )))
         }
     };
-    let value: f64 = number.parse().map_err(|_| {
-        error(format!(
-            "`{text}` is not a duration: write a number and a unit, as in `250ms` or `1.5s`"
-        ))
-    })?;
-    let seconds = value * scale;
     if !(seconds > 0.0 && seconds.is_finite() && seconds < 1e9) {
         return Err(error(format!(
             "a duration must be more than 0, found `{text}`"

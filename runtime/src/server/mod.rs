@@ -30,7 +30,9 @@ pub use service::{ExpvarService, ResponseFuture};
 use service::{ServiceConfig, DEFAULT_WRITE_TIMEOUT};
 use status::hardware;
 pub use status::hardware::{Hardware, Thresholds};
-pub use status::health::{add_readiness_check, check_readiness, remove_readiness_check};
+pub use status::health::{
+    add_readiness_check, check_readiness, remove_readiness_check, ObjectiveHealth,
+};
 
 /// The address [`serve`] uses when `EXPVAR_ADDR` is not set: loopback, Go's pprof port.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:6060";
@@ -246,6 +248,26 @@ impl ServerBuilder {
     /// ```
     pub fn readiness_deadline(mut self, deadline: Duration) -> Self {
         self.config.readiness_deadline = deadline;
+        self
+    }
+
+    /// What `/status/health` answers while one of the registry's
+    /// [objectives](crate::objectives) alerts: `200` with `degraded` and the reasons by
+    /// default, `503` for a page alert with [`ObjectiveHealth::Unavailable`], nothing
+    /// with [`ObjectiveHealth::Ignore`].
+    ///
+    /// ```
+    /// use expvar::server::ObjectiveHealth;
+    ///
+    /// let server = expvar::ServerBuilder::new()
+    ///     .addr("127.0.0.1:0")
+    ///     .objective_health(ObjectiveHealth::Unavailable)
+    ///     .start()
+    ///     .expect("bind");
+    /// server.shutdown();
+    /// ```
+    pub fn objective_health(mut self, policy: ObjectiveHealth) -> Self {
+        self.config.objective_health = policy;
         self
     }
 

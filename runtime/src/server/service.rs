@@ -15,13 +15,14 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::auth::Auth;
 use super::dashboard::{self, Hub, Streams, PAGE};
-use super::http::{busy, plain, with_type, Body, HTML, JSON, TEXT};
+use super::http::{busy, plain, with_type, Body, HTML, JSON, TEXT, YAML};
 use super::status::hardware::{self, Hardware, HardwareConfig};
-use super::status::health::{self, Readiness, DEFAULT_READINESS_DEADLINE};
+use super::status::health::{self, ObjectiveHealth, DEFAULT_READINESS_DEADLINE};
 use crate::capture::{collect, pool, DEFAULT_RENDER_DEADLINE};
 use crate::encode::json::JsonDocument;
 use crate::encode::prometheus::{text_document, PrometheusFormat, PrometheusOptions};
 use crate::encode::render;
+use crate::objectives::{rules_yaml, specs, time_scale};
 use crate::registry::RegistryRef;
 
 /// Concurrent dashboard clients allowed by default.
@@ -48,8 +49,12 @@ pub(crate) const DEFAULT_MAX_REQUESTS_IN_FLIGHT: usize = 16;
 ///   stream with an event unacknowledged for the
 ///   [`write_timeout`](crate::ServerBuilder::write_timeout) is ended.
 /// - `{prefix}/status/health`: `200 OK`, or `503` with the reasons of the failing
-///   [readiness checks](crate::server::add_readiness_check). Never asks for credentials, so
-///   load balancers can poll it;
+///   [readiness checks](crate::server::add_readiness_check); `200` with `degraded` and
+///   the reasons while an [objective](crate::objectives) alerts (or `503`, see
+///   [`objective_health`](crate::ServerBuilder::objective_health)). Never asks for
+///   credentials, so load balancers can poll it;
+/// - `{prefix}/debug/objectives/rules.yml`: Prometheus recording and alerting rules for
+///   the registry's objectives ([`rules_yaml`](crate::objectives::rules_yaml));
 /// - `{prefix}/status/hardware/{disk,ram,cpu}`: use of the resource as JSON, with a
 ///   status code set by its [`Thresholds`](crate::server::Thresholds).
 ///
@@ -109,6 +114,8 @@ pub(crate) struct ServiceConfig {
     pub(crate) render_deadline: Duration,
     /// How long `/status/health` waits for the readiness checks.
     pub(crate) readiness_deadline: Duration,
+    /// What `/status/health` makes of an alerting objective.
+    pub(crate) objective_health: ObjectiveHealth,
     /// Documents rendered at once; more get 503.
     pub(crate) max_requests_in_flight: usize,
 }
@@ -125,6 +132,7 @@ impl Default for ServiceConfig {
             dashboard: DashboardConfig::default(),
             render_deadline: DEFAULT_RENDER_DEADLINE,
             readiness_deadline: DEFAULT_READINESS_DEADLINE,
+            objective_health: ObjectiveHealth::default(),
             max_requests_in_flight: DEFAULT_MAX_REQUESTS_IN_FLIGHT,
         }
     }
@@ -155,6 +163,7 @@ enum Endpoint {
     DashboardEvents,
     DashboardAck,
     Health,
+    ObjectiveRules,
     Hardware(Hardware),
     #[cfg(feature = "pprof")]
     Profile,
@@ -179,6 +188,8 @@ enum Reply {
 
 impl ExpvarService {
     pub(crate) fn new(config: ServiceConfig) -> Self {
+        // The objectives' windows start with the service, not at the first read.
+        crate::objectives::start(&config.registry);
         ExpvarService {
             dashboard: Arc::new(Hub::new(
                 config.dashboard.max_clients,
@@ -200,9 +211,10 @@ impl ExpvarService {
         match self.dispatch(request) {
             Reply::Now(response) => response,
             Reply::Render(render, _permit) => render(),
-            Reply::Health => health_response(&health::check_readiness_within(
-                self.config.readiness_deadline,
-            )),
+            Reply::Health => health::response(
+                &health::check_readiness_within(self.config.readiness_deadline),
+                self.objective_verdict(),
+            ),
             #[cfg(feature = "pprof")]
             Reply::Profile(job) => job.run(),
         }
@@ -297,8 +309,15 @@ impl ExpvarService {
                 })
             }
             Endpoint::Health if health::has_checks() => Reply::Health,
-            // Without checks there is nothing to wait for: answered in place.
-            Endpoint::Health => Reply::Now(plain(StatusCode::OK, "OK")),
+            // Without checks there is nothing to wait for: answered in place (the
+            // objectives' verdict is read, not computed).
+            Endpoint::Health => Reply::Now(health::response(&Ok(()), self.objective_verdict())),
+            // A few lines of text per objective from what they promise: in place.
+            Endpoint::ObjectiveRules => Reply::Now(with_type(
+                StatusCode::OK,
+                YAML,
+                rules_yaml(&specs(&self.config.registry), time_scale()),
+            )),
             Endpoint::Dashboard => Reply::Now(with_type(StatusCode::OK, HTML, PAGE.clone())),
             Endpoint::DashboardEvents => Reply::Now(dashboard::open(
                 &self.dashboard,
@@ -346,8 +365,11 @@ impl ExpvarService {
                 let _ = done.send(response);
             }),
             Reply::Health => {
+                let config = Arc::clone(&self.config);
                 health::when_ready(self.config.readiness_deadline, move |readiness| {
-                    let _ = done.send(health_response(readiness));
+                    let objectives =
+                        health::objective_verdict(&config.registry, config.objective_health);
+                    let _ = done.send(health::response(readiness, objectives));
                 });
                 Ok(())
             }
@@ -369,6 +391,10 @@ impl ExpvarService {
         }
     }
 
+    fn objective_verdict(&self) -> (Vec<String>, bool) {
+        health::objective_verdict(&self.config.registry, self.config.objective_health)
+    }
+
     /// Whether `path` is this service's `/status/health`.
     pub(crate) fn is_health(&self, path: &str) -> bool {
         self.route(path) == Some(Endpoint::Health)
@@ -387,6 +413,7 @@ impl ExpvarService {
             "/debug/dashboard/events" => Some(Endpoint::DashboardEvents),
             "/debug/dashboard/events/ack" => Some(Endpoint::DashboardAck),
             "/status/health" => Some(Endpoint::Health),
+            "/debug/objectives/rules.yml" => Some(Endpoint::ObjectiveRules),
             #[cfg(feature = "pprof")]
             "/debug/pprof/profile" => Some(Endpoint::Profile),
             "/debug/pprof" | "/debug/pprof/" => Some(Endpoint::ProfileIndex),
@@ -413,20 +440,6 @@ impl ExpvarService {
     /// ```
     pub fn close_dashboards(&self) {
         self.dashboard.close();
-    }
-}
-
-/// `/status/health`'s answer to a readiness run.
-fn health_response(readiness: &Readiness) -> Response<Body> {
-    match readiness {
-        Ok(()) => plain(StatusCode::OK, "OK"),
-        Err(failures) => {
-            let mut body = String::from("503 service unavailable\n");
-            for (name, reason) in failures {
-                body.push_str(&format!("{name}: {reason}\n"));
-            }
-            with_type(StatusCode::SERVICE_UNAVAILABLE, TEXT, body)
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Readiness checks behind `/status/health`: the endpoint answers `200 OK` until a
-//! registered check fails, then `503` with every failing check's reason.
+//! registered check fails, then `503` with every failing check's reason; and what the
+//! registry's objectives add to the answer (`degraded`, or `503` if asked).
 
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -8,7 +9,13 @@ use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 
+use hyper::header::{HeaderValue, RETRY_AFTER};
+use hyper::{Response, StatusCode};
+
 use crate::capture::pool;
+use crate::objectives::{statuses, Alert};
+use crate::registry::Registry;
+use crate::server::http::{plain, with_type, Body, TEXT};
 
 type Check = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
@@ -100,6 +107,79 @@ pub fn check_readiness() -> Result<(), Vec<(String, String)>> {
     } else {
         Err(failures)
     }
+}
+
+/// What `/status/health` makes of the registry's objectives when one alerts (see
+/// [`ServerBuilder::objective_health`](crate::ServerBuilder::objective_health)).
+///
+/// The verdict is the multi-window, multi-burn-rate alert the
+/// [objectives](crate::objectives) sampler computed last: *page* (burning 14.4x the
+/// budget over 1 h and 5 m) or *ticket* (6x over 6 h and 30 m). Health reads that
+/// verdict; it never reads a count or runs user code itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ObjectiveHealth {
+    /// An alerting objective turns the answer to `degraded`: `200`, with one line per
+    /// alerting objective saying why. Traffic keeps flowing; a person can see the burn.
+    #[default]
+    Degraded,
+    /// A *page* answers `503` with the reasons (a load balancer stops sending traffic);
+    /// a *ticket* is `degraded` as by default.
+    Unavailable,
+    /// Objectives do not change health.
+    Ignore,
+}
+
+/// One line per alerting objective of `registry`, and whether any of them asks for
+/// `503` under `policy`. Reads the sampler's last statuses: never waits for a count.
+pub(crate) fn objective_verdict(
+    registry: &Registry,
+    policy: ObjectiveHealth,
+) -> (Vec<String>, bool) {
+    if policy == ObjectiveHealth::Ignore {
+        return (Vec::new(), false);
+    }
+    let mut unavailable = false;
+    let reasons = statuses(registry)
+        .iter()
+        .filter_map(|status| {
+            unavailable |=
+                policy == ObjectiveHealth::Unavailable && status.alert == Some(Alert::Page);
+            status.alert_reason()
+        })
+        .collect();
+    (reasons, unavailable)
+}
+
+/// `/status/health`'s answer: `503` with the failing checks (and alerting objectives),
+/// else `503` or `200 degraded` for alerting objectives as the policy says, else `OK`.
+pub(crate) fn response(readiness: &Readiness, objectives: (Vec<String>, bool)) -> Response<Body> {
+    let (reasons, unavailable) = objectives;
+    let failures = readiness.as_ref().err();
+    if failures.is_none() && reasons.is_empty() {
+        return plain(StatusCode::OK, "OK");
+    }
+    let (status, mut body) = if failures.is_some() || unavailable {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            String::from("503 service unavailable\n"),
+        )
+    } else {
+        (StatusCode::OK, String::from("degraded\n"))
+    };
+    for (name, reason) in failures.into_iter().flatten() {
+        body.push_str(&format!("{name}: {reason}\n"));
+    }
+    for reason in reasons {
+        body.push_str(&format!("objective {reason}\n"));
+    }
+    let mut response = with_type(status, TEXT, body);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 /// The default of [`ServerBuilder::readiness_deadline`](crate::ServerBuilder::readiness_deadline).
