@@ -190,6 +190,14 @@ impl Tracked {
         inner.status = Arc::new(status_of(&self.objective, &inner.histories));
     }
 
+    /// `(total, bad)` of each indicator now, in [`Objective::slis`] order.
+    pub(crate) fn read_now(&self) -> Vec<(u64, u64)> {
+        self.objective
+            .slis()
+            .map(|(_, sli)| read(&sli.target, sli))
+            .collect()
+    }
+
     /// The status as of the last sample.
     pub(crate) fn status(&self) -> Arc<ObjectiveStatus> {
         Arc::clone(

@@ -19,6 +19,9 @@ impl Var for ObjectiveSet {
         out.map("objective", |objectives| {
             for tracked in &tracked {
                 let status = tracked.status();
+                // The counts as of now, as every counter is read at a scrape; the
+                // windows as of the sampler's last reading.
+                let counts = tracked.read_now();
                 let window = tracked.objective.window;
                 objectives.entry(&status.name).object(|fields| {
                     fields.field("window").json_only().str(&format_window(window));
@@ -40,9 +43,9 @@ impl Var for ObjectiveSet {
                         None => fields.field("alert").json_only().null(),
                     }
                     fields.field("slis").map("sli", |slis| {
-                        for indicator in &status.indicators {
+                        for (indicator, &counts) in status.indicators.iter().zip(&counts) {
                             slis.entry(indicator.target.kind().as_str())
-                                .object(|fields| write_indicator(fields, indicator));
+                                .object(|fields| write_indicator(fields, indicator, counts));
                         }
                     });
                 });
@@ -56,7 +59,8 @@ impl Var for ObjectiveSet {
     }
 }
 
-fn write_indicator(fields: &mut ObjectWriter<'_>, indicator: &SliStatus) {
+fn write_indicator(fields: &mut ObjectWriter<'_>, indicator: &SliStatus, counts: (u64, u64)) {
+    let (total, bad) = counts;
     let target = &indicator.target;
     fields
         .field("target")
@@ -76,12 +80,12 @@ fn write_indicator(fields: &mut ObjectWriter<'_>, indicator: &SliStatus) {
         .field("total")
         .metric_name("expvar_objective_requests")
         .help("Events each objective counts: finished calls (success), timed calls (latency).")
-        .counter(indicator.total);
+        .counter(total);
     fields
         .field("errors")
         .metric_name("expvar_objective_errors")
         .help("Bad events each objective counts: failed calls (success), calls over the threshold (latency).")
-        .counter(indicator.bad);
+        .counter(bad);
     per_window(
         fields.field("error_ratio"),
         indicator,
