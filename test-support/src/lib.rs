@@ -22,5 +22,5 @@ pub use process::{
 };
 pub use targets::{
     example_path, go_expvar_binary, go_pprof_raw, repo_root, start_go, start_quickstart,
-    start_web_example, target_tmp,
+    start_web_example, target_tmp, ObjectivesExample,
 };

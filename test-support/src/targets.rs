@@ -69,6 +69,46 @@ pub fn start_web_example(debug_addr: &str) -> (ChildGuard, SocketAddr, SocketAdd
     (guard, app.parse().unwrap(), debug.parse().unwrap())
 }
 
+/// `examples/objectives.rs`, running: its debug address, and its standard input, which
+/// takes `ok N` (N good calls) and `fail N` (N good and N failing, interleaved).
+pub struct ObjectivesExample {
+    pub addr: SocketAddr,
+    input: std::process::ChildStdin,
+    output: BufReader<std::process::ChildStdout>,
+    /// Declared last: the pipes close before the process is killed.
+    _process: ChildGuard,
+}
+
+impl ObjectivesExample {
+    /// Starts the example on a free port with `EXPVAR_OBJECTIVE_TIME_SCALE=time_scale`.
+    pub fn start(time_scale: f64) -> ObjectivesExample {
+        let mut child = Command::new(example_path("objectives"))
+            .env("EXPVAR_ADDR", "127.0.0.1:0")
+            .env("EXPVAR_OBJECTIVE_TIME_SCALE", time_scale.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start examples/objectives");
+        let input = child.stdin.take().unwrap();
+        let mut output = BufReader::new(child.stdout.take().unwrap());
+        let url = wait_for_line(&mut output, "serving http://");
+        ObjectivesExample {
+            addr: url.trim_end_matches("/debug/vars").parse().unwrap(),
+            input,
+            output,
+            _process: ChildGuard(child),
+        }
+    }
+
+    /// Sends `command` (`ok 100`, `fail 10`) and waits until the calls are made.
+    pub fn send(&mut self, command: &str) {
+        use std::io::Write as _;
+        writeln!(self.input, "{command}").expect("write to the example");
+        wait_for_line(&mut self.output, &format!("done {command}"));
+    }
+}
+
 /// Starts `examples/quickstart.rs` at `addr` (`127.0.0.1:0` for any port); returns it
 /// and its address.
 pub fn start_quickstart(addr: &str) -> (ChildGuard, SocketAddr) {

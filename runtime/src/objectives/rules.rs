@@ -100,6 +100,12 @@ fn recording_rules(out: &mut String, objective: &ObjectiveSpec, target: &Target,
         );
         let _ = writeln!(out, "      - record: {}", error_ratio_rule(name));
         let _ = writeln!(out, "        expr: {}", block(&expr, 10));
+        // The labels the expression keeps anyway, stated so each rule is told apart
+        // from the same record of another objective (`promtool check rules` lints
+        // records that share a name and labels).
+        out.push_str("        labels:\n");
+        let _ = writeln!(out, "          objective: {}", quoted(&objective.name));
+        let _ = writeln!(out, "          sli: {}", target.kind());
     }
 }
 
@@ -131,10 +137,11 @@ fn alert_rule(
         objective.name,
         format_window(objective.window)
     );
+    // No `$value`: the text depends on the labels only, so rule unit tests can state it.
     let description = format!(
-        "Job {{{{ $labels.job }}}}: {{{{ $value | humanizePercentage }}}} of events were bad \
-         over the last {long} (and over {short}), against a budget of {}. At this rate the \
-         budget of {} lasts {}.",
+        "Job {{{{ $labels.job }}}}: more than {} of events were bad over the last {long} and \
+         over the last {short}, against a budget of {}. At {rate}x, the budget of {} lasts {}.",
+        percent_text(rate * budget),
         percent_text(budget),
         format_window(objective.window),
         lasts(objective.window, rate),
@@ -250,7 +257,9 @@ mod tests {
         ));
         assert!(yaml.contains("          objective: \"shop \\\"checkout\\\"\"\n"));
         assert!(yaml.contains("        for: 15m\n"));
-        assert!(yaml.contains("budget of 7d lasts 12 hours"));
+        assert!(yaml.contains(
+            "description: \"Job {{ $labels.job }}: more than 14.4% of events were bad over the last 1h and over the last 5m, against a budget of 1%. At 14.4x, the budget of 7d lasts 12 hours.\"\n"
+        ), "{yaml}");
         assert_eq!(rules_yaml(&[], 1.0).lines().last(), Some("groups: []"));
     }
 }
