@@ -41,5 +41,7 @@ pub use spec::{
     format_window, parse_duration, parse_window, SliKind, SpecError, Target, DEFAULT_WINDOW,
 };
 
+#[cfg(test)]
+pub(crate) use set::sample_now;
 #[cfg(feature = "server")]
 pub(crate) use set::start;

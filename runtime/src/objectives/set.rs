@@ -367,6 +367,14 @@ pub fn conflicts() -> Vec<ObjectiveConflict> {
     GLOBAL.conflicts.clone()
 }
 
+/// Samples `registry`'s objectives now, as the sampler thread does at its cadence.
+#[cfg(test)]
+pub(crate) fn sample_now(registry: &Registry) {
+    if let Some(set) = of(registry) {
+        set.sample(scale::now_ms());
+    }
+}
+
 /// Starts sampling `registry`'s objectives, if it has any: the server calls this when it
 /// starts, so the windows begin with it rather than at the first read.
 pub(crate) fn start(registry: &Registry) {

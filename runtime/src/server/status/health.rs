@@ -325,4 +325,72 @@ mod tests {
         remove_readiness_check("unit_hung");
         release.send(()).unwrap();
     }
+
+    #[test]
+    fn an_alerting_objective_degrades_health_or_makes_it_unavailable() {
+        use crate::{Counter, Objective};
+
+        static TOTAL: Counter = Counter::new();
+        static FAILED: Counter = Counter::new();
+        let registry = Registry::new();
+        Objective::success_rate("unit_health", 0.99)
+            .counters(&TOTAL, &FAILED)
+            .register(&registry)
+            .unwrap();
+        let verdict = |policy| objective_verdict(&registry, policy);
+        assert_eq!(verdict(ObjectiveHealth::Degraded), (Vec::new(), false));
+
+        // Half the calls failing, 50x the budget over every window: a page.
+        TOTAL.add(100);
+        FAILED.add(50);
+        crate::objectives::sample_now(&registry);
+        let reason = "unit_health: page: success 99% burning 50x over 1h and 50x over 5m";
+        assert_eq!(
+            verdict(ObjectiveHealth::Degraded),
+            (vec![reason.to_owned()], false)
+        );
+        assert_eq!(
+            verdict(ObjectiveHealth::Unavailable),
+            (vec![reason.to_owned()], true)
+        );
+        assert_eq!(verdict(ObjectiveHealth::Ignore), (Vec::new(), false));
+
+        let body = |response: Response<Body>| {
+            use http_body_util::BodyExt as _;
+            let status = response.status().as_u16();
+            let retry = response.headers().get(RETRY_AFTER).is_some();
+            let bytes = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(response.into_body().collect())
+                .unwrap()
+                .to_bytes();
+            (status, retry, String::from_utf8(bytes.to_vec()).unwrap())
+        };
+        assert_eq!(
+            body(response(&Ok(()), verdict(ObjectiveHealth::Degraded))),
+            (200, false, format!("degraded\nobjective {reason}\n"))
+        );
+        assert_eq!(
+            body(response(&Ok(()), verdict(ObjectiveHealth::Unavailable))),
+            (
+                503,
+                true,
+                format!("503 service unavailable\nobjective {reason}\n")
+            )
+        );
+        let failing: Readiness = Err(vec![("db".to_owned(), "down".to_owned())]);
+        assert_eq!(
+            body(response(&failing, verdict(ObjectiveHealth::Degraded))),
+            (
+                503,
+                true,
+                format!("503 service unavailable\ndb: down\nobjective {reason}\n")
+            )
+        );
+        assert_eq!(
+            body(response(&Ok(()), verdict(ObjectiveHealth::Ignore))),
+            (200, false, "OK".to_owned())
+        );
+    }
 }
