@@ -49,6 +49,25 @@ enum Command {
         #[command(flatten)]
         access: Access,
     },
+    /// Print Prometheus recording and alerting rules for objectives: those the targets
+    /// declare (read from their /debug/vars), or those given with --objective.
+    Rules {
+        /// Targets, as for `watch`; an objective several declare alike is written once.
+        urls: Vec<String>,
+        /// An objective, as on the attribute: `checkout=99.9%`, `search=99% < 250ms`.
+        /// Give one name twice for both a success rate and a latency.
+        #[arg(long = "objective", value_name = "NAME=OBJECTIVE")]
+        objectives: Vec<String>,
+        /// The window of the objectives given with --objective: days or weeks.
+        #[arg(long, default_value = "30d")]
+        window: String,
+        /// Divide every window and `for` duration by this (for tests and demos; default
+        /// EXPVAR_OBJECTIVE_TIME_SCALE, else 1).
+        #[arg(long)]
+        time_scale: Option<f64>,
+        #[command(flatten)]
+        access: Access,
+    },
     /// Print a target's document, or the value at a dotted path, as JSON.
     Get {
         /// The target, as for `watch`.
@@ -146,6 +165,25 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 timeout: access.timeout,
             };
             expvar_cli::export::run(config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules {
+            urls,
+            objectives,
+            window,
+            time_scale,
+            access,
+        } => {
+            let services = access.targets(&urls)?;
+            let time_scale = time_scale.unwrap_or_else(expvar::objectives::time_scale);
+            let rules = expvar_cli::rules::run(
+                &services,
+                &objectives,
+                &window,
+                time_scale,
+                access.timeout,
+            )?;
+            print!("{rules}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Get { url, path, access } => {
