@@ -53,6 +53,22 @@
 //! component can publish into one of its own and render or serve it
 //! ([`Registry::to_json`], [`ServerBuilder::registry`]).
 //!
+//! # Where things are
+//!
+//! The everyday names are at the root: the variable types, [`Var`] and [`Writer`],
+//! [`Registry`] and the functions that publish into and render the global one, [`serve`],
+//! [`service`] and [`ServerBuilder`], [`CountingAlloc`], and the macros. The rest is
+//! grouped by concept:
+//!
+//! | module | holds |
+//! | --- | --- |
+//! | [`vars`] | what a variable of your own needs beyond [`Writer`]: [`vars::Unit`], [`vars::Distribution`], [`vars::ObjectWriter`], handles ([`vars::VarRef`]), the histogram and map constants |
+//! | [`registry`] | [`registry::RegistryRef`], errors and conflicts of publishing, [`registry::render_failures`] |
+//! | [`prometheus`] | the `/metrics` options ([`prometheus::PrometheusOptions`]), formats and content types |
+//! | `server` | the mountable service, its body and errors, health checks, hardware thresholds |
+//! | [`stats`] | the process, memory and allocator statistics as types |
+//! | [`functions`] | the statistics `#[counted]` and `#[timed]` keep per function |
+//!
 //! # Cargo features
 //!
 //! Only `server` is on by default.

@@ -56,7 +56,8 @@ fn counted_then_timed() {}
 #[test]
 fn buckets_of_a_sibling_timed_apply() {
     counted_then_timed();
-    let stats = expvar::function_stats(concat!(module_path!(), "::counted_then_timed")).unwrap();
+    let stats =
+        expvar::functions::function_stats(concat!(module_path!(), "::counted_then_timed")).unwrap();
     assert_eq!(stats.duration().buckets(), [0.25, 0.5]);
 }
 
