@@ -5,7 +5,10 @@
 (() => {
   const KEEP_SECONDS = 610; // the longest window (10 min) and a little more
   const MAX_SERIES = 12; // per chart; a huge map shows its first keys
-  const BUILTIN = new Set(["cmdline", "memstats", "process", "functions"]);
+  const BUILTIN = new Set(["cmdline", "memstats", "process", "functions", "objectives"]);
+  // The SRE workbook's alerts, as the objectives sampler applies them (expvar::objectives).
+  const PAGE = { burn: 14.4, long: "1h", short: "5m" };
+  const TICKET = { burn: 6, long: "6h", short: "30m" };
   const COLORS = ["#2e6fd8", "#e8590c", "#12805c", "#ae3ec9", "#d6336c", "#0c8599", "#f59f00", "#5c7cfa",
     "#66a80f", "#c92a2a", "#868e96", "#1098ad"];
 
@@ -136,10 +139,35 @@
     const specs = [];
     // `minus`: another leaf subtracted from this one, sample by sample.
     const series = (label, path, mode, scale, minus) => ({ label, path, mode, scale: scale || 1, minus });
-    const add = (section, id, title, unit, info, list, needsAlloc) => {
-      list = list.filter((entry) => has(entry.path));
-      if (list.length) specs.push({ section, id, title, unit, info, series: list.slice(0, MAX_SERIES), type: "line", needsAlloc });
+    // A horizontal line at `value`: an alert's threshold.
+    const constant = (label, value) => ({ label, path: null, mode: "value", scale: 1, constant: value });
+    const add = (section, id, title, unit, info, list, needsAlloc, verdict) => {
+      list = list.filter((entry) => entry.constant !== undefined || has(entry.path));
+      if (list.some((entry) => entry.constant === undefined)) {
+        specs.push({ section, id, title, unit, info, series: list.slice(0, MAX_SERIES), type: "line", needsAlloc, verdict });
+      }
     };
+
+    // Objectives first: whether users are served within the promise.
+    const O = "Objectives";
+    const indicators = new Map();
+    for (const leaf of leaves) {
+      if (leaf.path[0] === "objectives" && leaf.path[2] === "slis" && leaf.path.length > 4) {
+        indicators.set(leaf.path.slice(0, 4).join("."), leaf.path);
+      }
+    }
+    for (const [base, path] of indicators) {
+      const name = path[1] + " · " + path[3];
+      add(O, base + ".budget", name + ": error budget left", "%",
+        "The share of the error budget (1 − target) of the objective's window not spent yet, counted since the start until a whole window has passed: " + base + ".budget_remaining. Below 0: overspent.",
+        [series("budget left", base + ".budget_remaining", "value", 100)]);
+      add(O, base + ".burn", name + ": burn rate", "×",
+        "The error ratio over the error budget in each window (" + base + ".burn_rate): 1 spends the budget exactly over the window. Page when 1h and 5m both exceed 14.4; ticket when 6h and 30m both exceed 6.",
+        [series("5m", base + ".burn_rate.5m", "value"), series("30m", base + ".burn_rate.30m", "value"),
+          series("1h", base + ".burn_rate.1h", "value"), series("6h", base + ".burn_rate.6h", "value"),
+          constant("page", PAGE.burn), constant("ticket", TICKET.burn)],
+        false, base + ".burn_rate");
+    }
 
     // Process and memory, when the process publishes them.
     const P = "Process";
@@ -276,12 +304,14 @@
     info.className = "info";
     info.textContent = "i";
     info.tabIndex = 0;
-    head.append(title, unit, info);
+    const badge = document.createElement("span");
+    badge.hidden = true;
+    head.append(title, unit, badge, info);
     const canvas = document.createElement("canvas");
     const legend = document.createElement("div");
     legend.className = "legend";
     element.append(head, canvas, legend);
-    const chart = { element, title, unit, info, canvas, legend, spec, hoverX: null };
+    const chart = { element, title, unit, info, badge, canvas, legend, spec, hoverX: null };
     canvas.addEventListener("mousemove", (event) => {
       chart.hoverX = event.offsetX;
       drawChart(chart);
@@ -310,6 +340,7 @@
   /// Points of one series within the window, as [time, value, raw]: counters become
   /// rates (`value` smoothed, `raw` over the last interval); gauges are their value.
   function points(entry, start, end) {
+    if (entry.constant !== undefined) return [[start, entry.constant, entry.constant], [end, entry.constant, entry.constant]];
     const raw = history.get(entry.path);
     const other = entry.minus ? history.get(entry.minus) : null;
     const out = [];
@@ -352,19 +383,36 @@
     for (const chart of charts.values()) {
       chart.element.hidden = !visible(chart);
       drawChart(chart);
+      showVerdict(chart);
       publish(chart, end);
     }
   }
 
+  // The alert an objective's latest burn rates make: `page`, `ticket` or `ok`.
+  function verdict(base) {
+    const above = (alert) => [alert.long, alert.short].every((window) => lastValue(base + "." + window) > alert.burn);
+    return above(PAGE) ? "page" : above(TICKET) ? "ticket" : "ok";
+  }
+
+  function showVerdict(chart) {
+    if (!chart.spec.verdict) return;
+    const state = verdict(chart.spec.verdict);
+    chart.badge.textContent = state;
+    chart.badge.className = "badge " + state;
+    chart.badge.hidden = false;
+  }
+
   // What the end-to-end test reads: per chart, the number of points and latest value.
   function publish(chart, end) {
-    const entry = { title: chart.spec.title, unit: chart.spec.unit, points: 0, latest: null, series: {}, timeTicks: timeGrid(windowSeconds).length };
+    const entry = { title: chart.spec.title, unit: chart.spec.unit, points: 0, latest: null, series: {}, timeTicks: timeGrid(windowSeconds).length,
+      section: chart.spec.section, verdict: chart.spec.verdict ? verdict(chart.spec.verdict) : null };
     if (chart.spec.type === "bars") {
       const bars = sizeClasses(chart.spec);
       entry.points = bars.length;
       entry.latest = bars.reduce((sum, bar) => sum + bar.value, 0);
     }
     for (const series of chart.spec.series) {
+      if (series.constant !== undefined) continue;
       const list = points(series, end - windowSeconds, end).filter((point) => point[1] !== null);
       const latest = list.length ? list[list.length - 1][1] : null;
       const rawRate = list.length ? list[list.length - 1][2] : null;
@@ -444,6 +492,8 @@
     context.lineWidth = 1.6;
     lines.forEach((line, index) => {
       context.strokeStyle = context.fillStyle = COLORS[index % COLORS.length];
+      // An alert's threshold is dashed.
+      context.setLineDash(chart.spec.series[index].constant !== undefined ? [4, 4] : []);
       context.beginPath();
       line.forEach(([t, value], i) => {
         if (value === null) return;
@@ -454,6 +504,7 @@
       });
       context.stroke();
     });
+    context.setLineDash([]);
     if (chart.hoverX !== null && chart.hoverX >= left) {
       context.strokeStyle = palette.muted;
       context.lineWidth = 1;
@@ -588,7 +639,8 @@
       if (abs < 1) return short(value * 1e3) + " ms";
       return short(value) + " s";
     }
-    if (unit === "% of one core") return short(value) + "%";
+    if (unit === "% of one core" || unit === "%") return short(value) + "%";
+    if (unit === "×") return short(value) + "×";
     const steps = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
     for (const [size, suffix] of steps) if (abs >= size) return short(value / size) + suffix;
     return short(value);
