@@ -1,14 +1,13 @@
 "use strict";
 // The expvar live dashboard: reads samples from `<page>/events` (Server-Sent Events) and
 // draws them on small hand-written canvas line charts. No library, no network access
-// beyond the page's own server.
+// beyond the page's own server. Over 600 lines as one closure: the page is inlined
+// without a build step, and its parts (schema, chart specs, drawing, formats) share
+// that closure's state; the objectives' charts are apart in objectives.js.
 (() => {
   const KEEP_SECONDS = 610; // the longest window (10 min) and a little more
   const MAX_SERIES = 12; // per chart; a huge map shows its first keys
   const BUILTIN = new Set(["cmdline", "memstats", "process", "functions", "objectives"]);
-  // The SRE workbook's alerts, as the objectives sampler applies them (expvar::objectives).
-  const PAGE = { burn: 14.4, long: "1h", short: "5m" };
-  const TICKET = { burn: 6, long: "6h", short: "30m" };
   const COLORS = ["#2e6fd8", "#e8590c", "#12805c", "#ae3ec9", "#d6336c", "#0c8599", "#f59f00", "#5c7cfa",
     "#66a80f", "#c92a2a", "#868e96", "#1098ad"];
 
@@ -148,26 +147,8 @@
       }
     };
 
-    // Objectives first: whether users are served within the promise.
-    const O = "Objectives";
-    const indicators = new Map();
-    for (const leaf of leaves) {
-      if (leaf.path[0] === "objectives" && leaf.path[2] === "slis" && leaf.path.length > 4) {
-        indicators.set(leaf.path.slice(0, 4).join("."), leaf.path);
-      }
-    }
-    for (const [base, path] of indicators) {
-      const name = path[1] + " · " + path[3];
-      add(O, base + ".budget", name + ": error budget left", "%",
-        "The share of the error budget (1 − target) of the objective's window not spent yet, counted since the start until a whole window has passed: " + base + ".budget_remaining. Below 0: overspent.",
-        [series("budget left", base + ".budget_remaining", "value", 100)]);
-      add(O, base + ".burn", name + ": burn rate", "×",
-        "The error ratio over the error budget in each window (" + base + ".burn_rate): 1 spends the budget exactly over the window. Page when 1h and 5m both exceed 14.4; ticket when 6h and 30m both exceed 6.",
-        [series("5m", base + ".burn_rate.5m", "value"), series("30m", base + ".burn_rate.30m", "value"),
-          series("1h", base + ".burn_rate.1h", "value"), series("6h", base + ".burn_rate.6h", "value"),
-          constant("page", PAGE.burn), constant("ticket", TICKET.burn)],
-        false, base + ".burn_rate");
-    }
+    // Objectives first: whether users are served within the promise (objectives.js).
+    objectiveCharts(leaves, series, constant, add);
 
     // Process and memory, when the process publishes them.
     const P = "Process";
@@ -388,15 +369,9 @@
     }
   }
 
-  // The alert an objective's latest burn rates make: `page`, `ticket` or `ok`.
-  function verdict(base) {
-    const above = (alert) => [alert.long, alert.short].every((window) => lastValue(base + "." + window) > alert.burn);
-    return above(PAGE) ? "page" : above(TICKET) ? "ticket" : "ok";
-  }
-
   function showVerdict(chart) {
     if (!chart.spec.verdict) return;
-    const state = verdict(chart.spec.verdict);
+    const state = objectiveVerdict(lastValue, chart.spec.verdict);
     chart.badge.textContent = state;
     chart.badge.className = "badge " + state;
     chart.badge.hidden = false;
@@ -405,7 +380,7 @@
   // What the end-to-end test reads: per chart, the number of points and latest value.
   function publish(chart, end) {
     const entry = { title: chart.spec.title, unit: chart.spec.unit, points: 0, latest: null, series: {}, timeTicks: timeGrid(windowSeconds).length,
-      section: chart.spec.section, verdict: chart.spec.verdict ? verdict(chart.spec.verdict) : null };
+      section: chart.spec.section, verdict: chart.spec.verdict ? objectiveVerdict(lastValue, chart.spec.verdict) : null };
     if (chart.spec.type === "bars") {
       const bars = sizeClasses(chart.spec);
       entry.points = bars.length;
