@@ -403,6 +403,8 @@ impl ImplBlock {
 }
 
 /// What `#[counted]`/`#[timed]` is on.
+// One value per macro invocation, moved once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Instrumented {
     Function(Function),
     Impl(ImplBlock),

@@ -175,7 +175,8 @@ impl State {
     }
 }
 
-/// Where one indicator of an objective stands, computed from its [`History`].
+/// Where one indicator of an objective stands, computed from the counts the sampler
+/// read over time.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SliStatus {
     /// What the indicator promises.

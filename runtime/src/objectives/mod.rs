@@ -23,7 +23,8 @@
 //! arithmetic for the whole fleet.
 
 mod burn;
-mod declared;
+// `pub(crate)`: `__private` re-exports its entry types for the macros.
+pub(crate) mod declared;
 mod objective;
 mod rules;
 mod scale;
@@ -32,7 +33,7 @@ mod spec;
 mod var;
 
 pub use burn::{Alert, SliStatus, State, WindowStatus, PAGE_BURN_RATE, TICKET_BURN_RATE, WINDOWS};
-pub use declared::{ObjectiveConflict, ObjectiveDeclaration, ObjectiveEntry};
+pub use declared::ObjectiveConflict;
 pub use objective::{Objective, ObjectiveError, ObjectiveSpec, Shared};
 pub use rules::{error_ratio_rule, rules_yaml, PAGE_FOR, TICKET_FOR};
 pub use scale::{time_scale, TIME_SCALE_VAR};
