@@ -396,11 +396,13 @@ pub(crate) fn ensure_started() {
     let started = std::thread::Builder::new()
         .name("expvar-objectives".into())
         .spawn(move || {
+            let step = u64::try_from(cadence.as_millis()).unwrap_or(u64::MAX);
             let mut next = at_ms;
             loop {
-                // On a fixed cadence from the start, not from the end of the last round.
-                next += cadence.as_millis() as u64;
+                // On a fixed cadence from the start, not from the end of the last round;
+                // after a stall, from now (no burst of samples to catch up).
                 let now = scale::now_ms();
+                next = (next + step).max(now);
                 std::thread::sleep(Duration::from_millis(next.saturating_sub(now)));
                 let at_ms = scale::now_ms();
                 for set in live_sets() {
