@@ -9,6 +9,7 @@ pub mod document;
 pub mod export;
 pub mod fetch;
 pub mod get;
+pub mod limits;
 pub mod select;
 pub mod target;
 pub mod targets_file;
