@@ -270,9 +270,15 @@ fn connections_beyond_the_cap_get_503_but_health() {
         .start()
         .unwrap();
     let addr = server.local_addr();
-    // The first connection holds the only place, idle.
-    let holder = TcpStream::connect(addr).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    // The first connection holds the only place, answering a request that never ends
+    // (an idle one would be shed for the newcomer).
+    let mut holder = TcpStream::connect(addr).unwrap();
+    holder
+        .write_all(b"GET /debug/dashboard/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 12];
+    holder.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
     let refused = get(addr, "/debug/vars");
     assert_eq!(refused.status, 503, "{}", refused.body);
     assert_eq!(refused.header("retry-after"), Some("1"));

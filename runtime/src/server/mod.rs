@@ -55,8 +55,10 @@ pub fn serve() -> Result<ServerHandle, ServeError> {
 /// Configures and starts a debug server, or builds a mountable [`ExpvarService`].
 ///
 /// Defaults keep a debug endpoint safe and responsive: loopback only; up to 1024 open
-/// connections (beyond that, a few more are answered `503` with `Retry-After`, health
-/// still served, and the rest closed at once); at most 16 documents rendered at once
+/// connections (when all are taken, a newcomer takes the place of the oldest connection
+/// waiting for a request, which is closed; only when every one is answering a request
+/// are a few more answered `503` with `Retry-After`, health still served, and the rest
+/// closed at once); at most 16 documents rendered at once
 /// (more get `503` with `Retry-After` at once, `/status/health` is never counted);
 /// 16 KiB of request headers read within 10 seconds, which also closes a keep-alive
 /// connection idle that long (a client that trickles bytes is dropped); request bodies
@@ -281,9 +283,14 @@ impl ServerBuilder {
 
     /// The most connections open at once, idle or not (default 1024).
     ///
-    /// A connection beyond it is still accepted and answered: `503` with `Retry-After`
-    /// (`/status/health` normally), then closed. Up to a quarter more are treated so;
-    /// past that a connection is closed at once, so descriptors stay bounded.
+    /// When all are taken, a new connection takes the place of the oldest connection
+    /// that is waiting for a request (it has not sent a complete request yet, or is idle
+    /// between requests), which is closed: stalled clients cannot lock out a load
+    /// balancer's probe, however many there are. Only when every connection is answering
+    /// a request (dashboards, long renders) is a new one refused: still accepted and
+    /// answered, `503` with `Retry-After` (`/status/health` normally), then closed. Up to
+    /// a quarter more are treated so; past that a connection is closed at once, so
+    /// descriptors stay bounded.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max.max(1);
         self
@@ -455,11 +462,10 @@ impl ServerBuilder {
             .to_socket_addrs()
             .map_err(ServeError::io(&self.addr))?
             .collect();
-        let listener =
-            std::net::TcpListener::bind(&addrs[..]).map_err(|source| ServeError::Bind {
-                addr: self.addr.clone(),
-                source,
-            })?;
+        let listener = bind(&addrs).map_err(|source| ServeError::Bind {
+            addr: self.addr.clone(),
+            source,
+        })?;
         listener
             .set_nonblocking(true)
             .map_err(ServeError::io(&self.addr))?;
@@ -481,6 +487,37 @@ impl ServerBuilder {
         };
         accept::run(ExpvarService::new(self.config), listener, limits, stopped).await;
     }
+}
+
+/// Connections the kernel queues for the accept loop: more than std's 128, so a burst
+/// of connections (an attack, or a fleet's scrapers at once) is not answered by dropped
+/// SYNs and the client's one-second retry; the kernel caps it at `somaxconn`.
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// A listener on the first of `addrs` that binds, as `std::net::TcpListener::bind`,
+/// with a longer queue.
+fn bind(addrs: &[SocketAddr]) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let mut last = None;
+    for addr in addrs {
+        let socket = Socket::new(Domain::for_address(*addr), Type::STREAM, None)?;
+        // As std does on Unix: a restarted server binds while old connections linger.
+        #[cfg(unix)]
+        socket.set_reuse_address(true)?;
+        match socket
+            .bind(&(*addr).into())
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(()) => return Ok(socket.into()),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "could not resolve to any addresses",
+        )
+    }))
 }
 
 /// The mountable service with default settings (no prefix, no credentials).
