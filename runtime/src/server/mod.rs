@@ -215,7 +215,9 @@ impl ServerBuilder {
     /// statistics) is rendered on a worker thread; if it has not answered within the
     /// deadline it is `null` in `/debug/vars`, left out of `/metrics` and the dashboard,
     /// counted in [`render_timeouts`] and logged once, and the
-    /// rest is served. While its late render still runs it is not started again.
+    /// rest is served. While its late render still runs it is not started again, and a
+    /// document waits on it only for what is left of its deadline (counted from when it
+    /// started): a hung variable costs one deadline, then is left out at once.
     ///
     /// ```
     /// use std::time::Duration;
