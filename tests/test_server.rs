@@ -327,6 +327,33 @@ fn the_auth_scheme_is_case_insensitive_and_empty_credentials_are_refused() {
 }
 
 #[test]
+fn several_authorization_headers_are_refused_whatever_they_hold() {
+    let server = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .bearer_token("t0ken")
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+    let mut raw = String::from("GET /debug/vars HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    for guess in 0..96 {
+        raw.push_str(&format!("Authorization: Bearer guess{guess}\r\n"));
+    }
+    raw.push_str("Authorization: Bearer t0ken\r\n\r\n");
+    let response = send_raw(addr, raw.as_bytes());
+    assert_eq!(response.status, 400, "{}", response.body);
+    assert!(response.body.contains("more than one Authorization header"));
+    // One header, right: in. Health never asks.
+    let one = request(addr, "GET", "/debug/vars", &["Authorization: Bearer t0ken"]);
+    assert_eq!(one.status, 200);
+    let blank = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .bearer_token(" ")
+        .start()
+        .unwrap_err();
+    assert!(blank.to_string().contains("bearer_token"), "{blank}");
+}
+
+#[test]
 fn mountable_service_answers_like_the_server() {
     use hyper::service::Service as _;
     let service = ServerBuilder::new()

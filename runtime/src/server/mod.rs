@@ -177,6 +177,10 @@ impl ServerBuilder {
 
     /// Requires HTTP Basic credentials.
     ///
+    /// A request must carry them in exactly one `Authorization` header (for either kind
+    /// of credentials): one with several is refused with `400`, so a request cannot try
+    /// many guesses.
+    ///
     /// An empty password, or a user name with `:`, makes [`start`](Self::start) fail
     /// with [`ServeError::InvalidOption`] naming `basic_auth`.
     pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
@@ -186,11 +190,12 @@ impl ServerBuilder {
 
     /// Requires `Authorization: Bearer <token>` (the scheme in any case, per RFC 7235).
     ///
-    /// An empty token makes [`start`](Self::start) fail with
-    /// [`ServeError::InvalidOption`] naming `bearer_token`.
+    /// Whitespace around the token is ignored (no header can carry it). An empty or
+    /// blank token makes [`start`](Self::start) fail with [`ServeError::InvalidOption`]
+    /// naming `bearer_token`.
     ///
     /// ```
-    /// let refused = expvar::ServerBuilder::new().addr("127.0.0.1:0").bearer_token("").start();
+    /// let refused = expvar::ServerBuilder::new().addr("127.0.0.1:0").bearer_token(" ").start();
     /// assert!(refused.unwrap_err().to_string().contains("bearer_token"));
     /// ```
     pub fn bearer_token(mut self, token: &str) -> Self {

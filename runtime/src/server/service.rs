@@ -13,7 +13,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-use super::auth::Auth;
+use super::auth::{self, Auth};
 use super::dashboard::{self, Hub, Streams, PAGE};
 use super::http::{busy, plain, with_type, Body, HTML, JSON, TEXT};
 use super::status::hardware::{self, Hardware, HardwareConfig};
@@ -222,12 +222,21 @@ impl ExpvarService {
         };
         let needs_auth = endpoint != Endpoint::Health;
         if let Some(auth) = self.config.auth.as_ref().filter(|_| needs_auth) {
-            if !auth.allows(request.headers()) {
-                let mut response = plain(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
-                response
-                    .headers_mut()
-                    .insert(WWW_AUTHENTICATE, auth.challenge());
-                return Reply::Now(response);
+            match auth.check(request.headers()) {
+                Ok(()) => {}
+                Err(auth::Refusal::Several) => {
+                    return Reply::Now(plain(
+                        StatusCode::BAD_REQUEST,
+                        "400 bad request: more than one Authorization header\n",
+                    ));
+                }
+                Err(auth::Refusal::Wrong) => {
+                    let mut response = plain(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
+                    response
+                        .headers_mut()
+                        .insert(WWW_AUTHENTICATE, auth.challenge());
+                    return Reply::Now(response);
+                }
             }
         }
         let allowed = match endpoint {
