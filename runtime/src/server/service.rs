@@ -56,7 +56,8 @@ pub(crate) const DEFAULT_MAX_REQUESTS_IN_FLIGHT: usize = 16;
 /// With the `pprof` feature, also `{prefix}/debug/pprof/profile?seconds=N`: a CPU
 /// profile of `N` seconds (default 30, at most 300) in pprof's protobuf format, for
 /// `go tool pprof`, or an SVG flame graph with `&format=svg`. A bad `seconds` or
-/// `format` gets 400 with the reason, a request while another profile runs 409.
+/// `format` gets 400 with the reason, a request while another profile runs 409. A profile
+/// whose client leaves is stopped, freeing the slot.
 ///
 /// A service from [`ServerBuilder::service`](crate::ServerBuilder::service) serves
 /// relative to where it is mounted: it answers `{prefix}/debug/vars`, and also
@@ -361,10 +362,13 @@ impl ExpvarService {
                 Ok(())
             }
             #[cfg(feature = "pprof")]
+            // The client leaving drops the response future and `waiting` with it: the
+            // profile stops then, freeing the only slot.
             Reply::Profile(job) => std::thread::Builder::new()
                 .name("expvar-pprof".into())
                 .spawn(move || {
-                    let _ = done.send(job.run());
+                    let response = job.run_while(|| !done.is_closed());
+                    let _ = done.send(response);
                 })
                 .map(drop),
         };
