@@ -430,6 +430,50 @@ fn a_reserved_constant_label_stops_the_server_from_starting() {
 }
 
 #[test]
+fn constant_labels_that_would_remove_a_family_are_refused_or_renamed() {
+    use std::sync::Arc;
+    // `key`, every `Map::new()`'s label: refused, as it would remove all their families.
+    let error = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .const_label("key", "x")
+        .start()
+        .unwrap_err();
+    assert!(error.to_string().contains("constant label `key` is refused"), "{error}");
+
+    // A published map's own label: refused at start, naming the label and the variable.
+    let registry = Arc::new(expvar::Registry::new());
+    let routes = Arc::new(expvar::Map::<Counter>::with_label("route"));
+    routes.add("/a", 2);
+    registry.publish("requests", Arc::clone(&routes)).unwrap();
+    let error = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .registry(Arc::clone(&registry))
+        .const_label("route", "x")
+        .start()
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("`route`") && message.contains("\"requests\""),
+        "{message}"
+    );
+
+    // Published later: the map keeps its family, its label written `exported_route`.
+    let registry = Arc::new(expvar::Registry::new());
+    let server = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .registry(Arc::clone(&registry))
+        .const_label("route", "x")
+        .start()
+        .unwrap();
+    registry.publish("requests", routes).unwrap();
+    let text = get(server.local_addr(), "/metrics").body;
+    assert!(
+        text.contains("requests_total{route=\"x\",exported_route=\"/a\"} 2\n"),
+        "{text}"
+    );
+}
+
+#[test]
 fn serve_errors_print_their_own_message_and_the_cause_as_source() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();

@@ -21,11 +21,11 @@ use serde::Deserialize;
 
 use crate::target::{target_names, Auth, Target};
 
-/// Labels the bridge's series carry already, so a group may not add them: `target`,
-/// the `key` of a document's maps, and the labels `/metrics` writes itself
-/// ([`RESERVED_LABELS`](expvar::prometheus::RESERVED_LABELS): `le`, `quantile`,
-/// `function`, ...). A series given one twice would be left out.
-pub const DOCUMENT_LABELS: &[&str] = &["target", expvar::vars::DEFAULT_LABEL];
+/// Labels the bridge's series carry already, so a group may not add them: `target`, and
+/// the labels a document's series carry ([`RESERVED_LABELS`](expvar::prometheus::RESERVED_LABELS):
+/// `key` of its maps, `le`, `quantile`, `function`, ...). A series given one twice would
+/// be left out.
+pub const DOCUMENT_LABELS: &[&str] = &["target"];
 
 /// Why the label `name` cannot be a group's, if it cannot.
 fn refused_label(name: &str) -> Option<String> {

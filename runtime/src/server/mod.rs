@@ -163,6 +163,23 @@ impl ServerBuilder {
 
     /// Adds the label `name="value"` to every series at `/metrics`, such as
     /// `.const_label("service", "api")`.
+    ///
+    /// [`start`](Self::start) fails with [`ServeError::InvalidOption`] naming
+    /// `const_label` for a name in
+    /// [`RESERVED_LABELS`](crate::prometheus::RESERVED_LABELS) (`key`, `le`, ...), or
+    /// the name of a label a published variable writes, such as a
+    /// `Map::with_label("route")`. A variable published later with such a label keeps
+    /// its series, the label written as `exported_route`, and is logged.
+    ///
+    /// ```
+    /// static ROUTES: expvar::Map<expvar::Counter> = expvar::Map::with_label("doc_route");
+    /// expvar::publish("doc_requests", &ROUTES).unwrap();
+    /// let refused = expvar::ServerBuilder::new()
+    ///     .addr("127.0.0.1:0")
+    ///     .const_label("doc_route", "x")
+    ///     .start();
+    /// assert!(refused.unwrap_err().to_string().contains("doc_requests"));
+    /// ```
     pub fn const_label(mut self, name: &str, value: &str) -> Self {
         self.config.prometheus = self.config.prometheus.const_label(name, value);
         self
@@ -454,13 +471,24 @@ impl ServerBuilder {
         if let Some(error) = self.invalid_option() {
             return Err(error);
         }
-        self.config
-            .prometheus
+        let invalid = |reason| ServeError::InvalidOption {
+            option: "const_label",
+            reason,
+        };
+        let options = &self.config.prometheus;
+        options
             .validate()
-            .map_err(|error| ServeError::InvalidOption {
-                option: "const_label",
-                reason: error.to_string(),
-            })
+            .map_err(|error| invalid(error.to_string()))?;
+        // Only what is written in place: a variable that may block is not run here.
+        let mut vars = self.config.registry.snapshot();
+        vars.retain(|(_, var)| !var.__may_block());
+        match crate::encode::prometheus::const_label_conflict(options, &vars) {
+            Some((variable, label)) => Err(invalid(format!(
+                "constant label `{label}` is also a label of the variable {variable:?}, \
+                 whose series would carry it as `exported_{label}`"
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn bind_std(&self) -> Result<std::net::TcpListener, ServeError> {
