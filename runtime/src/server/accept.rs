@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::body::{Frame, SizeHint};
 use hyper::server::conn::http1;
@@ -35,6 +35,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 const SEND_BUFFER_BYTES: usize = 16 * 1024;
 /// How long a connection beyond the cap may take to send the request it is refused.
 const OVERFLOW_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long accepting pauses after a failure such as running out of descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// The least time between two warnings of failing accepts.
+const WARN_EVERY: Duration = Duration::from_secs(60);
 
 /// What [`run`] holds each connection to, from the [`ServerBuilder`](super::ServerBuilder).
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +58,7 @@ pub(super) async fn run(
     mut stopped: oneshot::Receiver<()>,
 ) {
     let mut open = Connections::new(limits.max_connections);
+    let mut last_warned = None;
     let overflow = Arc::new(Semaphore::new(limits.max_connections / 4 + 1));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
@@ -72,10 +77,15 @@ pub(super) async fn run(
                 // The client gave up before we took it: nothing to do (as axum).
                 Err(error) if is_connection_error(&error) => continue,
                 Err(error) => {
-                    // Out of file descriptors and the like: back off, keep serving.
-                    log::warn!("expvar: accept failed: {error}; retrying in 1 s");
+                    // Out of file descriptors and the like: back off briefly (the
+                    // connections ending meanwhile free some), keep serving; say so
+                    // once a minute at most.
+                    if last_warned.is_none_or(|at: Instant| at.elapsed() > WARN_EVERY) {
+                        log::warn!("expvar: accept failed: {error}; retrying");
+                        last_warned = Some(Instant::now());
+                    }
                     tokio::select! {
-                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        () = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
                         _ = &mut stopped => break,
                     }
                 }
@@ -86,7 +96,8 @@ pub(super) async fn run(
         // timeout starts soon after it stops.
         let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER_BYTES);
         let stream = TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
-        let (place, connection) = match open.admit() {
+        let mut shed = false;
+        let (place, connection) = match open.admit(&mut shed) {
             Some(connection) => {
                 let front = Front::new(&service, Some(Arc::clone(&connection)));
                 let place = Place::Open(Held(connection));
@@ -118,6 +129,11 @@ pub(super) async fn run(
                 }
             }
         });
+        if shed {
+            // Let the shed connection's task close its socket before the next accept:
+            // a burst of newcomers must not hold the descriptors of those they replace.
+            tokio::task::yield_now().await;
+        }
     }
     drop(listener);
     // Event streams never finish by themselves: end them, or they would hold the
@@ -184,8 +200,8 @@ impl Connections {
 
     /// A place for a new connection: a free one, else the place of the oldest
     /// connection waiting for a request, which is shed. `None` when every connection
-    /// is answering a request.
-    fn admit(&mut self) -> Option<Arc<Connection>> {
+    /// is answering a request. Sets `shed` when a connection was shed.
+    fn admit(&mut self, shed: &mut bool) -> Option<Arc<Connection>> {
         while self
             .list
             .front()
@@ -200,9 +216,10 @@ impl Connections {
             let waiting = self.list.iter().position(|connection| {
                 connection.answering.load(Acquire) == 0 && !connection.closed.load(Acquire)
             })?;
-            let shed = self.list.remove(waiting).expect("a position in the list");
-            shed.close();
-            shed.shed.notify_one();
+            let oldest = self.list.remove(waiting).expect("a position in the list");
+            oldest.close();
+            oldest.shed.notify_one();
+            *shed = true;
         }
         self.taken.fetch_add(1, AcqRel);
         let connection = Arc::new(Connection {
@@ -329,23 +346,25 @@ mod tests {
     #[test]
     fn a_full_table_sheds_the_oldest_connection_waiting_for_a_request() {
         let mut open = Connections::new(3);
-        let first = open.admit().unwrap();
-        let second = open.admit().unwrap();
-        let third = open.admit().unwrap();
+        let mut shed = false;
+        let first = open.admit(&mut shed).unwrap();
+        let second = open.admit(&mut shed).unwrap();
+        let third = open.admit(&mut shed).unwrap();
+        assert!(!shed);
         // The oldest is answering a request: the next oldest is shed.
         first.answering.fetch_add(1, AcqRel);
-        let fourth = open.admit().unwrap();
-        assert!(second.closed.load(Acquire));
+        let fourth = open.admit(&mut shed).unwrap();
+        assert!(shed && second.closed.load(Acquire));
         assert!(!first.closed.load(Acquire) && !third.closed.load(Acquire));
         assert_eq!(open.taken.load(Acquire), 3);
         // Every connection answering: no place.
         third.answering.fetch_add(1, AcqRel);
         fourth.answering.fetch_add(1, AcqRel);
-        assert!(open.admit().is_none());
+        assert!(open.admit(&mut shed).is_none());
         // A connection that ends frees its place for the next.
         drop(Held(Arc::clone(&first)));
         assert_eq!(open.taken.load(Acquire), 2);
-        assert!(open.admit().is_some());
+        assert!(open.admit(&mut shed).is_some());
         assert_eq!(open.taken.load(Acquire), 3);
     }
 }
