@@ -54,7 +54,11 @@ fn a_hung_variable_costs_one_deadline() {
     let started = Instant::now();
     let first: Vec<_> = (0..16)
         .map(|index| {
-            let path = if index % 2 == 0 { "/debug/vars" } else { "/metrics" };
+            let path = if index % 2 == 0 {
+                "/debug/vars"
+            } else {
+                "/metrics"
+            };
             std::thread::spawn(move || get(addr, path))
         })
         .collect();
@@ -69,7 +73,11 @@ fn a_hung_variable_costs_one_deadline() {
     let started = Instant::now();
     for _ in 0..10 {
         let vars = get(addr, "/debug/vars");
-        assert!(vars.body.contains("\"hung_variable_forever\": null"), "{}", vars.body);
+        assert!(
+            vars.body.contains("\"hung_variable_forever\": null"),
+            "{}",
+            vars.body
+        );
         assert!(!get(addr, "/metrics").body.contains("hung_variable_forever"));
     }
     let later = started.elapsed() / 20;

@@ -145,6 +145,9 @@ fn long_keys_are_counted_under_the_overflow_key() {
     // Every way in: `set` and `get_or_create` too.
     let gauges: Map<Gauge> = Map::new();
     gauges.set(long.clone(), Gauge::new());
-    assert!(Arc::ptr_eq(&gauges.get_or_create(&long), &gauges.get(OVERFLOW_KEY).unwrap()));
+    assert!(Arc::ptr_eq(
+        &gauges.get_or_create(&long),
+        &gauges.get(OVERFLOW_KEY).unwrap()
+    ));
     assert_eq!(gauges.len(), 1);
 }

@@ -438,7 +438,12 @@ fn constant_labels_that_would_remove_a_family_are_refused_or_renamed() {
         .const_label("key", "x")
         .start()
         .unwrap_err();
-    assert!(error.to_string().contains("constant label `key` is refused"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("constant label `key` is refused"),
+        "{error}"
+    );
 
     // A published map's own label: refused at start, naming the label and the variable.
     let registry = Arc::new(expvar::Registry::new());

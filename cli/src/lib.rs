@@ -13,5 +13,6 @@ pub mod limits;
 pub mod select;
 pub mod target;
 pub mod targets_file;
+pub mod terminal;
 pub mod units;
 pub mod watch;

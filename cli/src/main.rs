@@ -240,7 +240,15 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 .expect("one url, one target");
             match expvar_cli::get::run(&target, path.as_deref(), access.timeout, access.limits()) {
                 Ok(text) => {
-                    println!("{text}");
+                    // A target's string printed bare must not drive the terminal
+                    // (its lines stay lines).
+                    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                        for line in text.split('\n') {
+                            println!("{}", expvar_cli::terminal::clean(line));
+                        }
+                    } else {
+                        println!("{text}");
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(error) => {

@@ -2,7 +2,6 @@
 //! target with a tab line), a row per value with a sparkline, and a large sparkline of
 //! the chosen value at the bottom.
 
-use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,6 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
 use ratatui::Frame;
 
 use super::model::{Panel, Row, Status};
+use crate::terminal::clean;
 use crate::units::{format, format_rate};
 
 /// The narrowest column a target gets before targets are shown one at a time.
@@ -83,34 +83,6 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen<'_>) {
             .style(Style::default().fg(Color::DarkGray)),
         keys,
     );
-}
-
-/// Drawn in place of a character that a terminal would act on.
-const REPLACEMENT: char = '\u{FFFD}';
-
-/// `text` with every character a terminal could take for a command replaced by
-/// U+FFFD: C0 and C1 controls (escape sequences start with ESC, or with CSI as one
-/// C1 character) and DEL, and the bidirectional overrides and isolates that reorder
-/// what follows them. Names and values come from the targets; nothing from a target
-/// reaches the terminal as a control sequence.
-///
-/// ```
-/// use expvar_cli::watch::view::clean;
-///
-/// assert_eq!(clean("\x1b]2;PWNED\x07title"), "\u{FFFD}]2;PWNED\u{FFFD}title");
-/// assert_eq!(clean("a\u{202E}b\u{9B}c"), "a\u{FFFD}b\u{FFFD}c");
-/// assert_eq!(clean("memstats.HeapAlloc"), "memstats.HeapAlloc");
-/// ```
-pub fn clean(text: &str) -> Cow<'_, str> {
-    fn unsafe_char(c: char) -> bool {
-        c.is_control()
-            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    }
-    if text.contains(unsafe_char) {
-        Cow::Owned(text.replace(unsafe_char, &REPLACEMENT.to_string()))
-    } else {
-        Cow::Borrowed(text)
-    }
 }
 
 fn status_style(status: &Status) -> (char, Style) {

@@ -106,7 +106,10 @@ pub(super) async fn run(
             None => match Arc::clone(&overflow).try_acquire_owned() {
                 Ok(permit) => {
                     let front = Front::new(&service, None);
-                    (Place::Overflow(permit), refusing.serve_connection(stream, front))
+                    (
+                        Place::Overflow(permit),
+                        refusing.serve_connection(stream, front),
+                    )
                 }
                 // Far over capacity: closing at once keeps descriptors bounded.
                 Err(_) => continue,
@@ -210,7 +213,8 @@ impl Connections {
             self.list.pop_front();
         }
         if self.list.len() > 2 * self.max {
-            self.list.retain(|connection| !connection.closed.load(Acquire));
+            self.list
+                .retain(|connection| !connection.closed.load(Acquire));
         }
         if self.taken.load(Acquire) >= self.max {
             let waiting = self.list.iter().position(|connection| {

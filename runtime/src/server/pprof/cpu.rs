@@ -168,7 +168,10 @@ impl Job {
     }
 
     /// The profile as `(content type, body)`; `None` for a flame graph of no samples.
-    fn profile(&self, wanted: &dyn Fn() -> bool) -> Result<Option<(&'static str, Vec<u8>)>, String> {
+    fn profile(
+        &self,
+        wanted: &dyn Fn() -> bool,
+    ) -> Result<Option<(&'static str, Vec<u8>)>, String> {
         let failed = |error: &dyn std::fmt::Display| format!("profiling failed: {error}\n");
         let guard = pprof::ProfilerGuardBuilder::default()
             .frequency(FREQUENCY)
@@ -216,7 +219,9 @@ mod tests {
     /// The slot is the process's: tests that take it take turns.
     fn serial() -> std::sync::MutexGuard<'static, ()> {
         static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     #[test]
