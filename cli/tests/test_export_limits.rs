@@ -319,7 +319,8 @@ fn is_closed(stream: &mut TcpStream) -> bool {
         .set_read_timeout(Some(Duration::from_millis(50)))
         .unwrap();
     match stream.read(&mut [0u8; 256]) {
-        Ok(_) => true,
+        // End of file (closed), or an answer (a refusal before closing).
+        Ok(0 | 1..) => true,
         Err(error) => !matches!(
             error.kind(),
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
