@@ -56,8 +56,8 @@ pub const OVERFLOW_KEY: &str = "__overflow__";
 /// # Key limit
 /// A map keyed by outside input (paths, user names, hosts) could otherwise grow without
 /// bound, in memory and in series on `/metrics`. So each map holds at most
-/// [`limit`](Map::limit) keys: [`DEFAULT_MAP_LIMIT`] (2,000), or the process default
-/// set by [`set_default_map_limit`], or its own from [`with_limit`](Map::with_limit) /
+/// [`limit`](Map::limit) keys: [`DEFAULT_MAP_LIMIT`](crate::vars::DEFAULT_MAP_LIMIT) (2,000), or the process default
+/// set by [`set_default_map_limit`](crate::vars::set_default_map_limit), or its own from [`with_limit`](Map::with_limit) /
 /// [`limited`](Map::limited). Past the limit, a new key goes to the one entry
 /// [`OVERFLOW_KEY`] (`"__overflow__"`) instead: adds are counted there, so the values
 /// still sum to everything added, and `get_or_create` and `set` use that entry. The
