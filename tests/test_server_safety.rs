@@ -222,20 +222,9 @@ fn stalled(addr: std::net::SocketAddr) -> TcpStream {
     stream
 }
 
-/// Whether the server closed `stream` (end of file or a reset within a moment).
+/// Whether the server closed `stream` within a moment.
 fn closed_by_server(stream: &mut TcpStream) -> bool {
-    use std::io::Read;
-    stream
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    match stream.read(&mut [0u8; 64]) {
-        // End of file (closed), or an answer (a refusal before closing).
-        Ok(0 | 1..) => true,
-        Err(error) => !matches!(
-            error.kind(),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-        ),
-    }
+    support::closed_by_peer(stream, Duration::from_millis(100))
 }
 
 #[test]

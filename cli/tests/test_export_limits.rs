@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use support::exposition::{parse, Format};
 use support::scripted::{long_document, many_keys, Answer, Scripted};
-use support::{expvar, peak_rss_kib, spawn_export, try_get, wait_for, TempDir};
+use support::{closed_by_peer, expvar, peak_rss_kib, spawn_export, try_get, wait_for, TempDir};
 
 const OPENMETRICS: &str =
     "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
@@ -305,25 +305,9 @@ fn half_sent_requests_beyond_the_cap_are_shed() {
     // The oldest half-sent requests were closed by the bridge to make room.
     let shed = stalled
         .iter_mut()
-        .map(is_closed)
+        .map(|stream| closed_by_peer(stream, Duration::from_millis(50)))
         .filter(|closed| *closed)
         .count();
     eprintln!("half-sent requests shed: {shed} of {}", stalled.len());
     assert!(shed >= stalled.len() - 128, "{shed} shed");
-}
-
-/// Whether the peer closed `stream`: a read gives end of file, a reset, or an answer
-/// (a refusal), not a timeout.
-fn is_closed(stream: &mut TcpStream) -> bool {
-    stream
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .unwrap();
-    match stream.read(&mut [0u8; 256]) {
-        // End of file (closed), or an answer (a refusal before closing).
-        Ok(0 | 1..) => true,
-        Err(error) => !matches!(
-            error.kind(),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-        ),
-    }
 }

@@ -19,7 +19,7 @@ pub mod sse;
 pub mod targets;
 pub mod tmux;
 
-pub use http::{get, request, send_raw, try_get, url_encode, Response};
+pub use http::{closed_by_peer, get, request, send_raw, try_get, url_encode, Response};
 pub use process::{
     external_program, free_port, peak_rss_kib, skip_or_fail, wait_for, wait_for_line, ChildGuard,
     TempDir,
