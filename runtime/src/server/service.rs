@@ -13,7 +13,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-use super::auth::Auth;
+use super::auth::{self, Auth};
 use super::dashboard::{self, Hub, Streams, PAGE};
 use super::http::{busy, plain, with_type, Body, HTML, JSON, TEXT, YAML};
 use super::status::hardware::{self, Hardware, HardwareConfig};
@@ -61,7 +61,8 @@ pub(crate) const DEFAULT_MAX_REQUESTS_IN_FLIGHT: usize = 16;
 /// With the `pprof` feature, also `{prefix}/debug/pprof/profile?seconds=N`: a CPU
 /// profile of `N` seconds (default 30, at most 300) in pprof's protobuf format, for
 /// `go tool pprof`, or an SVG flame graph with `&format=svg`. A bad `seconds` or
-/// `format` gets 400 with the reason, a request while another profile runs 409.
+/// `format` gets 400 with the reason, a request while another profile runs 409. A profile
+/// whose client leaves is stopped, freeing the slot.
 ///
 /// A service from [`ServerBuilder::service`](crate::ServerBuilder::service) serves
 /// relative to where it is mounted: it answers `{prefix}/debug/vars`, and also
@@ -234,12 +235,21 @@ impl ExpvarService {
         };
         let needs_auth = endpoint != Endpoint::Health;
         if let Some(auth) = self.config.auth.as_ref().filter(|_| needs_auth) {
-            if !auth.allows(request.headers()) {
-                let mut response = plain(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
-                response
-                    .headers_mut()
-                    .insert(WWW_AUTHENTICATE, auth.challenge());
-                return Reply::Now(response);
+            match auth.check(request.headers()) {
+                Ok(()) => {}
+                Err(auth::Refusal::Several) => {
+                    return Reply::Now(plain(
+                        StatusCode::BAD_REQUEST,
+                        "400 bad request: more than one Authorization header\n",
+                    ));
+                }
+                Err(auth::Refusal::Wrong) => {
+                    let mut response = plain(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
+                    response
+                        .headers_mut()
+                        .insert(WWW_AUTHENTICATE, auth.challenge());
+                    return Reply::Now(response);
+                }
             }
         }
         let allowed = match endpoint {
@@ -374,10 +384,13 @@ impl ExpvarService {
                 Ok(())
             }
             #[cfg(feature = "pprof")]
+            // The client leaving drops the response future and `waiting` with it: the
+            // profile stops then, freeing the only slot.
             Reply::Profile(job) => std::thread::Builder::new()
                 .name("expvar-pprof".into())
                 .spawn(move || {
-                    let _ = done.send(job.run());
+                    let response = job.run_while(|| !done.is_closed());
+                    let _ = done.send(response);
                 })
                 .map(drop),
         };

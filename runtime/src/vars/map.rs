@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use crate::slots;
@@ -11,6 +11,7 @@ use crate::vars::counter::Counter;
 use crate::vars::entry_cache::{self, Cached, Stamp};
 use crate::vars::float::Float;
 use crate::vars::gauge::Gauge;
+use crate::vars::map_limits::{default_map_limit, max_map_key_bytes};
 use crate::vars::{Var, Writer};
 
 thread_local! {
@@ -23,34 +24,6 @@ pub const DEFAULT_LABEL: &str = "key";
 
 /// The key under which a [`Map`] counts every key beyond its [limit](Map#key-limit).
 pub const OVERFLOW_KEY: &str = "__overflow__";
-
-/// The key limit of a [`Map`] created without one, unless
-/// [`set_default_map_limit`] changes it: 2,000, OpenTelemetry's default.
-pub const DEFAULT_MAP_LIMIT: usize = 2000;
-
-static DEFAULT_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_MAP_LIMIT);
-
-/// Sets the key limit of every [`Map`] created without one (default
-/// [`DEFAULT_MAP_LIMIT`]).
-///
-/// A map reads it when it first needs its limit (its first new key, or
-/// [`Map::limit`]) and keeps that value, so set it at startup, before maps fill.
-///
-/// ```
-/// expvar::vars::set_default_map_limit(10_000);
-/// assert_eq!(expvar::vars::default_map_limit(), 10_000);
-/// let map: expvar::Map<expvar::Counter> = expvar::Map::new();
-/// assert_eq!(map.limit(), 10_000);
-/// # expvar::vars::set_default_map_limit(expvar::vars::DEFAULT_MAP_LIMIT);
-/// ```
-pub fn set_default_map_limit(limit: usize) {
-    DEFAULT_LIMIT.store(limit, Relaxed);
-}
-
-/// The key limit a [`Map`] created without one takes (see [`set_default_map_limit`]).
-pub fn default_map_limit() -> usize {
-    DEFAULT_LIMIT.load(Relaxed)
-}
 
 /// Variables keyed by string, such as results per API (Go's `expvar.Map`).
 ///
@@ -83,13 +56,19 @@ pub fn default_map_limit() -> usize {
 /// # Key limit
 /// A map keyed by outside input (paths, user names, hosts) could otherwise grow without
 /// bound, in memory and in series on `/metrics`. So each map holds at most
-/// [`limit`](Map::limit) keys: [`DEFAULT_MAP_LIMIT`] (2,000), or the process default
-/// set by [`set_default_map_limit`], or its own from [`with_limit`](Map::with_limit) /
+/// [`limit`](Map::limit) keys: [`DEFAULT_MAP_LIMIT`](crate::vars::DEFAULT_MAP_LIMIT) (2,000), or the process default
+/// set by [`set_default_map_limit`](crate::vars::set_default_map_limit), or its own from [`with_limit`](Map::with_limit) /
 /// [`limited`](Map::limited). Past the limit, a new key goes to the one entry
 /// [`OVERFLOW_KEY`] (`"__overflow__"`) instead: adds are counted there, so the values
 /// still sum to everything added, and `get_or_create` and `set` use that entry. The
 /// first overflow of each map is logged (`log::warn!`). Keys already in the map keep
 /// working; [`remove`](Map::remove) and [`clear`](Map::clear) make room again.
+///
+/// Keys are bounded in size too: a new key longer than
+/// [`max_map_key_bytes`](crate::vars::max_map_key_bytes) (256 bytes, or what
+/// [`set_max_map_key_bytes`](crate::vars::set_max_map_key_bytes) set) goes to
+/// [`OVERFLOW_KEY`] as well (logged once per map), so a map holds at most its limit
+/// times that many bytes of keys, and `/metrics` never carries a longer label value.
 ///
 /// ```
 /// use expvar::{Counter, Map};
@@ -101,6 +80,8 @@ pub fn default_map_limit() -> usize {
 /// }
 /// assert_eq!(BY_HOST.keys(), ["__overflow__", "a", "b"]);
 /// assert_eq!(BY_HOST.get(expvar::vars::OVERFLOW_KEY).unwrap().get(), 2);
+/// BY_HOST.inc(&"x".repeat(1000));
+/// assert_eq!(BY_HOST.get(expvar::vars::OVERFLOW_KEY).unwrap().get(), 3);
 /// ```
 pub struct Map<V> {
     label: &'static str,
@@ -111,6 +92,7 @@ pub struct Map<V> {
     limit: Option<usize>,
     default_limit: OnceLock<usize>,
     overflow_logged: AtomicBool,
+    long_key_logged: AtomicBool,
     /// Tells this thread's cached entries of the map from stale ones (`entry_cache`).
     stamp: Stamp,
 }
@@ -130,6 +112,7 @@ impl<V> Map<V> {
             limit: None,
             default_limit: OnceLock::new(),
             overflow_logged: AtomicBool::new(false),
+            long_key_logged: AtomicBool::new(false),
             stamp: Stamp::new(),
         }
     }
@@ -165,9 +148,25 @@ impl<V> Map<V> {
         keys >= self.limit()
     }
 
-    /// The key a new `key` is stored under: itself, or [`OVERFLOW_KEY`] when full.
+    /// The key a new `key` is stored under: itself, or [`OVERFLOW_KEY`] when full or
+    /// when the key is too long.
     fn key_for_new<'k>(&self, entries: &BTreeMap<String, Arc<V>>, key: &'k str) -> &'k str {
-        if entries.contains_key(key) || !self.is_full(entries) {
+        if entries.contains_key(key) {
+            return key;
+        }
+        if key.len() > max_map_key_bytes() {
+            if !self.long_key_logged.swap(true, Relaxed) {
+                log::warn!(
+                    "expvar: a map labelled {:?} was given a key of {} bytes, over the \
+                     limit of {}; such keys are counted under {OVERFLOW_KEY:?}",
+                    self.label,
+                    key.len(),
+                    max_map_key_bytes()
+                );
+            }
+            return OVERFLOW_KEY;
+        }
+        if !self.is_full(entries) {
             return key;
         }
         if !self.overflow_logged.swap(true, Relaxed) {
@@ -205,6 +204,7 @@ impl<V> Map<V> {
                 limit: None,
                 default_limit: OnceLock::new(),
                 overflow_logged: AtomicBool::new(false),
+                long_key_logged: AtomicBool::new(false),
                 stamp: Stamp::new(),
             },
             None => Map::new(),
@@ -322,9 +322,10 @@ impl<V> Map<V> {
                 update(existing, None);
                 return;
             }
-            // Full, with the overflow entry made: count there without the write lock,
-            // so a flood of new keys does not serialize on it.
-            if self.overflow_logged.load(Relaxed) && self.is_full(&entries) {
+            // Full or too long, with the overflow entry made: count there without the
+            // write lock, so a flood of new keys does not serialize on it.
+            let full = self.overflow_logged.load(Relaxed) && self.is_full(&entries);
+            if full || key.len() > max_map_key_bytes() {
                 if let Some(overflow) = entries.get(OVERFLOW_KEY) {
                     update(overflow, None);
                     return;

@@ -10,6 +10,7 @@ pub(crate) mod func;
 pub(crate) mod gauge;
 pub(crate) mod histogram;
 pub(crate) mod map;
+mod map_limits;
 pub(crate) mod str;
 
 mod distribution;
@@ -18,8 +19,10 @@ mod var_ref;
 
 pub use distribution::{Distribution, Statistic};
 pub use histogram::{HistogramSummary, DEFAULT_BUCKETS, QUANTILE_RELATIVE_ERROR};
-pub use map::{
-    default_map_limit, set_default_map_limit, DEFAULT_LABEL, DEFAULT_MAP_LIMIT, OVERFLOW_KEY,
+pub use map::{DEFAULT_LABEL, OVERFLOW_KEY};
+pub use map_limits::{
+    default_map_limit, max_map_key_bytes, set_default_map_limit, set_max_map_key_bytes,
+    DEFAULT_MAP_LIMIT, DEFAULT_MAX_MAP_KEY_BYTES,
 };
 pub use var_ref::{IntoVarRef, VarRef};
 

@@ -79,6 +79,9 @@ pub(crate) struct Mapping<'o, F> {
     skip_depth: Option<usize>,
     /// The top-level variable being written.
     current: String,
+    /// Labels written as `exported_<name>` because a constant label has their name:
+    /// `(variable, label)`, for the check at start (`const_label_conflict`).
+    pub(super) renamed: Vec<(String, String)>,
 }
 
 impl<'o, F: Format> Mapping<'o, F> {
@@ -108,12 +111,13 @@ impl<'o, F: Format> Mapping<'o, F> {
             frames: Vec::new(),
             skip_depth: None,
             current: String::new(),
+            renamed: Vec::new(),
         }
     }
 
     /// Writes the top-level variable `name`; if it panics, everything it wrote is
     /// removed and the failure recorded, like a `null` in JSON.
-    fn variable(&mut self, name: &str, var: &dyn Var) {
+    pub(super) fn variable(&mut self, name: &str, var: &dyn Var) {
         let mark = self.format.mark(self.families.list.len());
         name.clone_into(&mut self.current);
         self.reset();
@@ -274,6 +278,33 @@ impl<'o, F: Format> Mapping<'o, F> {
         if logged.insert(what.clone()) {
             log::warn!("expvar: /metrics leaves out {what}");
         }
+    }
+
+    /// The name a label of the value (a map's, or one it describes) is written under:
+    /// its own, or `exported_<name>` when a constant label has its name, as Prometheus
+    /// renames a target's label that clashes with its own, so the value keeps its
+    /// series instead of being left out. Logged once per variable and label.
+    fn own_label(&mut self, name: String) -> String {
+        let constants = &self.label_names[..self.options.const_label_count()];
+        if !constants.contains(&name) {
+            return name;
+        }
+        static LOGGED: Lazy<Mutex<HashSet<(String, String)>>> = Lazy::new(Mutex::default);
+        let key = (self.current.clone(), name);
+        let mut logged = LOGGED.lock().unwrap_or_else(PoisonError::into_inner);
+        if logged.insert(key.clone()) {
+            log::warn!(
+                "expvar: /metrics writes the label `{}` of {:?} as `exported_{}`: a constant \
+                 label has that name",
+                key.1,
+                key.0,
+                key.1
+            );
+        }
+        drop(logged);
+        let exported = format!("exported_{}", key.1);
+        self.renamed.push(key);
+        exported
     }
 
     fn skip_value(&mut self, reason: &dyn fmt::Display) {
@@ -456,9 +487,10 @@ impl<'o, F: Format> Mapping<'o, F> {
             self.labels.truncate(*labels_len);
         }
         for &(name, value) in labels {
-            let name = label_name(name);
+            let mut name = label_name(name);
             let replaces_key = replaced.as_ref().is_some_and(|(_, label)| *label == name);
             if !replaces_key {
+                name = self.own_label(name);
                 if self.label_names.contains(&name) || SAMPLE_LABELS.contains(&name.as_str()) {
                     self.skip_value(&format_args!("its label `{name}` is already used"));
                     return;
@@ -595,7 +627,7 @@ impl<F: Format> Encode for Mapping<'_, F> {
             self.push_frame(None);
             return;
         }
-        let label = label_name(label);
+        let label = self.own_label(label_name(label));
         if self.label_names.contains(&label) || SAMPLE_LABELS.contains(&label.as_str()) {
             self.skip_value(&format_args!("its label `{label}` is already used"));
             self.push_frame(None);
