@@ -90,6 +90,17 @@ impl Counter {
         slots::own_slot(self.slot.get_or_assign(SlotKind::Count)?)
     }
 
+    /// This thread's slot of the counter, pinned, and this thread's table (see
+    /// `slots::pin`). For a counter that is never dropped (`'static`).
+    #[inline]
+    pub(crate) fn pin(&'static self) -> Option<(slots::ThreadTable, slots::PinnedSlot)> {
+        let id = match self.slot.get() {
+            Some(id) => id,
+            None => self.slot.get_or_assign(SlotKind::Count)?,
+        };
+        slots::pin(id)
+    }
+
     #[cold]
     fn add_slow(&self, n: u64) {
         match self.slot.get_or_assign(SlotKind::Count) {
