@@ -44,6 +44,24 @@ pub(crate) fn render<D: Document>(
     document.finish()
 }
 
+/// Appends `parts` to `out`, one after another, with one check of its capacity.
+#[inline(always)]
+pub(crate) fn append<const N: usize>(out: &mut Vec<u8>, parts: &[&[u8]; N]) {
+    let len: usize = parts.iter().map(|part| part.len()).sum();
+    out.reserve(len);
+    let mut end = out.len();
+    for part in parts {
+        // SAFETY: `reserve` made room for every part after `len()`; the bytes written
+        // are initialized before the length covers them.
+        unsafe {
+            std::ptr::copy_nonoverlapping(part.as_ptr(), out.as_mut_ptr().add(end), part.len());
+        }
+        end += part.len();
+    }
+    // SAFETY: every byte up to `end` was written above.
+    unsafe { out.set_len(end) };
+}
+
 /// Follows a value that a view leaves out (a metrics-only value in JSON), through the
 /// objects and maps inside it, for the encoders that drop such values.
 #[derive(Debug, Default, Clone, Copy)]

@@ -413,13 +413,13 @@ impl Slots {
         total
     }
 
-    /// Appends [`sum`](Self::sum) of each id (0 for `None`) to `totals`, under one read
-    /// lock.
-    fn sum_each(&self, ids: impl Iterator<Item = Option<u32>>, totals: &mut Vec<u64>) {
+    /// Appends, for each `(id, base)`, `base` plus [`sum`](Self::sum) of the id (nothing
+    /// for `None`) to `totals`, under one read lock.
+    fn sum_each(&self, ids: impl Iterator<Item = (Option<u32>, u64)>, totals: &mut Vec<u64>) {
         let state = self.read();
-        totals.extend(ids.map(|id| {
-            let Some(id) = id else { return 0 };
-            let mut total = state.retired(id);
+        totals.extend(ids.map(|(id, base)| {
+            let Some(id) = id else { return base };
+            let mut total = base.wrapping_add(state.retired(id));
             for table in &state.live {
                 // SAFETY: as in `sum`.
                 if let Some(slot) = unsafe { table.get() }.slot(id) {
@@ -701,9 +701,9 @@ pub(crate) fn sum(id: u32) -> u64 {
     SLOTS.sum(id)
 }
 
-/// Appends the total of each slot id in `ids` (0 for `None`) to `totals`, read under
-/// one lock.
-pub(crate) fn sum_each(ids: impl Iterator<Item = Option<u32>>, totals: &mut Vec<u64>) {
+/// Appends, for each `(id, base)` in `ids`, `base` plus the total of the slot id (nothing
+/// for `None`) to `totals`, read under one lock.
+pub(crate) fn sum_each(ids: impl Iterator<Item = (Option<u32>, u64)>, totals: &mut Vec<u64>) {
     SLOTS.sum_each(ids, totals)
 }
 

@@ -147,11 +147,8 @@ impl Var for Counter {
         counters: impl Iterator<Item = &'v Self> + Clone,
         totals: &mut Vec<u64>,
     ) -> bool {
-        let start = totals.len();
-        slots::sum_each(counters.clone().map(|counter| counter.slot.get()), totals);
-        for (total, counter) in totals[start..].iter_mut().zip(counters) {
-            *total = total.wrapping_add(counter.shared.load(Relaxed));
-        }
+        let ids = counters.map(|counter| (counter.slot.get(), counter.shared.load(Relaxed)));
+        slots::sum_each(ids, totals);
         true
     }
 

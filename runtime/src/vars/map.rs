@@ -11,7 +11,7 @@ use crate::vars::counter::Counter;
 use crate::vars::entry_cache::{self, Cached, Stamp};
 use crate::vars::float::Float;
 use crate::vars::gauge::Gauge;
-use crate::vars::{Var, Writer};
+use crate::vars::{CounterEntry, Var, Writer};
 
 thread_local! {
     /// The totals of a map of counters being written (see `write_levels`).
@@ -113,6 +113,61 @@ pub struct Map<V> {
     overflow_logged: AtomicBool,
     /// Tells this thread's cached entries of the map from stale ones (`entry_cache`).
     stamp: Stamp,
+    /// The entries in order, for writing a map of counters; dropped whenever the write
+    /// lock is taken, rebuilt by the next write.
+    table: RwLock<Option<Arc<KeyTable<V>>>>,
+}
+
+/// A map's keys in order, each with whether a format would escape any of its bytes, and
+/// their values: what a scrape of a map of counters walks instead of the tree. Rebuilt
+/// after the entries change, so a map whose keys settle is written without visiting its
+/// tree or looking at each key's bytes again.
+struct KeyTable<V> {
+    /// Every key, one after another.
+    keys: String,
+    /// Where each key starts in `keys`, and where the last one ends.
+    starts: Vec<usize>,
+    /// Per key: no byte a format escapes (a control character, `"` or `\`).
+    plain: Vec<bool>,
+    values: Vec<Arc<V>>,
+}
+
+impl<V> KeyTable<V> {
+    fn new(entries: &BTreeMap<String, Arc<V>>) -> Self {
+        let mut table = KeyTable {
+            keys: String::with_capacity(entries.keys().map(String::len).sum()),
+            starts: Vec::with_capacity(entries.len() + 1),
+            plain: Vec::with_capacity(entries.len()),
+            values: Vec::with_capacity(entries.len()),
+        };
+        table.starts.push(0);
+        for (key, value) in entries {
+            table.keys.push_str(key);
+            table.starts.push(table.keys.len());
+            table.plain.push(
+                !key.bytes()
+                    .any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\'),
+            );
+            table.values.push(Arc::clone(value));
+        }
+        table
+    }
+
+    /// The entries with their totals, `totals[i]` for the `i`th.
+    fn with_totals<'t>(&'t self, totals: &'t [u64]) -> impl Iterator<Item = CounterEntry<'t>> {
+        let count = self.plain.len().min(totals.len());
+        (0..count).map(move |index| {
+            let (start, end) = (self.starts[index], self.starts[index + 1]);
+            // SAFETY: `starts` holds the ends of whole keys pushed onto `keys`, so each
+            // pair bounds one key, on character boundaries.
+            let key = unsafe { self.keys.get_unchecked(start..end) };
+            CounterEntry {
+                key,
+                plain: self.plain[index],
+                value: totals[index],
+            }
+        })
+    }
 }
 
 impl<V> Map<V> {
@@ -131,6 +186,7 @@ impl<V> Map<V> {
             default_limit: OnceLock::new(),
             overflow_logged: AtomicBool::new(false),
             stamp: Stamp::new(),
+            table: RwLock::new(None),
         }
     }
 
@@ -206,6 +262,7 @@ impl<V> Map<V> {
                 default_limit: OnceLock::new(),
                 overflow_logged: AtomicBool::new(false),
                 stamp: Stamp::new(),
+                table: RwLock::new(None),
             },
             None => Map::new(),
         }
@@ -339,8 +396,27 @@ impl<V> Map<V> {
         self.entries.read().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The entries, to change: what a scrape kept of them is dropped (under this lock,
+    /// so no scrape can keep a table of the entries from before the change).
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Arc<V>>> {
-        self.entries.write().unwrap_or_else(PoisonError::into_inner)
+        let entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        *self.table.write().unwrap_or_else(PoisonError::into_inner) = None;
+        entries
+    }
+
+    /// The entries in order, from the table kept since they last changed, or a new one.
+    fn key_table(&self) -> Arc<KeyTable<V>> {
+        let kept = self.table.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(table) = &*kept {
+            return Arc::clone(table);
+        }
+        drop(kept);
+        // Built and kept under the read lock of the entries, which a change must take
+        // for writing: a table is never kept from before a change.
+        let entries = self.read();
+        let table = Arc::new(KeyTable::new(&entries));
+        *self.table.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&table));
+        table
     }
 }
 
@@ -419,20 +495,24 @@ impl<V: Var> Map<V> {
     /// Writes the map with keys named `label`, handing `nested` to the values.
     fn write_levels(&self, label: &str, nested: &[&'static str], out: Writer<'_>) {
         if V::__writes_without_locks() {
-            // Counters, gauges and the like cannot re-enter this map: write them under
-            // the read lock, without an `Arc` clone and drop per entry.
-            let map = self.read();
             // A buffer kept per thread, so that a dashboard tick allocates nothing; taken
             // out while in use, so a nested map simply starts its own.
             let mut totals = COUNTER_TOTALS.try_with(Cell::take).unwrap_or_default();
             totals.clear();
-            if V::__read_counters(map.values().map(|value| &**value), &mut totals) {
+            // Counters are read together (a type that is not says so, with no values),
+            // from the entries as the table keeps them.
+            if V::__read_counters(std::iter::empty(), &mut totals) {
+                let table = self.key_table();
+                V::__read_counters(table.values.iter().map(|value| &**value), &mut totals);
                 out.map(label, |entries| {
-                    entries.counters(map.keys().map(String::as_str).zip(totals.iter().copied()));
+                    entries.counters(table.with_totals(&totals))
                 });
                 let _ = COUNTER_TOTALS.try_with(|kept| kept.set(totals));
                 return;
             }
+            // Gauges and the like cannot re-enter this map: write them under the read
+            // lock, without an `Arc` clone and drop per entry.
+            let map = self.read();
             out.map(label, |entries| {
                 for (key, value) in map.iter() {
                     (**value).__write_labelled(nested, entries.entry(key));
@@ -487,6 +567,22 @@ impl<V: Var> Var for Map<V> {
 mod tests {
     use super::*;
     use crate::vars::{Describe, Distribution, Encode};
+
+    #[test]
+    fn a_map_of_counters_renders_its_entries_as_they_are_after_each_change() {
+        let map: Map<Counter> = Map::new();
+        map.add("b", 1);
+        assert_eq!(crate::render_json(&map), r#"{"b": 1}"#);
+        map.add("b", 1); // no new key: the kept table serves
+        map.add("a\"q", 5);
+        assert_eq!(crate::render_json(&map), r#"{"a\"q": 5, "b": 2}"#);
+        map.set("b", Counter::new());
+        assert_eq!(crate::render_json(&map), r#"{"a\"q": 5, "b": 0}"#);
+        map.remove("a\"q");
+        assert_eq!(crate::render_json(&map), r#"{"b": 0}"#);
+        map.clear();
+        assert_eq!(crate::render_json(&map), "{}");
+    }
 
     /// Records the labels of the maps written to it.
     #[derive(Default)]

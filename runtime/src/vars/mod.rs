@@ -396,10 +396,20 @@ impl MapWriter<'_> {
     }
 
     /// Entries whose values are counters, as `entry(key).counter(value)` for each.
-    pub(crate) fn counters<'k>(&mut self, entries: impl Iterator<Item = (&'k str, u64)>) {
+    pub(crate) fn counters<'k>(&mut self, entries: impl Iterator<Item = CounterEntry<'k>>) {
         let mut entries = entries;
         self.encoder.counter_entries(&mut entries);
     }
+}
+
+/// One entry of a map of counters (see `Encode::counter_entries`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CounterEntry<'a> {
+    pub(crate) key: &'a str,
+    /// Whether no byte of `key` is one a format escapes: a control character, `"` or
+    /// `\` (known when the map's keys were last put in order, so not looked at again).
+    pub(crate) plain: bool,
+    pub(crate) value: u64,
 }
 
 /// The unit of a value; see [`Writer::unit`].
@@ -501,10 +511,10 @@ pub(crate) trait Encode {
 
     /// Entries of the current map whose values are counters: `entry(key)` then
     /// `counter(value)` for each, which an encoder may do at once.
-    fn counter_entries(&mut self, entries: &mut dyn Iterator<Item = (&str, u64)>) {
-        for (key, value) in entries {
-            self.entry(key);
-            self.counter(value);
+    fn counter_entries(&mut self, entries: &mut dyn Iterator<Item = CounterEntry<'_>>) {
+        for entry in entries {
+            self.entry(entry.key);
+            self.counter(entry.value);
         }
     }
 }

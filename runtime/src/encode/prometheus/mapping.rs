@@ -21,7 +21,7 @@ use super::format::{FamilyHead, Format, Labels, MetricValue, Number};
 use super::names::{label_name, push_label, push_name};
 use super::PrometheusOptions;
 use crate::encode::{failures, Document};
-use crate::vars::{Describe, Distribution, Encode, Unit, Var, View, Writer};
+use crate::vars::{CounterEntry, Describe, Distribution, Encode, Unit, Var, View, Writer};
 
 /// The label a string value becomes on its `_info` series.
 pub(crate) const INFO_LABEL: &str = "value";
@@ -624,20 +624,20 @@ impl<F: Format> Encode for Mapping<'_, F> {
     /// As `entry(key)` then `counter(value)` for each, handing each metric straight to
     /// the format once the first entry has found the map's family: the same output,
     /// without the per-entry bookkeeping a value of any shape needs.
-    fn counter_entries(&mut self, entries: &mut dyn Iterator<Item = (&str, u64)>) {
-        let Some((key, value)) = entries.next() else {
+    fn counter_entries(&mut self, entries: &mut dyn Iterator<Item = CounterEntry<'_>>) {
+        let Some(first) = entries.next() else {
             return;
         };
-        self.entry(key);
-        self.counter(value);
+        self.entry(first.key);
+        self.counter(first.value);
         let family = match self.frames.last() {
             Some(frame) if frame.label.is_some() && self.skip_depth.is_none() => frame.family,
             _ => None,
         };
         let Some((FamilyType::Counter, index)) = family else {
-            for (key, value) in entries {
-                self.entry(key);
-                self.counter(value);
+            for entry in entries {
+                self.entry(entry.key);
+                self.counter(entry.value);
             }
             return;
         };
@@ -649,10 +649,9 @@ impl<F: Format> Encode for Mapping<'_, F> {
             .last_mut()
             .and_then(|frame| frame.label.take())
             .unwrap_or_default();
-        for (key, value) in entries {
-            let value = MetricValue::Counter(Number::U64(value));
-            self.metric(index, Some((&label, key)), value);
-        }
+        let family = &self.families.list[index];
+        self.format
+            .counters(index, family, &self.labels, &label, entries);
         if let Some(frame) = self.frames.last_mut() {
             frame.label = Some(label);
         }

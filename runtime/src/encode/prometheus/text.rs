@@ -12,7 +12,8 @@ use super::families::{Family, FamilyType};
 use super::format::{FamilyHead, Format, Labels, Mark, MetricValue, Number};
 use super::names::{push_f64, push_help, push_label_value};
 use super::PrometheusFormat;
-use crate::vars::Distribution;
+use crate::encode::append;
+use crate::vars::{CounterEntry, Distribution};
 
 /// The size of the last document, to allocate the next one at once.
 static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
@@ -24,6 +25,8 @@ pub(crate) struct Text {
     out: Vec<u8>,
     /// Per family, where its header and lines are in `out`.
     runs: Vec<Runs>,
+    /// What the lines of a map of counters begin with (see `counters`).
+    head: Vec<u8>,
 }
 
 /// Where one family is in the output.
@@ -41,6 +44,19 @@ impl Text {
             openmetrics: format == PrometheusFormat::OpenMetrics,
             out: Vec::with_capacity(last + last / 8),
             runs: Vec::with_capacity(families),
+            head: Vec::new(),
+        }
+    }
+
+    /// Records that family `index`'s lines continue with `lines` of `out`.
+    #[inline]
+    fn extend_run(&mut self, index: usize, lines: Range<usize>) {
+        let runs = &mut self.runs[index];
+        let run = runs.more.last_mut().unwrap_or(&mut runs.first);
+        if run.end == lines.start {
+            run.end = lines.end;
+        } else {
+            runs.more.push(lines);
         }
     }
 
@@ -85,13 +101,7 @@ impl Text {
         }
         out.push(b'\n');
         let line = start..out.len();
-        let runs = &mut self.runs[index];
-        let run = runs.more.last_mut().unwrap_or(&mut runs.first);
-        if run.end == line.start {
-            run.end = line.end;
-        } else {
-            runs.more.push(line);
-        }
+        self.extend_run(index, line);
     }
 
     /// A histogram's lines: one per bucket, `+Inf`, `_sum` and `_count`.
@@ -188,6 +198,45 @@ impl Format for Text {
         }
     }
 
+    /// One line per entry, as `metric` writes them: the part before the key's value is
+    /// the same for every entry, so it is put together once.
+    fn counters(
+        &mut self,
+        index: usize,
+        family: &Family,
+        labels: &[u8],
+        label: &str,
+        entries: &mut dyn Iterator<Item = CounterEntry<'_>>,
+    ) {
+        let head = &mut self.head;
+        head.clear();
+        head.extend_from_slice(family.name.as_bytes());
+        head.extend_from_slice(b"_total{");
+        head.extend_from_slice(labels);
+        if !labels.is_empty() {
+            head.push(b',');
+        }
+        head.extend_from_slice(label.as_bytes());
+        head.extend_from_slice(b"=\"");
+        let out = &mut self.out;
+        let start = out.len();
+        let mut digits = itoa::Buffer::new();
+        for entry in entries {
+            let digits = digits.format(entry.value).as_bytes();
+            if entry.plain {
+                append(out, &[head, entry.key.as_bytes(), b"\"} ", digits, b"\n"]);
+            } else {
+                out.extend_from_slice(head);
+                push_label_value(out, entry.key);
+                append(out, &[b"\"} ", digits, b"\n"]);
+            }
+        }
+        let lines = start..out.len();
+        if !lines.is_empty() {
+            self.extend_run(index, lines);
+        }
+    }
+
     fn mark(&self, families: usize) -> Mark {
         Mark {
             families,
@@ -225,8 +274,10 @@ impl Format for Text {
             assembled
         };
         LAST_SIZE.store(out.len(), Relaxed);
-        // Only `&str` contents and ASCII are ever written.
-        String::from_utf8(out).expect("Prometheus output is UTF-8")
+        debug_assert!(std::str::from_utf8(&out).is_ok());
+        // SAFETY: only whole `&str`s (escaped or not) and ASCII are ever written, and a
+        // roll-back cuts at the end of a line.
+        unsafe { String::from_utf8_unchecked(out) }
     }
 }
 
