@@ -34,7 +34,6 @@ async fn expvar_counted_async_fn() {
 /// A loop of `iters` awaited calls, timed inside its task.
 type Row = fn(u64) -> Pin<Box<dyn Future<Output = Duration> + Send>>;
 
-
 macro_rules! row {
     ($call:expr) => {
         (|iters: u64| {
@@ -76,7 +75,10 @@ const ROWS: [(&str, Row); 7] = [
         "fastmetrics_calls_in_flight",
         same_facts_row!(same_facts::fastmetrics),
     ),
-    ("metered_calls_in_flight", same_facts_row!(same_facts::metered)),
+    (
+        "metered_calls_in_flight",
+        same_facts_row!(same_facts::metered),
+    ),
 ];
 
 fn flavours(c: &mut Criterion) {
