@@ -404,5 +404,8 @@ fn an_async_call_is_finished_exactly_once_whatever_thread_it_ends_on() {
     std::thread::spawn(move || finish(here_later))
         .join()
         .unwrap();
-    assert_eq!((stats.calls(), stats.finished(), stats.in_flight()), (3, 3, 0));
+    assert_eq!(
+        (stats.calls(), stats.finished(), stats.in_flight()),
+        (3, 3, 0)
+    );
 }

@@ -112,7 +112,11 @@ fn memstats_counts_come_from_jemalloc_and_go_decodes_them() {
     let first = Reading::take();
     let second = Reading::take();
     let reading_itself = second.since(first);
-    assert_eq!(&reading_itself[3..], [0, 0, 0, 0], "only the test uses its classes");
+    assert_eq!(
+        &reading_itself[3..],
+        [0, 0, 0, 0],
+        "only the test uses its classes"
+    );
 
     for _ in 0..HELD {
         held.push(vec![1u8; SMALL.0].into_boxed_slice());
@@ -154,9 +158,17 @@ fn memstats_counts_come_from_jemalloc_and_go_decodes_them() {
         );
     };
     near("Mallocs held", allocated[0], objects + reading_itself[0]);
-    near("HeapObjects held", allocated[2], objects + reading_itself[2]);
+    near(
+        "HeapObjects held",
+        allocated[2],
+        objects + reading_itself[2],
+    );
     near("Frees released", released[1], objects + reading_itself[1]);
-    near("HeapObjects released", released[2], -objects + reading_itself[2]);
+    near(
+        "HeapObjects released",
+        released[2],
+        -objects + reading_itself[2],
+    );
     // Go's identities, and the bytes.
     for reading in [first, second, holding, freed] {
         assert_eq!(reading.mallocs - reading.frees, reading.heap_objects);

@@ -1,5 +1,8 @@
 //! The `/debug/vars` document: Go's expvar layout, but always valid JSON.
 
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
 use super::{append, failures, Document, Skip};
 use crate::vars::VarRef;
 use crate::vars::{CounterEntry, Describe, Distribution, Encode, Statistic, Var, View, Writer};
@@ -8,9 +11,13 @@ use crate::vars::{CounterEntry, Describe, Distribution, Encode, Statistic, Var, 
 /// object, one variable per line, keys in the order given (the registry sorts them).
 pub(crate) struct JsonDocument(JsonEncoder);
 
+/// The size of the last document, to allocate the next one at once.
+static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
+
 impl JsonDocument {
     pub(crate) fn new(vars: usize) -> Self {
-        let mut encoder = JsonEncoder::with_capacity(64 + vars * 32);
+        let last = LAST_SIZE.load(Relaxed);
+        let mut encoder = JsonEncoder::with_capacity((64 + vars * 32).max(last + last / 8));
         encoder.out.extend_from_slice(b"{\n");
         // The document's own members are one per line; they are a frame like any object's.
         encoder.first_member.push(true);
@@ -31,6 +38,7 @@ impl Document for JsonDocument {
 
     fn finish(mut self) -> String {
         self.0.out.extend_from_slice(b"\n}\n");
+        LAST_SIZE.store(self.0.out.len(), Relaxed);
         self.0.into_string()
     }
 }
@@ -64,14 +72,21 @@ struct JsonEncoder {
     current: String,
 }
 
+thread_local! {
+    /// The frames and name buffer of this thread's last document, kept for its next one.
+    static KEPT: Cell<(Vec<bool>, String)> = const { Cell::new((Vec::new(), String::new())) };
+}
+
 impl JsonEncoder {
     fn with_capacity(capacity: usize) -> Self {
+        let (mut first_member, current) = KEPT.try_with(Cell::take).unwrap_or_default();
+        first_member.clear();
         JsonEncoder {
             out: Vec::with_capacity(capacity),
-            first_member: Vec::new(),
+            first_member,
             member: (0, false),
             skip: Skip::default(),
-            current: String::new(),
+            current,
         }
     }
 
@@ -91,6 +106,7 @@ impl JsonEncoder {
     }
 
     fn into_string(self) -> String {
+        let _ = KEPT.try_with(|kept| kept.set((self.first_member, self.current)));
         debug_assert!(std::str::from_utf8(&self.out).is_ok());
         // SAFETY: only UTF-8 is ever written: whole `&str`s, escaped or not, and ASCII
         // numbers and punctuation.

@@ -53,26 +53,14 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{self, *};
 use std::sync::PoisonError;
 
-use store::Store;
+pub(crate) use store::CHUNK_LEN;
+use store::{Chunk, Directory, Store, CHUNK_BITS};
 
 #[cfg(all(test, expvar_loom))]
-use loom::sync::{
-    atomic::{AtomicPtr, AtomicU64},
-    RwLock, RwLockReadGuard, RwLockWriteGuard,
-};
+use loom::sync::{atomic::AtomicU64, RwLock, RwLockReadGuard, RwLockWriteGuard};
 #[cfg(not(all(test, expvar_loom)))]
-use std::sync::{
-    atomic::{AtomicPtr, AtomicU64},
-    RwLock, RwLockReadGuard, RwLockWriteGuard,
-};
+use std::sync::{atomic::AtomicU64, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-#[cfg(not(all(test, expvar_loom)))]
-const CHUNK_BITS: u32 = 6;
-/// A model explores every interleaving of every slot: keep tables tiny there.
-#[cfg(all(test, expvar_loom))]
-const CHUNK_BITS: u32 = 1;
-/// Slots per chunk: 64 slots of 8 bytes, 512 bytes.
-pub(crate) const CHUNK_LEN: usize = 1 << CHUNK_BITS;
 #[cfg(not(all(test, expvar_loom)))]
 const MAX_CHUNKS: usize = 1 << 14;
 #[cfg(all(test, expvar_loom))]
@@ -89,44 +77,6 @@ pub(crate) const MAX_SLOTS: u32 = (CHUNK_LEN * MAX_CHUNKS) as u32;
 
 /// One slot: std's atomic, or loom's in the model.
 pub(crate) type Slot = AtomicU64;
-
-#[repr(align(128))] // keep chunks of different threads off each other's cache lines
-struct Chunk([AtomicU64; CHUNK_LEN]);
-
-impl Chunk {
-    // On Unix chunks are mapped from the OS (see `store.rs`).
-    #[cfg(not(any(unix, all(test, expvar_loom))))]
-    fn new_boxed() -> Box<Chunk> {
-        Box::new(Chunk([const { AtomicU64::new(0) }; CHUNK_LEN]))
-    }
-
-    #[cfg(all(test, expvar_loom))]
-    fn new_boxed() -> Box<Chunk> {
-        Box::new(Chunk(std::array::from_fn(|_| AtomicU64::new(0))))
-    }
-}
-
-/// The chunk pointers of a table, indexed by `id >> CHUNK_BITS`: a boxed slice kept as
-/// its parts so that an empty one can be built in a `const`.
-#[derive(Clone, Copy)]
-struct Directory {
-    start: NonNull<AtomicPtr<Chunk>>,
-    len: usize,
-}
-
-impl Directory {
-    const EMPTY: Directory = Directory {
-        start: NonNull::dangling(),
-        len: 0,
-    };
-
-    #[inline]
-    fn as_slice<'a>(self) -> &'a [AtomicPtr<Chunk>] {
-        // SAFETY: `start` and `len` come from the table's store (or are empty); the
-        // caller holds the directory's table alive.
-        unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.len) }
-    }
-}
 
 /// One thread's slots.
 struct Table {

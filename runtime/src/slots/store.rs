@@ -10,6 +10,59 @@
 //! Elsewhere, and in the loom model (whose atomics cannot start as zeroed memory), each
 //! chunk and directory is a `Box`.
 
+use std::ptr::NonNull;
+
+#[cfg(all(test, expvar_loom))]
+use loom::sync::atomic::{AtomicPtr, AtomicU64};
+#[cfg(not(all(test, expvar_loom)))]
+use std::sync::atomic::{AtomicPtr, AtomicU64};
+
+#[cfg(not(all(test, expvar_loom)))]
+pub(super) const CHUNK_BITS: u32 = 6;
+/// A model explores every interleaving of every slot: keep tables tiny there.
+#[cfg(all(test, expvar_loom))]
+pub(super) const CHUNK_BITS: u32 = 1;
+/// Slots per chunk: 64 slots of 8 bytes, 512 bytes.
+pub(crate) const CHUNK_LEN: usize = 1 << CHUNK_BITS;
+
+#[repr(align(128))] // keep chunks of different threads off each other's cache lines
+pub(super) struct Chunk(pub(super) [AtomicU64; CHUNK_LEN]);
+
+impl Chunk {
+    // On Unix chunks are mapped from the OS (see `mapped`).
+    #[cfg(not(any(unix, all(test, expvar_loom))))]
+    fn new_boxed() -> Box<Chunk> {
+        Box::new(Chunk([const { AtomicU64::new(0) }; CHUNK_LEN]))
+    }
+
+    #[cfg(all(test, expvar_loom))]
+    fn new_boxed() -> Box<Chunk> {
+        Box::new(Chunk(std::array::from_fn(|_| AtomicU64::new(0))))
+    }
+}
+
+/// The chunk pointers of a table, indexed by `id >> CHUNK_BITS`: a boxed slice kept as
+/// its parts so that an empty one can be built in a `const`.
+#[derive(Clone, Copy)]
+pub(super) struct Directory {
+    pub(super) start: NonNull<AtomicPtr<Chunk>>,
+    pub(super) len: usize,
+}
+
+impl Directory {
+    pub(super) const EMPTY: Directory = Directory {
+        start: NonNull::dangling(),
+        len: 0,
+    };
+
+    #[inline]
+    pub(super) fn as_slice<'a>(self) -> &'a [AtomicPtr<Chunk>] {
+        // SAFETY: `start` and `len` come from the table's store (or are empty); the
+        // caller holds the directory's table alive.
+        unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.len) }
+    }
+}
+
 #[cfg(all(unix, not(all(test, expvar_loom))))]
 pub(super) use mapped::Store;
 
@@ -21,8 +74,9 @@ mod mapped {
     use std::alloc::Layout;
     use std::cell::Cell;
     use std::ptr::{self, NonNull};
+    use std::sync::atomic::AtomicPtr;
 
-    use crate::slots::{AtomicPtr, Chunk, Directory};
+    use super::{Chunk, Directory};
 
     /// The smallest mapping: 127 chunks after the block's header.
     const BLOCK: usize = 64 << 10;
@@ -31,7 +85,7 @@ mod mapped {
 
     /// A bump allocator over blocks mapped for one table. Used by the table's owner
     /// only (allocation) and by whoever frees the table.
-    pub(in crate::slots) struct Store {
+    pub(crate) struct Store {
         /// The newest block, which links to the older ones.
         last: Cell<Option<NonNull<u8>>>,
         /// The free space of the newest block.
@@ -40,7 +94,7 @@ mod mapped {
     }
 
     impl Store {
-        pub(in crate::slots) const fn new() -> Self {
+        pub(crate) const fn new() -> Self {
             Store {
                 last: Cell::new(None),
                 next: Cell::new(0),
@@ -86,12 +140,12 @@ mod mapped {
             unsafe { NonNull::new_unchecked(start as *mut u8) }
         }
 
-        pub(in crate::slots) fn new_chunk(&self) -> *mut Chunk {
+        pub(crate) fn new_chunk(&self) -> *mut Chunk {
             // Zeroed memory is a chunk of zeroed atomics.
             self.alloc(Layout::new::<Chunk>()).as_ptr().cast()
         }
 
-        pub(in crate::slots) fn new_directory(&self, len: usize) -> Directory {
+        pub(crate) fn new_directory(&self, len: usize) -> Directory {
             let layout = Layout::array::<AtomicPtr<Chunk>>(len).expect("a small directory");
             Directory {
                 // Zeroed memory is a directory of null pointers.
@@ -101,13 +155,13 @@ mod mapped {
         }
 
         /// Nothing to do: the directory goes with the blocks.
-        pub(in crate::slots) fn free_directory(&self, _directory: Directory) {}
+        pub(crate) fn free_directory(&self, _directory: Directory) {}
 
         /// Unmaps every block: chunks and directories alike.
         ///
         /// # Safety
         /// Nothing may use what this store allocated afterwards.
-        pub(in crate::slots) unsafe fn free(&self, _chunks: impl Iterator<Item = *mut Chunk>) {
+        pub(crate) unsafe fn free(&self, _chunks: impl Iterator<Item = *mut Chunk>) {
             let mut block = self.last.take();
             while let Some(start) = block {
                 // SAFETY: every block begins with the header written when it was mapped.
@@ -124,21 +178,26 @@ mod mapped {
 mod boxed {
     use std::ptr::{self, NonNull};
 
-    use crate::slots::{AtomicPtr, Chunk, Directory};
+    #[cfg(all(test, expvar_loom))]
+    use loom::sync::atomic::AtomicPtr;
+    #[cfg(not(all(test, expvar_loom)))]
+    use std::sync::atomic::AtomicPtr;
+
+    use super::{Chunk, Directory};
 
     /// Each chunk and directory a `Box`.
-    pub(in crate::slots) struct Store;
+    pub(crate) struct Store;
 
     impl Store {
-        pub(in crate::slots) const fn new() -> Self {
+        pub(crate) const fn new() -> Self {
             Store
         }
 
-        pub(in crate::slots) fn new_chunk(&self) -> *mut Chunk {
+        pub(crate) fn new_chunk(&self) -> *mut Chunk {
             Box::into_raw(Chunk::new_boxed())
         }
 
-        pub(in crate::slots) fn new_directory(&self, len: usize) -> Directory {
+        pub(crate) fn new_directory(&self, len: usize) -> Directory {
             let chunks: Box<[AtomicPtr<Chunk>]> =
                 (0..len).map(|_| AtomicPtr::new(ptr::null_mut())).collect();
             let start = NonNull::new(Box::into_raw(chunks).cast::<AtomicPtr<Chunk>>())
@@ -148,7 +207,7 @@ mod boxed {
 
         /// Frees a directory that is no longer used (it was replaced under the write
         /// lock, so no reader holds it).
-        pub(in crate::slots) fn free_directory(&self, directory: Directory) {
+        pub(crate) fn free_directory(&self, directory: Directory) {
             if directory.len > 0 {
                 let slice = ptr::slice_from_raw_parts_mut(directory.start.as_ptr(), directory.len);
                 // SAFETY: made by `new_directory` and no longer used.
@@ -160,7 +219,7 @@ mod boxed {
         ///
         /// # Safety
         /// Nothing may use them afterwards.
-        pub(in crate::slots) unsafe fn free(&self, chunks: impl Iterator<Item = *mut Chunk>) {
+        pub(crate) unsafe fn free(&self, chunks: impl Iterator<Item = *mut Chunk>) {
             for chunk in chunks {
                 // SAFETY: made by `new_chunk` and, by the caller, no longer used.
                 drop(unsafe { Box::from_raw(chunk) });

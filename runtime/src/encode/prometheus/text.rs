@@ -5,6 +5,7 @@
 //! its lines, and the document is then put together so each family appears once, its
 //! lines together.
 
+use std::cell::Cell;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -17,6 +18,11 @@ use crate::vars::{CounterEntry, Distribution};
 
 /// The size of the last document, to allocate the next one at once.
 static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// The runs and head of this thread's last document, kept for its next one.
+    static KEPT: Cell<(Vec<Runs>, Vec<u8>)> = const { Cell::new((Vec::new(), Vec::new())) };
+}
 
 /// A document in text 0.0.4 or OpenMetrics.
 pub(crate) struct Text {
@@ -40,11 +46,14 @@ struct Runs {
 impl Text {
     pub(crate) fn new(format: PrometheusFormat, families: usize) -> Self {
         let last = LAST_SIZE.load(Relaxed);
+        let (mut runs, head) = KEPT.try_with(Cell::take).unwrap_or_default();
+        runs.clear();
+        runs.reserve(families);
         Text {
             openmetrics: format == PrometheusFormat::OpenMetrics,
             out: Vec::with_capacity(last + last / 8),
-            runs: Vec::with_capacity(families),
-            head: Vec::new(),
+            runs,
+            head,
         }
     }
 
@@ -255,17 +264,18 @@ impl Format for Text {
         }
     }
 
-    fn finish(self, _families: &[Family]) -> String {
+    fn finish(mut self, _families: &[Family]) -> String {
         let eof: &[u8] = if self.openmetrics { b"# EOF\n" } else { b"" };
+        let runs = std::mem::take(&mut self.runs);
         // Families come in the order they were met; only one whose lines came in
         // several runs makes the output need putting together.
-        let out = if self.runs.iter().all(|runs| runs.more.is_empty()) {
+        let out = if runs.iter().all(|runs| runs.more.is_empty()) {
             let mut out = self.out;
             out.extend_from_slice(eof);
             out
         } else {
             let mut assembled = Vec::with_capacity(self.out.len() + eof.len());
-            for runs in &self.runs {
+            for runs in &runs {
                 for run in std::iter::once(&runs.first).chain(&runs.more) {
                     assembled.extend_from_slice(&self.out[run.clone()]);
                 }
@@ -274,6 +284,7 @@ impl Format for Text {
             assembled
         };
         LAST_SIZE.store(out.len(), Relaxed);
+        let _ = KEPT.try_with(|kept| kept.set((runs, self.head)));
         debug_assert!(std::str::from_utf8(&out).is_ok());
         // SAFETY: only whole `&str`s (escaped or not) and ASCII are ever written, and a
         // roll-back cuts at the end of a line.
