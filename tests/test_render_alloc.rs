@@ -41,12 +41,19 @@ fn main() {
     ];
     const TIMES: usize = 30;
     let mut failed = false;
+    let mut results = Vec::new();
     for (name, render) in renders {
         // Warm-up: what is kept between scrapes is made, and its tables reach their size.
         allocations(10, render);
         let made = allocations(TIMES, render);
         println!("{name}: {made} allocations in {TIMES} warm renders of 10,000 series");
         failed |= made != TIMES as u64;
+        results.push(format!("\"{name}\": {}", made as f64 / TIMES as f64));
     }
+    // For `scripts/bench-report`: allocations per warm scrape.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../bench-results");
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = format!("{{\"series\": 10000, {}}}\n", results.join(", "));
+    std::fs::write(dir.join("render-alloc.json"), json).unwrap();
     assert!(!failed, "a warm render allocates more than its output");
 }
