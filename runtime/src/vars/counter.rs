@@ -15,7 +15,8 @@ use crate::vars::{Var, Writer};
 ///
 /// # Cost
 /// 16 bytes inline. Each thread that increments it adds an 8-byte slot (allocated in
-/// chunks of 64 slots per thread); an idle counter costs only its 16 bytes.
+/// chunks of 64 slots per thread, on Unix in pages mapped for the thread and unmapped
+/// when it exits); an idle counter costs only its 16 bytes.
 /// `get` takes a read lock and reads the count left by exited threads plus one slot
 /// per live thread that has counted.
 ///

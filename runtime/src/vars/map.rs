@@ -80,6 +80,11 @@ pub fn default_map_limit() -> usize {
 /// is replaced or the thread exits, so an `add` racing a `remove` counts in the removed
 /// entry, as if it had come first. Other operations take the map's lock.
 ///
+/// A map of counters is written (to `/debug/vars`, `/metrics`, the dashboard) from a
+/// copy of its keys in order, kept until its entries next change: a second copy of the
+/// keys and a pointer per entry, in exchange for a scrape that neither walks the tree
+/// nor looks at each key's bytes again.
+///
 /// # Key limit
 /// A map keyed by outside input (paths, user names, hosts) could otherwise grow without
 /// bound, in memory and in series on `/metrics`. So each map holds at most
