@@ -164,7 +164,11 @@ fn render(c: &mut Criterion) {
         b.iter(|| black_box(expvar::prometheus::to_prometheus_with(&openmetrics)))
     });
     group.bench_function("fastmetrics_openmetrics_encode", |b| {
-        b.iter(|| black_box(newer_peers::fastmetrics_encode_openmetrics(&fast_openmetrics)))
+        b.iter(|| {
+            black_box(newer_peers::fastmetrics_encode_openmetrics(
+                &fast_openmetrics,
+            ))
+        })
     });
     group.finish();
 }

@@ -60,6 +60,23 @@ impl FunctionStats {
     /// ends on this thread; elsewhere it counts on the thread it ends on. Exact either way.
     #[inline]
     pub fn enter(&'static self) -> CallGuard {
+        // Warm: both counters have ids and this thread has their chunk.
+        if let (Some(calls), Some(finished)) = (self.calls.slot_id(), self.finished.slot_id()) {
+            if let Some(finished) = slots::add_and_pin(calls, 1, finished) {
+                return CallGuard {
+                    call: Call::new(self),
+                    finished: Some(finished),
+                };
+            }
+        }
+        self.enter_cold()
+    }
+
+    /// [`enter`](Self::enter) on a thread without the chunks yet, or before the
+    /// counters have ids.
+    #[cold]
+    #[inline(never)]
+    fn enter_cold(&'static self) -> CallGuard {
         let finished = match self.finished.pin() {
             Some((table, finished)) => {
                 self.calls.add_on(table, 1);

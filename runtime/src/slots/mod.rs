@@ -592,6 +592,32 @@ impl PinnedSlot {
     }
 }
 
+/// Adds `n` to this thread's slot `add`, and pins its slot `pin`, with one read of the
+/// thread's table and one lookup of the chunk when both are in the same chunk (two
+/// counters of one variable, given ids one after the other). `None`, adding nothing,
+/// unless the thread has both chunks already: the caller then takes the long way.
+#[inline]
+pub(crate) fn add_and_pin(add: u32, n: u64, pin: u32) -> Option<PinnedSlot> {
+    let table = TABLE.with(Cell::get);
+    let directory = table.directory().as_slice();
+    let chunk = |id: u32| {
+        let chunk = directory.get((id >> CHUNK_BITS) as usize)?.load(Acquire);
+        // SAFETY: a non-null chunk pointer stays valid until the table is dropped.
+        unsafe { chunk.as_ref() }
+    };
+    let add_chunk = chunk(add)?;
+    let pin_chunk = if add >> CHUNK_BITS == pin >> CHUNK_BITS {
+        add_chunk
+    } else {
+        chunk(pin)?
+    };
+    add_to(&add_chunk.0[add as usize & (CHUNK_LEN - 1)], n);
+    Some(PinnedSlot {
+        serial: table.serial,
+        slot: NonNull::from(&pin_chunk.0[pin as usize & (CHUNK_LEN - 1)]),
+    })
+}
+
 /// This thread's slot `id`, pinned, and the table it is in for more adds on this thread;
 /// claims the table or the chunk first if needed. `None` if the thread cannot have a
 /// table. The slot must belong to a variable that outlives the pin.

@@ -91,6 +91,12 @@ impl Counter {
         slots::own_slot(self.slot.get_or_assign(SlotKind::Count)?)
     }
 
+    /// The slot id, if the counter has one yet.
+    #[inline]
+    pub(crate) fn slot_id(&self) -> Option<u32> {
+        self.slot.get()
+    }
+
     /// This thread's slot of the counter, pinned, and this thread's table (see
     /// `slots::pin`). For a counter that is never dropped (`'static`).
     #[inline]
