@@ -160,18 +160,17 @@ impl<V> KeyTable<V> {
 
     /// The entries with their totals, `totals[i]` for the `i`th.
     fn with_totals<'t>(&'t self, totals: &'t [u64]) -> impl Iterator<Item = CounterEntry<'t>> {
-        let count = self.plain.len().min(totals.len());
-        (0..count).map(move |index| {
-            let (start, end) = (self.starts[index], self.starts[index + 1]);
-            // SAFETY: `starts` holds the ends of whole keys pushed onto `keys`, so each
-            // pair bounds one key, on character boundaries.
-            let key = unsafe { self.keys.get_unchecked(start..end) };
-            CounterEntry {
-                key,
-                plain: self.plain[index],
-                value: totals[index],
-            }
-        })
+        self.starts
+            .windows(2)
+            .zip(&self.plain)
+            .zip(totals)
+            .map(|((bounds, &plain), &value)| CounterEntry {
+                // SAFETY: `starts` holds the ends of whole keys pushed onto `keys`, so
+                // each pair bounds one key, on character boundaries.
+                key: unsafe { self.keys.get_unchecked(bounds[0]..bounds[1]) },
+                plain,
+                value,
+            })
     }
 }
 
