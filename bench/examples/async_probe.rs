@@ -16,7 +16,9 @@ async fn counted_async_fn() {
 }
 
 fn main() {
-    let calls: u64 = std::env::args().nth(1).map_or(100_000, |n| n.parse().unwrap());
+    let calls: u64 = std::env::args()
+        .nth(1)
+        .map_or(100_000, |n| n.parse().unwrap());
     let mut context = Context::from_waker(Waker::noop());
     for _ in 0..=calls {
         let future = pin!(counted_async_fn());

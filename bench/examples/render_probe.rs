@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! valgrind --tool=callgrind target/release/examples/render_probe text 10
+//! target/release/examples/render_probe json 1000 0   # the built-in variables alone
 //! ```
 use std::hint::black_box;
 use std::sync::Arc;
@@ -14,7 +15,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let what = args.next().unwrap_or_else(|| "text".into());
     let times: usize = args.next().map_or(10, |n| n.parse().unwrap());
-    for family in 0..100 {
+    let families: usize = args.next().map_or(100, |n| n.parse().unwrap());
+    for family in 0..families {
         let map = Arc::new(Map::<Counter>::with_label("key"));
         for series in 0..100 {
             map.add(&format!("k{series:03}"), (family * 100 + series) as u64);
@@ -28,8 +30,10 @@ fn main() {
         _ => black_box(expvar::to_prometheus()).len(),
     };
     let size = render();
+    let started = std::time::Instant::now();
     for _ in 0..times {
         black_box(render());
     }
-    eprintln!("{what}: {size} bytes");
+    let each = started.elapsed() / times.max(1) as u32;
+    eprintln!("{what}: {size} bytes, {each:?} per render");
 }

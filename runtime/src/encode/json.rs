@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::{append, failures, Document, Skip};
 use crate::vars::VarRef;
-use crate::vars::{CounterEntry, Describe, Distribution, Encode, Statistic, Var, View, Writer};
+use crate::vars::{CounterEntries, Describe, Distribution, Encode, Statistic, Var, View, Writer};
 
 /// The `/debug/vars` document, as [`render`](super::render) builds it: Go's layout, one
 /// object, one variable per line, keys in the order given (the registry sorts them).
@@ -264,7 +264,7 @@ impl Encode for JsonEncoder {
 
     /// As `entry(key)` then `counter(value)` for each, without a check per entry for a
     /// value being left out: counters are in every view.
-    fn counter_entries(&mut self, entries: &mut dyn Iterator<Item = CounterEntry<'_>>) {
+    fn counter_entries(&mut self, entries: &mut CounterEntries<'_>) {
         if self.skip.active() {
             return;
         }

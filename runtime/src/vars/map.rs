@@ -11,7 +11,7 @@ use crate::vars::counter::Counter;
 use crate::vars::entry_cache::{self, Cached, Stamp};
 use crate::vars::float::Float;
 use crate::vars::gauge::Gauge;
-use crate::vars::{CounterEntry, Var, Writer};
+use crate::vars::{CounterEntries, Var, Writer};
 
 thread_local! {
     /// The totals of a map of counters being written (see `write_levels`).
@@ -159,18 +159,9 @@ impl<V> KeyTable<V> {
     }
 
     /// The entries with their totals, `totals[i]` for the `i`th.
-    fn with_totals<'t>(&'t self, totals: &'t [u64]) -> impl Iterator<Item = CounterEntry<'t>> {
-        self.starts
-            .windows(2)
-            .zip(&self.plain)
-            .zip(totals)
-            .map(|((bounds, &plain), &value)| CounterEntry {
-                // SAFETY: `starts` holds the ends of whole keys pushed onto `keys`, so
-                // each pair bounds one key, on character boundaries.
-                key: unsafe { self.keys.get_unchecked(bounds[0]..bounds[1]) },
-                plain,
-                value,
-            })
+    fn with_totals<'t>(&'t self, totals: &'t [u64]) -> CounterEntries<'t> {
+        // SAFETY: `starts` holds 0 and the end of each whole key pushed onto `keys`.
+        unsafe { CounterEntries::new(&self.keys, &self.starts, &self.plain, totals) }
     }
 }
 

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use super::families::Family;
-use crate::vars::{CounterEntry, Distribution, Unit};
+use crate::vars::{CounterEntries, Distribution, Unit};
 
 /// A number as a variable wrote it, kept exact until a format writes it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -157,7 +157,7 @@ pub(crate) trait Format {
         family: &Family,
         labels: &[u8],
         label: &str,
-        entries: &mut dyn Iterator<Item = CounterEntry<'_>>,
+        entries: &mut CounterEntries<'_>,
     ) {
         for entry in entries {
             let labels = Labels {

@@ -22,7 +22,7 @@ use super::format::{FamilyHead, Format, Labels, MetricValue, Number};
 use super::names::{label_name_into, push_label, push_name, NameStack};
 use super::PrometheusOptions;
 use crate::encode::{failures, Document};
-use crate::vars::{CounterEntry, Describe, Distribution, Encode, Unit, Var, View, Writer};
+use crate::vars::{CounterEntries, Describe, Distribution, Encode, Unit, Var, View, Writer};
 
 /// The label a string value becomes on its `_info` series.
 pub(crate) const INFO_LABEL: &str = "value";
@@ -702,7 +702,7 @@ impl<F: Format> Encode for Mapping<'_, F> {
     /// As `entry(key)` then `counter(value)` for each, handing each metric straight to
     /// the format once the first entry has found the map's family: the same output,
     /// without the per-entry bookkeeping a value of any shape needs.
-    fn counter_entries(&mut self, entries: &mut dyn Iterator<Item = CounterEntry<'_>>) {
+    fn counter_entries(&mut self, entries: &mut CounterEntries<'_>) {
         let Some(first) = entries.next() else {
             return;
         };

@@ -14,7 +14,7 @@ use super::format::{FamilyHead, Format, Labels, Mark, MetricValue, Number};
 use super::names::{push_f64, push_help, push_label_value};
 use super::PrometheusFormat;
 use crate::encode::append;
-use crate::vars::{CounterEntry, Distribution};
+use crate::vars::{CounterEntries, Distribution};
 
 /// The size of the last document, to allocate the next one at once.
 static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
@@ -215,7 +215,7 @@ impl Format for Text {
         family: &Family,
         labels: &[u8],
         label: &str,
-        entries: &mut dyn Iterator<Item = CounterEntry<'_>>,
+        entries: &mut CounterEntries<'_>,
     ) {
         let head = &mut self.head;
         head.clear();
