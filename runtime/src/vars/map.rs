@@ -1,4 +1,8 @@
 //! [`Map`]: keyed sub-variables (Go's `expvar.Map`).
+//!
+//! A little over 600 lines, about 120 of them tests: the entries, their limit, the
+//! per-thread entry cache's stamp and the key order kept for scrapes change together,
+//! under one lock.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -11,7 +15,8 @@ use crate::vars::counter::Counter;
 use crate::vars::entry_cache::{self, Cached, Stamp};
 use crate::vars::float::Float;
 use crate::vars::gauge::Gauge;
-use crate::vars::{CounterEntries, Var, Writer};
+use crate::vars::key_table::KeyTable;
+use crate::vars::{Var, Writer};
 
 thread_local! {
     /// The totals of a map of counters being written (see `write_levels`).
@@ -121,48 +126,6 @@ pub struct Map<V> {
     /// The entries in order, for writing a map of counters; dropped whenever the write
     /// lock is taken, rebuilt by the next write.
     table: RwLock<Option<Arc<KeyTable<V>>>>,
-}
-
-/// A map's keys in order, each with whether a format would escape any of its bytes, and
-/// their values: what a scrape of a map of counters walks instead of the tree. Rebuilt
-/// after the entries change, so a map whose keys settle is written without visiting its
-/// tree or looking at each key's bytes again.
-struct KeyTable<V> {
-    /// Every key, one after another.
-    keys: String,
-    /// Where each key starts in `keys`, and where the last one ends.
-    starts: Vec<usize>,
-    /// Per key: no byte a format escapes (a control character, `"` or `\`).
-    plain: Vec<bool>,
-    values: Vec<Arc<V>>,
-}
-
-impl<V> KeyTable<V> {
-    fn new(entries: &BTreeMap<String, Arc<V>>) -> Self {
-        let mut table = KeyTable {
-            keys: String::with_capacity(entries.keys().map(String::len).sum()),
-            starts: Vec::with_capacity(entries.len() + 1),
-            plain: Vec::with_capacity(entries.len()),
-            values: Vec::with_capacity(entries.len()),
-        };
-        table.starts.push(0);
-        for (key, value) in entries {
-            table.keys.push_str(key);
-            table.starts.push(table.keys.len());
-            table.plain.push(
-                !key.bytes()
-                    .any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\'),
-            );
-            table.values.push(Arc::clone(value));
-        }
-        table
-    }
-
-    /// The entries with their totals, `totals[i]` for the `i`th.
-    fn with_totals<'t>(&'t self, totals: &'t [u64]) -> CounterEntries<'t> {
-        // SAFETY: `starts` holds 0 and the end of each whole key pushed onto `keys`.
-        unsafe { CounterEntries::new(&self.keys, &self.starts, &self.plain, totals) }
-    }
 }
 
 impl<V> Map<V> {

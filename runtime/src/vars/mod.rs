@@ -14,6 +14,7 @@ pub(crate) mod str;
 
 mod distribution;
 mod entry_cache;
+mod key_table;
 mod var_ref;
 
 pub use distribution::{Distribution, Statistic};
