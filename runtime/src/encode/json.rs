@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use super::{append, failures, Document, Skip};
+use super::{append, failures, push_u64, Document, Skip};
 use crate::vars::VarRef;
 use crate::vars::{CounterEntries, Describe, Distribution, Encode, Statistic, Var, View, Writer};
 
@@ -268,27 +268,25 @@ impl Encode for JsonEncoder {
         if self.skip.active() {
             return;
         }
-        let mut digits = itoa::Buffer::new();
         let Some(first) = entries.next() else {
             return;
         };
         self.begin_member(b", ");
         write_escaped(&mut self.out, first.key);
         self.out.extend_from_slice(b": ");
-        self.out
-            .extend_from_slice(digits.format(first.value).as_bytes());
+        push_u64(&mut self.out, first.value);
         // Every later entry follows another: `, "key": value`.
         for entry in entries {
-            let digits = digits.format(entry.value).as_bytes();
             let out = &mut self.out;
             self.member = (out.len(), false);
             if entry.plain {
-                append(out, &[b", \"", entry.key.as_bytes(), b"\": ", digits]);
+                append(out, &[b", \"", entry.key.as_bytes(), b"\": "]);
             } else {
                 out.extend_from_slice(b", ");
                 write_escaped(out, entry.key);
-                append(out, &[b": ", digits]);
+                out.extend_from_slice(b": ");
             }
+            push_u64(out, entry.value);
         }
     }
 }

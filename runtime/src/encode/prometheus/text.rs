@@ -13,7 +13,7 @@ use super::families::{Family, FamilyType};
 use super::format::{FamilyHead, Format, Labels, Mark, MetricValue, Number};
 use super::names::{push_f64, push_help, push_label_value};
 use super::PrometheusFormat;
-use crate::encode::append;
+use crate::encode::{append, push_u64};
 use crate::vars::{CounterEntries, Distribution};
 
 /// The size of the last document, to allocate the next one at once.
@@ -229,16 +229,16 @@ impl Format for Text {
         head.extend_from_slice(b"=\"");
         let out = &mut self.out;
         let start = out.len();
-        let mut digits = itoa::Buffer::new();
         for entry in entries {
-            let digits = digits.format(entry.value).as_bytes();
             if entry.plain {
-                append(out, &[head, entry.key.as_bytes(), b"\"} ", digits, b"\n"]);
+                append(out, &[head, entry.key.as_bytes(), b"\"} "]);
             } else {
                 out.extend_from_slice(head);
                 push_label_value(out, entry.key);
-                append(out, &[b"\"} ", digits, b"\n"]);
+                out.extend_from_slice(b"\"} ");
             }
+            push_u64(out, entry.value);
+            out.push(b'\n');
         }
         let lines = start..out.len();
         if !lines.is_empty() {
