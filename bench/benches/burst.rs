@@ -69,7 +69,11 @@ fn render(c: &mut Criterion) {
     let peak = burst(&counters);
     let after = rss_kib();
     let total: u64 = counters.iter().map(|c| c.get()).sum();
-    assert_eq!(total, (COUNTERS * (THREADS + 1_000)) as u64, "counts are exact");
+    assert_eq!(
+        total,
+        (COUNTERS * (THREADS + 1_000)) as u64,
+        "counts are exact"
+    );
     group.bench_function("expvar_render_10k_counters_after_burst", |b| {
         b.iter(|| black_box(expvar::render_json(&map)))
     });
