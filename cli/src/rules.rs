@@ -9,6 +9,7 @@ use expvar::objectives::{parse_window, rules_yaml, ObjectiveSpec, Target};
 use serde_json::Value;
 
 use crate::fetch::fetch;
+use crate::limits::Limits;
 use crate::target::Target as Service;
 
 /// The objectives a `/debug/vars` document declares, sorted by name.
@@ -153,7 +154,7 @@ pub fn run(
         let mut specs = Vec::new();
         for service in services {
             let doc = runtime
-                .block_on(fetch(service, timeout))
+                .block_on(fetch(service, timeout, Limits::default()))
                 .result
                 .map_err(|error| format!("{service}: {error}"))?;
             specs.extend(specs_of(&doc).map_err(|error| format!("{service}: {error}"))?);

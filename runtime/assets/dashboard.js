@@ -158,19 +158,19 @@
         series("free in heap", "memstats.HeapIdle", "value", 1, "memstats.HeapReleased"),
         series("released", "memstats.HeapReleased", "value"), series("resident", "process.resident_memory_bytes", "value")]);
     add(P, "allocs", "Allocation and free rate", "/s",
-      "memstats.Mallocs and memstats.Frees per second: allocations and deallocations counted by expvar::CountingAlloc (zero without it).",
+      "memstats.Mallocs and memstats.Frees per second: allocations and deallocations counted by expvar::CountingAlloc, or jemalloc's own counts when it is the global allocator (zero otherwise).",
       [series("allocs", "memstats.Mallocs", "rate"), series("frees", "memstats.Frees", "rate")], true);
     add(P, "alloc_bytes", "Bytes allocated", "bytes/s",
-      "memstats.TotalAlloc per second: bytes allocated, counted by expvar::CountingAlloc.",
+      "memstats.TotalAlloc per second: bytes allocated, counted by expvar::CountingAlloc or jemalloc.",
       [series("allocated", "memstats.TotalAlloc", "rate")], true);
     add(P, "objects", "Live objects", "objects",
-      "memstats.HeapObjects: allocations not yet freed, counted by expvar::CountingAlloc.",
+      "memstats.HeapObjects: allocations not yet freed, counted by expvar::CountingAlloc or jemalloc.",
       [series("live objects", "memstats.HeapObjects", "value")], true);
     const classes = leaves.filter((leaf) => leaf.path[0] === "memstats" && leaf.path[1] === "BySize" && leaf.path[3] === "Mallocs");
     if (classes.length) {
       specs.push({
         section: P, id: "size_classes", title: "Live objects by size class", unit: "objects", type: "bars",
-        info: "memstats.BySize: Mallocs − Frees per allocation size class (Go's classes, by the largest size in bytes each holds), counted by expvar::CountingAlloc.",
+        info: "memstats.BySize: Mallocs − Frees per allocation size class (Go's classes, by the largest size in bytes each holds), counted by expvar::CountingAlloc or jemalloc.",
         series: [], classes: classes.map((leaf) => leaf.path.slice(0, 3).join(".")), needsAlloc: true,
       });
     }
@@ -307,7 +307,7 @@
   }
 
   // Hidden when filtered out; the allocation charts also while nothing counts
-  // allocations (expvar::CountingAlloc is not the global allocator).
+  // allocations (neither expvar::CountingAlloc nor jemalloc is the global allocator).
   function visible(chart) {
     const text = (chart.spec.id + " " + chart.spec.title).toLowerCase();
     if (filterText !== "" && !text.includes(filterText)) return false;

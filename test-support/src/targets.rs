@@ -221,3 +221,40 @@ pub fn go_pprof_raw(profile: &[u8], name: &str) -> Option<String> {
     );
     Some(stdout)
 }
+
+/// What `tests/go/memstats_decode.go` prints after decoding the `memstats` served at
+/// `url` (a `/debug/vars` URL) into Go's `runtime.MemStats` with unknown fields refused;
+/// `counting` also checks the allocation counts. `None` (skipped, or failed under
+/// `EXPVAR_REQUIRE_E2E=1`) without Go; panics if Go refuses the document.
+pub fn go_decode_memstats(url: &str, counting: bool) -> Option<String> {
+    if !external_program("go", &["version"], "golang-go") {
+        return None;
+    }
+    let scratch = target_tmp("go-memstats");
+    let program = repo_root().join("tests/go/memstats_decode.go");
+    let mut command = Command::new("go");
+    command.arg("run").arg(&program);
+    if counting {
+        command.arg("-counting");
+    }
+    let output = command
+        .arg(url)
+        // Standard library only; never reach for a module proxy or a newer toolchain.
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOPROXY", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("GO111MODULE", "off")
+        .env("GOPATH", scratch.join("path"))
+        .env("GOCACHE", scratch.join("cache"))
+        .output()
+        .expect("run go");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "go program failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.starts_with("ok: "), "{stdout}");
+    Some(stdout)
+}

@@ -1,4 +1,8 @@
 //! [`Map`]: keyed sub-variables (Go's `expvar.Map`).
+//!
+//! A little over 600 lines, about 120 of them tests: the entries, their limit, the
+//! per-thread entry cache's stamp and the key order kept for scrapes change together,
+//! under one lock.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -11,6 +15,7 @@ use crate::vars::counter::Counter;
 use crate::vars::entry_cache::{self, Cached, Stamp};
 use crate::vars::float::Float;
 use crate::vars::gauge::Gauge;
+use crate::vars::key_table::KeyTable;
 use crate::vars::map_limits::{default_map_limit, max_map_key_bytes};
 use crate::vars::{Var, Writer};
 
@@ -52,6 +57,11 @@ pub const OVERFLOW_KEY: &str = "__overflow__";
 /// used once its key may mean another. An entry the cache holds stays alive until it
 /// is replaced or the thread exits, so an `add` racing a `remove` counts in the removed
 /// entry, as if it had come first. Other operations take the map's lock.
+///
+/// A map of counters is written (to `/debug/vars`, `/metrics`, the dashboard) from a
+/// copy of its keys in order, kept until its entries next change: a second copy of the
+/// keys and a pointer per entry, in exchange for a scrape that neither walks the tree
+/// nor looks at each key's bytes again.
 ///
 /// # Key limit
 /// A map keyed by outside input (paths, user names, hosts) could otherwise grow without
@@ -95,6 +105,9 @@ pub struct Map<V> {
     long_key_logged: AtomicBool,
     /// Tells this thread's cached entries of the map from stale ones (`entry_cache`).
     stamp: Stamp,
+    /// The entries in order, for writing a map of counters; dropped whenever the write
+    /// lock is taken, rebuilt by the next write.
+    table: RwLock<Option<Arc<KeyTable<V>>>>,
 }
 
 impl<V> Map<V> {
@@ -114,6 +127,7 @@ impl<V> Map<V> {
             overflow_logged: AtomicBool::new(false),
             long_key_logged: AtomicBool::new(false),
             stamp: Stamp::new(),
+            table: RwLock::new(None),
         }
     }
 
@@ -206,6 +220,7 @@ impl<V> Map<V> {
                 overflow_logged: AtomicBool::new(false),
                 long_key_logged: AtomicBool::new(false),
                 stamp: Stamp::new(),
+                table: RwLock::new(None),
             },
             None => Map::new(),
         }
@@ -340,8 +355,27 @@ impl<V> Map<V> {
         self.entries.read().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The entries, to change: what a scrape kept of them is dropped (under this lock,
+    /// so no scrape can keep a table of the entries from before the change).
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Arc<V>>> {
-        self.entries.write().unwrap_or_else(PoisonError::into_inner)
+        let entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        *self.table.write().unwrap_or_else(PoisonError::into_inner) = None;
+        entries
+    }
+
+    /// The entries in order, from the table kept since they last changed, or a new one.
+    fn key_table(&self) -> Arc<KeyTable<V>> {
+        let kept = self.table.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(table) = &*kept {
+            return Arc::clone(table);
+        }
+        drop(kept);
+        // Built and kept under the read lock of the entries, which a change must take
+        // for writing: a table is never kept from before a change.
+        let entries = self.read();
+        let table = Arc::new(KeyTable::new(&entries));
+        *self.table.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&table));
+        table
     }
 }
 
@@ -420,20 +454,24 @@ impl<V: Var> Map<V> {
     /// Writes the map with keys named `label`, handing `nested` to the values.
     fn write_levels(&self, label: &str, nested: &[&'static str], out: Writer<'_>) {
         if V::__writes_without_locks() {
-            // Counters, gauges and the like cannot re-enter this map: write them under
-            // the read lock, without an `Arc` clone and drop per entry.
-            let map = self.read();
             // A buffer kept per thread, so that a dashboard tick allocates nothing; taken
             // out while in use, so a nested map simply starts its own.
             let mut totals = COUNTER_TOTALS.try_with(Cell::take).unwrap_or_default();
             totals.clear();
-            if V::__read_counters(map.values().map(|value| &**value), &mut totals) {
+            // Counters are read together (a type that is not says so, with no values),
+            // from the entries as the table keeps them.
+            if V::__read_counters(std::iter::empty(), &mut totals) {
+                let table = self.key_table();
+                V::__read_counters(table.values.iter().map(|value| &**value), &mut totals);
                 out.map(label, |entries| {
-                    entries.counters(map.keys().map(String::as_str).zip(totals.iter().copied()));
+                    entries.counters(table.with_totals(&totals))
                 });
                 let _ = COUNTER_TOTALS.try_with(|kept| kept.set(totals));
                 return;
             }
+            // Gauges and the like cannot re-enter this map: write them under the read
+            // lock, without an `Arc` clone and drop per entry.
+            let map = self.read();
             out.map(label, |entries| {
                 for (key, value) in map.iter() {
                     (**value).__write_labelled(nested, entries.entry(key));
@@ -488,6 +526,22 @@ impl<V: Var> Var for Map<V> {
 mod tests {
     use super::*;
     use crate::vars::{Describe, Distribution, Encode};
+
+    #[test]
+    fn a_map_of_counters_renders_its_entries_as_they_are_after_each_change() {
+        let map: Map<Counter> = Map::new();
+        map.add("b", 1);
+        assert_eq!(crate::render_json(&map), r#"{"b": 1}"#);
+        map.add("b", 1); // no new key: the kept table serves
+        map.add("a\"q", 5);
+        assert_eq!(crate::render_json(&map), r#"{"a\"q": 5, "b": 2}"#);
+        map.set("b", Counter::new());
+        assert_eq!(crate::render_json(&map), r#"{"a\"q": 5, "b": 0}"#);
+        map.remove("a\"q");
+        assert_eq!(crate::render_json(&map), r#"{"b": 0}"#);
+        map.clear();
+        assert_eq!(crate::render_json(&map), "{}");
+    }
 
     /// Records the labels of the maps written to it.
     #[derive(Default)]

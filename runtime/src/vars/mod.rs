@@ -15,6 +15,7 @@ pub(crate) mod str;
 
 mod distribution;
 mod entry_cache;
+mod key_table;
 mod var_ref;
 
 pub use distribution::{Distribution, Statistic};
@@ -399,10 +400,72 @@ impl MapWriter<'_> {
     }
 
     /// Entries whose values are counters, as `entry(key).counter(value)` for each.
-    pub(crate) fn counters<'k>(&mut self, entries: impl Iterator<Item = (&'k str, u64)>) {
-        let mut entries = entries;
+    pub(crate) fn counters(&mut self, mut entries: CounterEntries<'_>) {
         self.encoder.counter_entries(&mut entries);
     }
+}
+
+/// The entries of a map of counters, in order (see `Encode::counter_entries`): a
+/// concrete iterator, so an encoder's loop over them is compiled with it.
+#[derive(Debug, Clone)]
+pub(crate) struct CounterEntries<'a> {
+    /// Every key, one after another.
+    keys: &'a str,
+    /// Where each key starts in `keys`, and where the last one ends.
+    starts: &'a [usize],
+    plain: &'a [bool],
+    totals: &'a [u64],
+    next: usize,
+}
+
+impl<'a> CounterEntries<'a> {
+    /// The entries whose keys are `keys` cut at `starts`, with `plain` and `totals`.
+    ///
+    /// # Safety
+    /// `starts` must be increasing offsets of `keys` on character boundaries, the first
+    /// 0 and the last `keys.len()`.
+    pub(crate) unsafe fn new(
+        keys: &'a str,
+        starts: &'a [usize],
+        plain: &'a [bool],
+        totals: &'a [u64],
+    ) -> Self {
+        CounterEntries {
+            keys,
+            starts,
+            plain,
+            totals,
+            next: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for CounterEntries<'a> {
+    type Item = CounterEntry<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<CounterEntry<'a>> {
+        let index = self.next;
+        let (&value, &plain) = (self.totals.get(index)?, self.plain.get(index)?);
+        let (&start, &end) = (self.starts.get(index)?, self.starts.get(index + 1)?);
+        self.next += 1;
+        Some(CounterEntry {
+            // SAFETY: `new`'s contract: `start..end` is a key, on character boundaries.
+            key: unsafe { self.keys.get_unchecked(start..end) },
+            plain,
+            value,
+        })
+    }
+}
+
+/// One entry of a map of counters (see `Encode::counter_entries`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CounterEntry<'a> {
+    pub(crate) key: &'a str,
+    /// Whether no byte of `key` is one a format escapes: a control character, `"` or
+    /// `\` (known when the map's keys were last put in order, so not looked at again).
+    pub(crate) plain: bool,
+    pub(crate) value: u64,
 }
 
 /// The unit of a value; see [`Writer::unit`].
@@ -504,10 +567,10 @@ pub(crate) trait Encode {
 
     /// Entries of the current map whose values are counters: `entry(key)` then
     /// `counter(value)` for each, which an encoder may do at once.
-    fn counter_entries(&mut self, entries: &mut dyn Iterator<Item = (&str, u64)>) {
-        for (key, value) in entries {
-            self.entry(key);
-            self.counter(value);
+    fn counter_entries(&mut self, entries: &mut CounterEntries<'_>) {
+        for entry in entries {
+            self.entry(entry.key);
+            self.counter(entry.value);
         }
     }
 }

@@ -5,6 +5,7 @@
 //! its lines, and the document is then put together so each family appears once, its
 //! lines together.
 
+use std::cell::Cell;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -12,10 +13,16 @@ use super::families::{Family, FamilyType};
 use super::format::{FamilyHead, Format, Labels, Mark, MetricValue, Number};
 use super::names::{push_f64, push_help, push_label_value};
 use super::PrometheusFormat;
-use crate::vars::Distribution;
+use crate::encode::{append, push_u64};
+use crate::vars::{CounterEntries, Distribution};
 
 /// The size of the last document, to allocate the next one at once.
 static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// The runs and head of this thread's last document, kept for its next one.
+    static KEPT: Cell<(Vec<Runs>, Vec<u8>)> = const { Cell::new((Vec::new(), Vec::new())) };
+}
 
 /// A document in text 0.0.4 or OpenMetrics.
 pub(crate) struct Text {
@@ -24,6 +31,8 @@ pub(crate) struct Text {
     out: Vec<u8>,
     /// Per family, where its header and lines are in `out`.
     runs: Vec<Runs>,
+    /// What the lines of a map of counters begin with (see `counters`).
+    head: Vec<u8>,
 }
 
 /// Where one family is in the output.
@@ -37,10 +46,26 @@ struct Runs {
 impl Text {
     pub(crate) fn new(format: PrometheusFormat, families: usize) -> Self {
         let last = LAST_SIZE.load(Relaxed);
+        let (mut runs, head) = KEPT.try_with(Cell::take).unwrap_or_default();
+        runs.clear();
+        runs.reserve(families);
         Text {
             openmetrics: format == PrometheusFormat::OpenMetrics,
             out: Vec::with_capacity(last + last / 8),
-            runs: Vec::with_capacity(families),
+            runs,
+            head,
+        }
+    }
+
+    /// Records that family `index`'s lines continue with `lines` of `out`.
+    #[inline]
+    fn extend_run(&mut self, index: usize, lines: Range<usize>) {
+        let runs = &mut self.runs[index];
+        let run = runs.more.last_mut().unwrap_or(&mut runs.first);
+        if run.end == lines.start {
+            run.end = lines.end;
+        } else {
+            runs.more.push(lines);
         }
     }
 
@@ -85,13 +110,7 @@ impl Text {
         }
         out.push(b'\n');
         let line = start..out.len();
-        let runs = &mut self.runs[index];
-        let run = runs.more.last_mut().unwrap_or(&mut runs.first);
-        if run.end == line.start {
-            run.end = line.end;
-        } else {
-            runs.more.push(line);
-        }
+        self.extend_run(index, line);
     }
 
     /// A histogram's lines: one per bucket, `+Inf`, `_sum` and `_count`.
@@ -188,6 +207,45 @@ impl Format for Text {
         }
     }
 
+    /// One line per entry, as `metric` writes them: the part before the key's value is
+    /// the same for every entry, so it is put together once.
+    fn counters(
+        &mut self,
+        index: usize,
+        family: &Family,
+        labels: &[u8],
+        label: &str,
+        entries: &mut CounterEntries<'_>,
+    ) {
+        let head = &mut self.head;
+        head.clear();
+        head.extend_from_slice(family.name.as_bytes());
+        head.extend_from_slice(b"_total{");
+        head.extend_from_slice(labels);
+        if !labels.is_empty() {
+            head.push(b',');
+        }
+        head.extend_from_slice(label.as_bytes());
+        head.extend_from_slice(b"=\"");
+        let out = &mut self.out;
+        let start = out.len();
+        for entry in entries {
+            if entry.plain {
+                append(out, &[head, entry.key.as_bytes(), b"\"} "]);
+            } else {
+                out.extend_from_slice(head);
+                push_label_value(out, entry.key);
+                out.extend_from_slice(b"\"} ");
+            }
+            push_u64(out, entry.value);
+            out.push(b'\n');
+        }
+        let lines = start..out.len();
+        if !lines.is_empty() {
+            self.extend_run(index, lines);
+        }
+    }
+
     fn mark(&self, families: usize) -> Mark {
         Mark {
             families,
@@ -206,17 +264,18 @@ impl Format for Text {
         }
     }
 
-    fn finish(self, _families: &[Family]) -> String {
+    fn finish(mut self, _families: &[Family]) -> String {
         let eof: &[u8] = if self.openmetrics { b"# EOF\n" } else { b"" };
+        let runs = std::mem::take(&mut self.runs);
         // Families come in the order they were met; only one whose lines came in
         // several runs makes the output need putting together.
-        let out = if self.runs.iter().all(|runs| runs.more.is_empty()) {
+        let out = if runs.iter().all(|runs| runs.more.is_empty()) {
             let mut out = self.out;
             out.extend_from_slice(eof);
             out
         } else {
             let mut assembled = Vec::with_capacity(self.out.len() + eof.len());
-            for runs in &self.runs {
+            for runs in &runs {
                 for run in std::iter::once(&runs.first).chain(&runs.more) {
                     assembled.extend_from_slice(&self.out[run.clone()]);
                 }
@@ -225,8 +284,11 @@ impl Format for Text {
             assembled
         };
         LAST_SIZE.store(out.len(), Relaxed);
-        // Only `&str` contents and ASCII are ever written.
-        String::from_utf8(out).expect("Prometheus output is UTF-8")
+        let _ = KEPT.try_with(|kept| kept.set((runs, self.head)));
+        debug_assert!(std::str::from_utf8(&out).is_ok());
+        // SAFETY: only whole `&str`s (escaped or not) and ASCII are ever written, and a
+        // roll-back cuts at the end of a line.
+        unsafe { String::from_utf8_unchecked(out) }
     }
 }
 
