@@ -11,8 +11,6 @@
 
 use expvar_test_support as support;
 
-use std::process::Command;
-
 use expvar::prometheus::PrometheusFormat;
 use support::exposition::{parse, Format};
 use support::hostile::{hostile_registry, options};
@@ -58,35 +56,14 @@ fn the_json_view_of_the_same_registry_stays_valid() {
 
 /// Runs Python's strict parser on `text`, if a Python with `prometheus_client` is here.
 fn strict_python(format: PrometheusFormat, text: &str) {
-    let python = std::env::var("EXPVAR_PYTHON").unwrap_or_else(|_| "python3".into());
-    if !support::external_program(
-        &python,
-        &["-c", "import prometheus_client"],
-        "python3-venv (then pip install prometheus_client; see .ci/run)",
-    ) {
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("expvar-strict-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let name = match format {
         PrometheusFormat::OpenMetrics => "openmetrics",
         _ => "text",
     };
-    let path = dir.join(format!("{name}.txt"));
-    std::fs::write(&path, text).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/strict/parse.py");
-    let output = Command::new(&python)
-        .args([script, name])
-        .arg(&path)
-        .output()
-        .expect("running python");
-    assert!(
-        output.status.success(),
-        "{}{}\n{text}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    eprintln!("{}", String::from_utf8_lossy(&output.stdout).trim());
+    if let Some(parsed) = support::python::parse_exposition(name, text) {
+        let figures = parsed.unwrap_or_else(|complaint| panic!("{complaint}\n{text}"));
+        eprintln!("{}", figures.trim());
+    }
 }
 
 fn promtool(text: &str) {

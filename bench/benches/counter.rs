@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 mod common;
 
-use common::run_on_threads;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use common::thread_scaling_groups;
+use criterion::{criterion_group, criterion_main, Criterion};
 use expvar::{Counter, Gauge, Histogram};
 
 static BARE: AtomicU64 = AtomicU64::new(0);
@@ -60,18 +60,7 @@ fn thread_scaling(c: &mut Criterion) {
         ("expvar_counter_inc", || COUNTER.inc()),
         ("expvar_counted_fn", expvar_counted_fn),
     ];
-    for (name, op) in ops {
-        let mut group = c.benchmark_group(format!("threads/{name}"));
-        for threads in [1_usize, 2] {
-            group.throughput(Throughput::Elements(threads as u64));
-            group.bench_with_input(
-                BenchmarkId::from_parameter(threads),
-                &threads,
-                |b, &threads| b.iter_custom(|iters| run_on_threads(threads, iters, &op)),
-            );
-        }
-        group.finish();
-    }
+    thread_scaling_groups(c, "threads", &ops);
 }
 
 criterion_group!(benches, single_thread, thread_scaling);

@@ -1,5 +1,5 @@
-//! A scrape of 10,000 series: expvar rendering them as Prometheus text (`/metrics`) and
-//! as JSON (`/debug/vars`), against the `prometheus` crate's `TextEncoder`,
+//! A scrape of 10,000 series: expvar rendering them as Prometheus text (`/metrics`), in
+//! the protobuf exposition and as JSON (`/debug/vars`), against the `prometheus` crate's `TextEncoder`,
 //! `prometheus-client`'s, `measured`'s and `fastmetrics`' text encoders, on the same
 //! data, in one run.
 //!
@@ -130,6 +130,12 @@ fn render(c: &mut Criterion) {
     });
     group.bench_function("expvar_to_json", |b| {
         b.iter(|| black_box(expvar::to_json()))
+    });
+    // The same document in the protobuf exposition (what Prometheus asks for when it
+    // scrapes native histograms).
+    let options = expvar::prometheus::PrometheusOptions::new();
+    group.bench_function("expvar_to_prometheus_protobuf", |b| {
+        b.iter(|| black_box(expvar::prometheus::to_prometheus_protobuf(&options)))
     });
     group.bench_function("prometheus_text_encoder", |b| {
         b.iter(|| {

@@ -167,6 +167,7 @@ impl Instrument {
         self.args.objectives.extend(sibling.objectives);
         merge_setting(cx, &mut self.args.objective_name, sibling.objective_name);
         merge_setting(cx, &mut self.args.window, sibling.window);
+        merge_setting(cx, &mut self.args.native, sibling.native);
     }
 }
 
@@ -326,6 +327,11 @@ impl Function {
     /// The bucket bounds given with `buckets = [..]`, if any.
     pub(crate) fn buckets(&self) -> Option<&Buckets> {
         self.own_or_inherited(|args| args.buckets.as_ref())
+    }
+
+    /// Whether durations are served as a native histogram (`native`).
+    pub(crate) fn native(&self) -> bool {
+        self.own_or_inherited(|args| args.native.as_ref()).is_some()
     }
 
     pub(crate) fn krate(&self) -> Path {

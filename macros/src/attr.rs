@@ -27,6 +27,9 @@ pub(crate) const LABEL: &str = "label";
 /// `#[timed(buckets = [..])]`, `#[expvar(buckets = [..])]` on a `Histogram` field: the
 /// Prometheus `le` bounds.
 pub(crate) const BUCKETS: &str = "buckets";
+/// `#[timed(native)]`, `#[expvar(native)]` on a `Histogram` field: served as a native
+/// histogram.
+pub(crate) const NATIVE: &str = "native";
 /// `#[expvar(labels = ["method", "status"])]` on a `Map` of maps: the label of each level.
 pub(crate) const LABELS: &str = "labels";
 /// `#[expvar(skip)]` on a field or a method: leave it out.
@@ -113,6 +116,7 @@ pub(crate) struct FieldAttrs {
     pub(crate) label: Option<Setting<LitStr>>,
     pub(crate) labels: Option<Setting<Labels>>,
     pub(crate) buckets: Option<Setting<Buckets>>,
+    pub(crate) native: Option<Setting<()>>,
     pub(crate) skip: Option<Setting<()>>,
     pub(crate) doc: Option<String>,
 }
@@ -129,6 +133,8 @@ pub(crate) struct MacroArgs {
     pub(crate) objectives: Vec<Setting<LitStr>>,
     pub(crate) objective_name: Option<Setting<LitStr>>,
     pub(crate) window: Option<Setting<LitStr>>,
+    /// `#[timed]` only.
+    pub(crate) native: Option<Setting<()>>,
 }
 
 impl MacroArgs {
@@ -192,10 +198,16 @@ impl MacroArgs {
                 let value = parse_lit_str(cx, meta, WINDOW);
                 set(cx, &mut self.window, meta, value);
             }
-            Some(BUCKETS) if macro_name == "counted" => {
+            Some(NATIVE) if macro_name == "timed" => {
+                let value = parse_flag(cx, meta, NATIVE);
+                set(cx, &mut self.native, meta, value);
+            }
+            Some(key @ (BUCKETS | NATIVE)) if macro_name == "counted" => {
                 cx.error_spanned_by(
                     &meta.path,
-                    "`buckets` is an argument of `#[timed]`: `#[counted]` records no durations",
+                    format!(
+                        "`{key}` is an argument of `#[timed]`: `#[counted]` records no durations"
+                    ),
                 );
                 skip_value(cx, meta);
             }
@@ -253,6 +265,10 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                 Some(BUCKETS) => {
                     let value = parse_buckets(cx, &meta, BUCKETS);
                     set(cx, &mut parsed.buckets, &meta, value);
+                }
+                Some(NATIVE) => {
+                    let value = parse_flag(cx, &meta, NATIVE);
+                    set(cx, &mut parsed.native, &meta, value);
                 }
                 Some(SKIP) => {
                     let value = parse_flag(cx, &meta, SKIP);

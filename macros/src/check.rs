@@ -63,6 +63,7 @@ pub(crate) fn stats(cx: &mut Ctxt, stats: &Stats<'_>) {
                 attrs.label.as_ref().map(|setting| &setting.key),
                 attrs.labels.as_ref().map(|setting| &setting.key),
                 attrs.buckets.as_ref().map(|setting| &setting.key),
+                attrs.native.as_ref().map(|setting| &setting.key),
             ];
             for key in keys.into_iter().flatten() {
                 cx.error_spanned_by(
@@ -85,6 +86,15 @@ pub(crate) fn stats(cx: &mut Ctxt, stats: &Stats<'_>) {
             cx.error_spanned_by(
                 &buckets.key,
                 "`buckets` applies to a `Histogram` field and `label` to a `Map` field: use one",
+            );
+        }
+        if let (true, Some(native)) = (
+            attrs.label.is_some() || attrs.labels.is_some(),
+            &attrs.native,
+        ) {
+            cx.error_spanned_by(
+                &native.key,
+                "`native` applies to a `Histogram` field and `label` to a `Map` field: use one",
             );
         }
         let name = field.name();

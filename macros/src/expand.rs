@@ -59,6 +59,20 @@ fn derive_stats(stats: &Stats<'_>) -> TokenStream {
             };
             // Spanned at the field's type (or its `label`, `buckets`), where a type error
             // belongs.
+            if let Some(native) = &field.attrs.native {
+                let span = native.key.span();
+                let member = respanned(&field.member, span);
+                let bounds = match &field.attrs.buckets {
+                    Some(buckets) => {
+                        let bounds = buckets.value.to_slice();
+                        quote!(#private::Some(#bounds))
+                    }
+                    None => quote!(#private::None),
+                };
+                return quote_spanned! {span=>
+                    #private::Native::write_native(&self.#member, #bounds, #writer);
+                };
+            }
             if let Some(buckets) = &field.attrs.buckets {
                 let span = buckets.key.span();
                 let member = respanned(&field.member, span);
@@ -290,12 +304,17 @@ fn function_body(function: &Function) -> TokenStream {
 
     // Without buckets the static copies one constant, which the compiler evaluates once
     // per crate instead of once per function.
-    let stats = match function.buckets() {
-        Some(buckets) => {
+    let stats = match (function.buckets(), function.native()) {
+        (Some(buckets), false) => {
             let buckets = buckets.to_slice();
             quote!(#private::FunctionStats::with_buckets(#buckets))
         }
-        None => quote!(#private::NEW_FUNCTION_STATS),
+        (Some(buckets), true) => {
+            let buckets = buckets.to_slice();
+            quote!(#private::FunctionStats::native_with_buckets(#buckets))
+        }
+        (None, false) => quote!(#private::NEW_FUNCTION_STATS),
+        (None, true) => quote!(#private::NEW_NATIVE_FUNCTION_STATS),
     };
     let objective = objective_entry(function, &key);
     let absorbed = &function.instrument.absorbed;

@@ -106,6 +106,22 @@ pub struct QueueStatus {
 }
 
 #[test]
+fn derive_native() {
+    derive(
+        "derive_native",
+        r#"
+#[derive(Expvar, Default)]
+pub struct Latencies {
+    #[expvar(native)]
+    request: Histogram,
+    #[expvar(native, buckets = [0.01, 0.1, 1.0])]
+    upstream: Histogram,
+}
+"#,
+    );
+}
+
+#[test]
 fn counted_fn() {
     attribute("counted_fn", Some(Kind::Counted), "", "fn handle() {}");
 }
@@ -212,6 +228,16 @@ fn timed_buckets() {
         "timed_buckets",
         Some(Kind::Timed),
         "buckets = [0.00005, 0.0001, 0.001]",
+        "fn handler(x: u32) -> u32 { x + 1 }",
+    );
+}
+
+#[test]
+fn timed_native() {
+    attribute(
+        "timed_native",
+        Some(Kind::Timed),
+        "native",
         "fn handler(x: u32) -> u32 { x + 1 }",
     );
 }

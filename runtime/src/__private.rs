@@ -27,6 +27,10 @@ pub use crate::vars::{ObjectWriter, Var, Writer};
 #[allow(clippy::declare_interior_mutable_const)]
 pub const NEW_FUNCTION_STATS: FunctionStats = FunctionStats::new();
 
+/// [`NEW_FUNCTION_STATS`] for `#[timed(native)]`.
+#[allow(clippy::declare_interior_mutable_const)]
+pub const NEW_NATIVE_FUNCTION_STATS: FunctionStats = FunctionStats::native();
+
 /// [`FunctionStats::enter_local`], out of line: the one call every `#[counted]`
 /// function that is not `async` makes on entry. Inlined, the per-thread counter lookup
 /// is compiled and optimized again in every annotated function, most of what an
@@ -158,6 +162,25 @@ impl Bucketed for Histogram {
     #[inline]
     fn write_with_buckets(&self, buckets: &'static [f64], out: Writer<'_>) {
         self.write_with_bounds(buckets, out);
+    }
+}
+
+/// `#[expvar(native)]` on a field of a derived struct: only a [`Histogram`] can be
+/// served as a native histogram.
+#[diagnostic::on_unimplemented(
+    message = "`native` applies to a `Histogram` field, and `{Self}` is not a `Histogram`",
+    label = "`native` on a field that is not a `Histogram`",
+    note = "remove `native`, or make the field an `expvar::Histogram`"
+)]
+pub trait Native {
+    /// Writes `self` as a native histogram, with the `le` bounds `buckets` if given.
+    fn write_native(&self, buckets: Option<&'static [f64]>, out: Writer<'_>);
+}
+
+impl Native for Histogram {
+    #[inline]
+    fn write_native(&self, buckets: Option<&'static [f64]>, out: Writer<'_>) {
+        Histogram::write_native(self, buckets, out);
     }
 }
 

@@ -40,15 +40,16 @@ pub use vars::{Var, Writer};
 pub mod prometheus {
     pub use crate::encode::prometheus::{
         PrometheusFormat, PrometheusOptions, ReservedLabelError, OPENMETRICS_CONTENT_TYPE,
-        RESERVED_LABELS, TEXT_CONTENT_TYPE,
+        PROTOBUF_CONTENT_TYPE, RESERVED_LABELS, TEXT_CONTENT_TYPE,
     };
-    pub use crate::registry::to_prometheus_with;
+    pub use crate::registry::{to_prometheus_protobuf, to_prometheus_with};
 }
 
 /// The statistics `#[counted]` and `#[timed]` keep for each function: calls, errors,
 /// calls in flight and latency, published together as `functions`.
 pub mod functions {
     pub use crate::registry::functions::{
-        for_each_function, function_stats, FunctionInfo, FunctionStats, FUNCTIONS_VAR,
+        for_each_function, function_stats, native_durations, set_native_durations, FunctionInfo,
+        FunctionStats, FUNCTIONS_VAR,
     };
 }

@@ -28,6 +28,16 @@ pub struct Sample {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub value: f64,
+    /// OpenMetrics only: ` # {labels} value timestamp` after the value.
+    pub exemplar: Option<Exemplar>,
+}
+
+/// An OpenMetrics exemplar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemplar {
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+    pub timestamp: Option<f64>,
 }
 
 impl Family {
@@ -363,13 +373,56 @@ fn parse_sample(line: &str, format: Format) -> Result<Sample, String> {
     let value = rest
         .strip_prefix(' ')
         .ok_or("no single space before the value")?;
+    let (value, exemplar) = match value.split_once(" # ") {
+        Some((value, exemplar)) if format == Format::OpenMetrics => {
+            let allowed = name.ends_with("_total") || name.ends_with("_bucket");
+            if !allowed {
+                return Err("an exemplar on a sample that is not a counter or a bucket".into());
+            }
+            (value, Some(parse_exemplar(exemplar, format)?))
+        }
+        _ => (value, None),
+    };
     if value.contains(' ') {
         return Err("a timestamp or extra text after the value".into());
     }
-    Ok(Sample {
+    let sample = Sample {
         name: name.to_owned(),
         labels,
         value: parse_value(value)?,
+        exemplar,
+    };
+    if let (Some(exemplar), Some(le)) = (&sample.exemplar, sample.labels.get("le")) {
+        if exemplar.value > parse_value(le)? {
+            return Err("an exemplar above its bucket's bound".into());
+        }
+    }
+    Ok(sample)
+}
+
+/// `{labels} value [timestamp]`: labels at most 128 characters of names and values.
+fn parse_exemplar(text: &str, format: Format) -> Result<Exemplar, String> {
+    // The labels parse as a sample's would: give them a name.
+    let (labels, rest) = text.split_once("} ").ok_or("an exemplar without labels")?;
+    let sample = parse_sample(&format!("e{labels}}} 0"), Format::Text)?;
+    let chars: usize = sample
+        .labels
+        .iter()
+        .map(|(name, value)| name.chars().count() + value.chars().count())
+        .sum();
+    if chars > 128 {
+        return Err(format!("exemplar labels of {chars} characters"));
+    }
+    let mut parts = rest.split(' ');
+    let value = parse_value(parts.next().ok_or("an exemplar without a value")?)?;
+    let timestamp = parts.next().map(parse_value).transpose()?;
+    if parts.next().is_some() || format != Format::OpenMetrics {
+        return Err("extra text after an exemplar".into());
+    }
+    Ok(Exemplar {
+        labels: sample.labels,
+        value,
+        timestamp,
     })
 }
 

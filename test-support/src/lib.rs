@@ -1,10 +1,11 @@
 //! What the workspace's integration tests share (`tests/` and `cli/tests/`), so each
 //! exists once: HTTP by hand ([`http`]), child processes and end-to-end skips
 //! ([`process`]), the examples and Go's expvar as targets ([`targets`]), a real
-//! Prometheus and promtool ([`prometheus`]), headless Chromium ([`browser`]), the
-//! strict exposition parser ([`exposition`]), dashboard event streams ([`sse`]), the
-//! hostile registry ([`hostile`]), scripted targets for huge, hostile or hung
-//! documents ([`scripted`]) and a terminal to run `expvar watch` in ([`tmux`]).
+//! Prometheus and promtool ([`prometheus`]), Python's strict parsers and protobuf
+//! decoder ([`python`]), headless Chromium ([`browser`]), the strict exposition parser
+//! ([`exposition`]), dashboard event streams ([`sse`]), the hostile registry
+//! ([`hostile`]), scripted targets for huge, hostile or hung documents ([`scripted`]) and
+//! a terminal to run `expvar watch` in ([`tmux`]).
 //!
 //! Not published; a dev-dependency only.
 
@@ -14,6 +15,7 @@ pub mod hostile;
 pub mod http;
 pub mod process;
 pub mod prometheus;
+pub mod python;
 pub mod scripted;
 pub mod sse;
 pub mod targets;
@@ -25,6 +27,6 @@ pub use process::{
     TempDir,
 };
 pub use targets::{
-    example_path, go_expvar_binary, go_pprof_raw, repo_root, start_go, start_quickstart,
-    start_web_example, target_tmp, ObjectivesExample,
+    example_path, go_expvar_binary, go_pprof_raw, repo_root, start_example, start_go,
+    start_quickstart, start_web_example, target_tmp, ObjectivesExample,
 };

@@ -109,6 +109,22 @@ impl ObjectivesExample {
     }
 }
 
+/// Starts the example `name` with `EXPVAR_ADDR=127.0.0.1:0`, waiting for the line it
+/// prints once serving (`serving http://ADDR...`); returns it and the address.
+pub fn start_example(name: &str) -> (ChildGuard, SocketAddr) {
+    let mut child = Command::new(example_path(name))
+        .env("EXPVAR_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("start examples/{name}: {error}"));
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let guard = ChildGuard(child);
+    let url = wait_for_line(&mut stdout, "serving http://");
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let addr = url.split('/').next().unwrap_or_default();
+    (guard, addr.parse().unwrap())
+}
+
 /// Starts `examples/quickstart.rs` at `addr` (`127.0.0.1:0` for any port); returns it
 /// and its address.
 pub fn start_quickstart(addr: &str) -> (ChildGuard, SocketAddr) {

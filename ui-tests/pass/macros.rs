@@ -34,7 +34,25 @@ struct Sizes {
     response_bytes: expvar::Histogram,
     #[expvar(labels = ["method", "status"])]
     responses: Map<Map<Counter>>,
+    #[expvar(native)]
+    latency_seconds: expvar::Histogram,
+    #[expvar(native, buckets = [0.01, 0.1])]
+    upstream_seconds: expvar::Histogram,
 }
+
+#[timed(native)]
+fn native() {}
+
+#[counted]
+#[timed(native, buckets = [0.001, 0.01])]
+fn native_bounded() -> Result<(), ()> { Ok(()) }
+
+static NATIVE_SIZES: expvar::Histogram =
+    expvar::Histogram::native_with(expvar::vars::NativeOptions {
+        bucket_factor: 1.05,
+        ..expvar::vars::NativeOptions::DEFAULT
+    })
+    .with_classic(&[1024.0, 65536.0]);
 
 /// Jobs taken from the queue.
 #[expvar::publish]
@@ -103,4 +121,9 @@ fn main() {
     Sizes::global().response_bytes.record(100.0);
     JOBS.inc();
     BY_METHOD_AND_STATUS.get_or_create("GET").inc("200");
+    native();
+    let _ = native_bounded();
+    NATIVE_SIZES.record(1500.0);
+    Sizes::global().latency_seconds.record(0.1);
+    Sizes::global().upstream_seconds.record(0.1);
 }

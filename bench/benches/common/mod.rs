@@ -4,6 +4,8 @@
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+use criterion::{BenchmarkId, Criterion, Throughput};
+
 /// Runs `op` `iters` times on each of `threads` threads started together, and returns
 /// the wall time of the slowest: criterion's "time per iteration" is then the time for
 /// one operation on every thread at once.
@@ -29,4 +31,22 @@ pub fn run_on_threads(threads: usize, iters: u64, op: &(dyn Fn() + Sync)) -> Dur
             .max()
             .unwrap()
     })
+}
+
+/// One group per operation, `{prefix}/{name}`, with a row for 1 and for 2 threads
+/// running it at once; throughput counts every thread's operations, so the ratio of
+/// the rows is the scaling factor.
+pub fn thread_scaling_groups(c: &mut Criterion, prefix: &str, ops: &[(&str, fn())]) {
+    for &(name, op) in ops {
+        let mut group = c.benchmark_group(format!("{prefix}/{name}"));
+        for threads in [1_usize, 2] {
+            group.throughput(Throughput::Elements(threads as u64));
+            group.bench_with_input(
+                BenchmarkId::from_parameter(threads),
+                &threads,
+                |b, &threads| b.iter_custom(|iters| run_on_threads(threads, iters, &op)),
+            );
+        }
+        group.finish();
+    }
 }

@@ -8,7 +8,10 @@
 use std::ops::Range;
 
 use crate::encode::failures;
-use crate::vars::{Describe, Distribution, Encode, Unit, Var, View, Writer};
+use crate::vars::exemplar::OwnedExemplar;
+use crate::vars::{
+    Describe, Distribution, Encode, Exemplar, NativeBuckets, Unit, Var, View, Writer,
+};
 
 /// One [`Encode`] call; text arguments are ranges of [`Recording::text`].
 enum Call {
@@ -19,6 +22,7 @@ enum Call {
     Labels(Range<usize>),
     View(View),
     Counter(u64),
+    CounterWithExemplar(u64, Box<OwnedExemplar>),
     CounterF64(f64),
     Gauge(i64),
     Float(f64),
@@ -36,7 +40,8 @@ enum Call {
     EndMap,
 }
 
-/// A [`Distribution`] whose buckets and quantiles the recording owns.
+/// A [`Distribution`] whose buckets and quantiles the recording owns, with its native
+/// buckets and exemplars.
 struct OwnedDistribution {
     count: u64,
     sum: f64,
@@ -44,6 +49,29 @@ struct OwnedDistribution {
     max: f64,
     buckets: Vec<(f64, u64)>,
     quantiles: Vec<(f64, f64)>,
+    native: Option<OwnedNative>,
+    exemplars: Vec<OwnedExemplar>,
+}
+
+/// [`NativeBuckets`] the recording owns.
+struct OwnedNative {
+    schema: i32,
+    zero_threshold: f64,
+    zero_count: u64,
+    positive: Vec<(i32, u64)>,
+    negative: Vec<(i32, u64)>,
+}
+
+fn owned_exemplar(exemplar: &Exemplar<'_>) -> OwnedExemplar {
+    OwnedExemplar {
+        labels: exemplar
+            .labels
+            .iter()
+            .map(|&(name, value)| (name.to_owned(), value.to_owned()))
+            .collect(),
+        value: exemplar.value,
+        timestamp: exemplar.timestamp,
+    }
 }
 
 /// The calls one variable made while writing its value.
@@ -92,20 +120,42 @@ impl Recording {
                 }
                 Call::View(view) => encoder.describe(Describe::View(*view)),
                 Call::Counter(value) => encoder.counter(*value),
+                Call::CounterWithExemplar(value, exemplar) => {
+                    let pairs = exemplar.pairs();
+                    encoder.counter_with_exemplar(*value, &exemplar.as_exemplar(&pairs));
+                }
                 Call::CounterF64(value) => encoder.counter_f64(*value),
                 Call::Gauge(value) => encoder.gauge(*value),
                 Call::Float(value) => encoder.float(*value),
                 Call::Str(value) => encoder.str(text(value)),
                 Call::Bool(value) => encoder.bool(*value),
                 Call::Null => encoder.null(),
-                Call::Distribution(owned) => encoder.distribution(&Distribution {
-                    count: owned.count,
-                    sum: owned.sum,
-                    min: owned.min,
-                    max: owned.max,
-                    buckets: &owned.buckets,
-                    quantiles: &owned.quantiles,
-                }),
+                Call::Distribution(owned) => {
+                    let native = owned.native.as_ref().map(|native| NativeBuckets {
+                        schema: native.schema,
+                        zero_threshold: native.zero_threshold,
+                        zero_count: native.zero_count,
+                        positive: &native.positive,
+                        negative: &native.negative,
+                    });
+                    let pairs: Vec<Vec<(&str, &str)>> =
+                        owned.exemplars.iter().map(OwnedExemplar::pairs).collect();
+                    let exemplars: Vec<Exemplar<'_>> = owned
+                        .exemplars
+                        .iter()
+                        .zip(&pairs)
+                        .map(|(exemplar, pairs)| exemplar.as_exemplar(pairs))
+                        .collect();
+                    let distribution = Distribution {
+                        count: owned.count,
+                        sum: owned.sum,
+                        min: owned.min,
+                        max: owned.max,
+                        buckets: &owned.buckets,
+                        quantiles: &owned.quantiles,
+                    };
+                    encoder.distribution(&distribution, native.as_ref(), &exemplars);
+                }
                 Call::Json(value) => encoder.json(value),
                 Call::Fail(reason) => encoder.fail(&text(reason)),
                 Call::BeginObject => encoder.begin_object(),
@@ -151,6 +201,10 @@ impl Encode for Recording {
     fn counter(&mut self, value: u64) {
         self.calls.push(Call::Counter(value));
     }
+    fn counter_with_exemplar(&mut self, value: u64, exemplar: &Exemplar<'_>) {
+        let exemplar = Box::new(owned_exemplar(exemplar));
+        self.calls.push(Call::CounterWithExemplar(value, exemplar));
+    }
     fn counter_f64(&mut self, value: f64) {
         self.calls.push(Call::CounterF64(value));
     }
@@ -170,7 +224,19 @@ impl Encode for Recording {
     fn null(&mut self) {
         self.calls.push(Call::Null);
     }
-    fn distribution(&mut self, distribution: &Distribution<'_>) {
+    fn distribution(
+        &mut self,
+        distribution: &Distribution<'_>,
+        native: Option<&NativeBuckets<'_>>,
+        exemplars: &[Exemplar<'_>],
+    ) {
+        let native = native.map(|native| OwnedNative {
+            schema: native.schema,
+            zero_threshold: native.zero_threshold,
+            zero_count: native.zero_count,
+            positive: native.positive.to_vec(),
+            negative: native.negative.to_vec(),
+        });
         self.calls
             .push(Call::Distribution(Box::new(OwnedDistribution {
                 count: distribution.count,
@@ -179,6 +245,8 @@ impl Encode for Recording {
                 max: distribution.max,
                 buckets: distribution.buckets.to_vec(),
                 quantiles: distribution.quantiles.to_vec(),
+                native,
+                exemplars: exemplars.iter().map(owned_exemplar).collect(),
             })));
     }
     fn json(&mut self, value: &serde_json::Value) {
@@ -229,6 +297,40 @@ mod tests {
         for var in vars {
             assert_eq!(render_json(&Recording::capture(var)), render_json(var));
         }
+    }
+
+    #[test]
+    fn a_replay_keeps_native_buckets_and_exemplars() {
+        use crate::encode::prometheus::{protobuf_document, PrometheusOptions};
+        use crate::vars::IntoVarRef;
+
+        let histogram = std::sync::Arc::new(Histogram::native());
+        histogram.record(0.5);
+        histogram.record(-2.0);
+        histogram
+            .record_with_exemplar(3.0, &[("trace_id", "abc")])
+            .unwrap();
+        let counter = std::sync::Arc::new(Counter::new());
+        counter.inc_with_exemplar(&[("trace_id", "def")]).unwrap();
+        let options = PrometheusOptions::new();
+        let document = |vars: &[(&str, crate::vars::VarRef)]| {
+            crate::encode::render(vars, protobuf_document(&options, vars.len()))
+        };
+        let direct = [
+            ("h", histogram.clone().into_var_ref()),
+            ("c", counter.clone().into_var_ref()),
+        ];
+        let replayed = [
+            (
+                "h",
+                std::sync::Arc::new(Recording::capture(&*histogram)).into_var_ref(),
+            ),
+            (
+                "c",
+                std::sync::Arc::new(Recording::capture(&*counter)).into_var_ref(),
+            ),
+        ];
+        assert_eq!(document(&replayed), document(&direct));
     }
 
     #[test]

@@ -5,7 +5,10 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::{append, failures, push_u64, Document, Skip};
 use crate::vars::VarRef;
-use crate::vars::{CounterEntries, Describe, Distribution, Encode, Statistic, Var, View, Writer};
+use crate::vars::{
+    CounterEntries, Describe, Distribution, Encode, Exemplar, NativeBuckets, Statistic, Var, View,
+    Writer,
+};
 
 /// The `/debug/vars` document, as [`render`](super::render) builds it: Go's layout, one
 /// object, one variable per line, keys in the order given (the registry sorts them).
@@ -197,7 +200,12 @@ impl Encode for JsonEncoder {
         self.out.extend_from_slice(b"null");
     }
 
-    fn distribution(&mut self, distribution: &Distribution<'_>) {
+    fn distribution(
+        &mut self,
+        distribution: &Distribution<'_>,
+        _native: Option<&NativeBuckets<'_>>,
+        _exemplars: &[Exemplar<'_>],
+    ) {
         if self.skip.scalar() {
             return;
         }

@@ -10,6 +10,9 @@ use crate::vars::{Var, VarRef};
 pub(crate) mod failures;
 pub(crate) mod json;
 pub(crate) mod prometheus;
+// The protobuf exposition writes with it; the pushers (issue 21) use the rest.
+#[allow(dead_code)]
+pub(crate) mod protobuf;
 #[cfg(feature = "server")]
 pub(crate) mod sample;
 

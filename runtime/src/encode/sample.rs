@@ -6,7 +6,9 @@
 
 use super::{failures, Document, Skip};
 use crate::vars::VarRef;
-use crate::vars::{Describe, Distribution, Encode, Statistic, Var, View, Writer};
+use crate::vars::{
+    Describe, Distribution, Encode, Exemplar, NativeBuckets, Statistic, Var, View, Writer,
+};
 
 /// The most leaves one sample holds; the rest of a huge registry is left out so a
 /// sample stays small enough to send every second.
@@ -316,7 +318,12 @@ impl Encode for SampleEncoder<'_> {
         self.end_value();
     }
 
-    fn distribution(&mut self, distribution: &Distribution<'_>) {
+    fn distribution(
+        &mut self,
+        distribution: &Distribution<'_>,
+        _native: Option<&NativeBuckets<'_>>,
+        _exemplars: &[Exemplar<'_>],
+    ) {
         if !self.skip.scalar() {
             distribution.for_each_statistic(|name, statistic, value| {
                 let kind = match statistic {

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use once_cell::sync::Lazy;
 use quanta::Instant;
 
-use crate::registry::{first_of_each_name, Conflict, Site};
+use crate::registry::{first_of_each_name, trace, Conflict, Site};
 use crate::slots;
 use crate::vars::counter::Counter;
 use crate::vars::histogram::Histogram;
@@ -48,6 +49,24 @@ impl FunctionStats {
             finished: Counter::new(),
             errors: Counter::new(),
             duration: Histogram::with_buckets(buckets),
+        }
+    }
+
+    /// Empty statistics whose durations are served as a native histogram, with
+    /// [`DEFAULT_BUCKETS`](crate::vars::DEFAULT_BUCKETS) as classic buckets beside it for
+    /// scrapers that read text; for `#[timed(native)]`. See [`Histogram::native`].
+    pub const fn native() -> Self {
+        FunctionStats::native_with_buckets(crate::vars::DEFAULT_BUCKETS)
+    }
+
+    /// [`native`](Self::native) with the classic `le` bounds `buckets` (seconds), for
+    /// `#[timed(native, buckets = [..])]`.
+    pub const fn native_with_buckets(buckets: &'static [f64]) -> Self {
+        FunctionStats {
+            calls: Counter::new(),
+            finished: Counter::new(),
+            errors: Counter::new(),
+            duration: Histogram::native().with_classic(buckets),
         }
     }
 
@@ -207,19 +226,40 @@ impl Call {
     /// Records the duration and the error, if any; the guard counts the call finished.
     #[inline]
     fn finish(&self) {
-        // Inline only the test, so that an untimed call that succeeds stays small.
-        if self.started.is_some() || self.failed || std::thread::panicking() {
+        // Inline only the test, so that an untimed call that succeeds stays small
+        // (unless exemplars may come from OpenTelemetry, a constant).
+        if self.started.is_some() || self.failed || std::thread::panicking() || trace::ENABLED {
             self.record();
         }
     }
 
     #[inline(never)]
     fn record(&self) {
+        let span = trace::sampled();
+        let exemplar = span.as_ref().map(trace::SpanIds::labels);
         if let Some(started) = self.started {
-            self.stats.duration.record_duration(started.elapsed());
+            let duration = started.elapsed();
+            match &exemplar {
+                // Labels made here are valid: the exemplar is always kept.
+                Some(labels) => {
+                    let _ = self
+                        .stats
+                        .duration
+                        .record_duration_with_exemplar(duration, labels);
+                }
+                None => self.stats.duration.record_duration(duration),
+            }
         }
-        if self.failed || std::thread::panicking() {
-            self.stats.errors.inc();
+        let failed = self.failed || std::thread::panicking();
+        match (&exemplar, failed) {
+            (Some(labels), true) => {
+                let _ = self.stats.errors.inc_with_exemplar(labels);
+            }
+            (None, true) => self.stats.errors.inc(),
+            // The `ok` series is `finished - errors`: its exemplar is kept on `finished`,
+            // which the guard then counts.
+            (Some(labels), false) => self.stats.finished.keep_exemplar(labels, 1.0),
+            (None, false) => {}
         }
     }
 }
@@ -384,6 +424,33 @@ pub fn function_stats(key: &str) -> Option<&'static FunctionStats> {
     FUNCTIONS.by_key.get(key).map(|entry| entry.stats)
 }
 
+/// Whether every timed function's durations are served as native histograms.
+static NATIVE_DURATIONS: AtomicBool = AtomicBool::new(false);
+
+/// Serves the durations of every `#[timed]` function as native histograms
+/// (`function_calls_duration_seconds` in the protobuf exposition), as if each had
+/// `#[timed(native)]`: the crate-wide default. Call it once at start-up; it changes
+/// what `/metrics` serves, not what is recorded, so it may be called at any time.
+///
+/// Durations keep their classic `le` buckets too, so the text formats are unchanged.
+/// A function under plain `#[timed]` keeps its buckets at 16 per power of two and is
+/// served at 8 per power of two, the resolution of `#[timed(native)]`
+/// ([`NativeOptions::DEFAULT`](crate::vars::NativeOptions::DEFAULT)).
+///
+/// ```
+/// expvar::functions::set_native_durations(true);
+/// assert!(expvar::functions::native_durations());
+/// # expvar::functions::set_native_durations(false);
+/// ```
+pub fn set_native_durations(native: bool) {
+    NATIVE_DURATIONS.store(native, Relaxed);
+}
+
+/// Whether [`set_native_durations`] made every timed function's durations native.
+pub fn native_durations() -> bool {
+    NATIVE_DURATIONS.load(Relaxed)
+}
+
 /// The `functions` variable: one object per instrumented function.
 ///
 /// In JSON each function has `calls`, `errors` (fallible ones), `in_flight` and
@@ -411,24 +478,35 @@ impl Var for Functions {
                         .metric_name("function_calls_concurrent")
                         .help("Calls of instrumented functions in progress.")
                         .gauge(i64::try_from(stats.in_flight()).unwrap_or(i64::MAX));
-                    for (result, count) in
-                        [("ok", finished.saturating_sub(errors)), ("error", errors)]
-                    {
-                        fields
+                    for (result, count, counter) in [
+                        ("ok", finished.saturating_sub(errors), &stats.finished),
+                        ("error", errors, &stats.errors),
+                    ] {
+                        let out = fields
                             .field(result)
                             .metrics_only()
                             .metric_name("function_calls_total")
                             .help("Calls of instrumented functions that finished, by result.")
-                            .labels(&[("result", result)])
-                            .counter(count);
+                            .labels(&[("result", result)]);
+                        match counter.exemplar() {
+                            Some(kept) => {
+                                let pairs = kept.pairs();
+                                out.counter_with_exemplar(count, &kept.as_exemplar(&pairs));
+                            }
+                            None => out.counter(count),
+                        }
                     }
                     if info.timed {
-                        fields
+                        let out = fields
                             .field("duration")
                             .metric_name("function_calls_duration")
                             .unit(Unit::Seconds)
-                            .help("Durations of calls of timed functions, in seconds.")
-                            .var(&stats.duration);
+                            .help("Durations of calls of timed functions, in seconds.");
+                        if native_durations() {
+                            stats.duration.write_native(None, out);
+                        } else {
+                            out.var(&stats.duration);
+                        }
                     }
                 });
             });

@@ -7,6 +7,7 @@
 
 mod conflict;
 pub(crate) mod functions;
+mod trace;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ pub(crate) use conflict::first_of_each_name;
 pub use conflict::Conflict;
 
 use crate::encode::json::JsonDocument;
-use crate::encode::prometheus::{text_document, PrometheusOptions};
+use crate::encode::prometheus::{protobuf_document, text_document, PrometheusOptions};
 use crate::encode::render;
 use crate::vars::entry::Entry;
 use crate::vars::func::Func;
@@ -248,6 +249,29 @@ impl Registry {
     /// The registry as `options` say. See [`PrometheusOptions`].
     pub fn to_prometheus_with(&self, options: &PrometheusOptions) -> String {
         self.with_snapshot(|vars| render(vars, text_document(options, vars.len())))
+    }
+
+    /// The registry in the Prometheus protobuf exposition (`Content-Type`
+    /// [`PROTOBUF_CONTENT_TYPE`](crate::prometheus::PROTOBUF_CONTENT_TYPE)): length-delimited
+    /// `io.prometheus.client.MetricFamily` messages, the same families and series as the
+    /// text formats, with native histograms and exemplars. `options` give the namespace
+    /// and constant labels; their text format does not apply.
+    ///
+    /// ```
+    /// use expvar::{prometheus::PrometheusOptions, Histogram, Registry};
+    ///
+    /// static LATENCY: Histogram = Histogram::native();
+    /// LATENCY.record(0.25);
+    /// let registry = Registry::new();
+    /// registry.publish("latency_seconds", &LATENCY).unwrap();
+    /// let bytes = registry.to_prometheus_protobuf(&PrometheusOptions::new());
+    /// // One message per family, each behind its length: here `latency_seconds` and
+    /// // `build_info`.
+    /// assert!(bytes.windows(15).any(|w| w == b"latency_seconds"));
+    /// ```
+    pub fn to_prometheus_protobuf(&self, options: &PrometheusOptions) -> Vec<u8> {
+        let vars = self.snapshot();
+        render(&vars, protobuf_document(options, vars.len()))
     }
 }
 
@@ -481,4 +505,10 @@ pub fn to_prometheus() -> String {
 /// Renders the global registry as `options` say. See [`PrometheusOptions`].
 pub fn to_prometheus_with(options: &PrometheusOptions) -> String {
     Registry::global().to_prometheus_with(options)
+}
+
+/// The global registry in the Prometheus protobuf exposition. See
+/// [`Registry::to_prometheus_protobuf`].
+pub fn to_prometheus_protobuf(options: &PrometheusOptions) -> Vec<u8> {
+    Registry::global().to_prometheus_protobuf(options)
 }

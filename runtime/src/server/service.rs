@@ -20,7 +20,9 @@ use super::status::hardware::{self, Hardware, HardwareConfig};
 use super::status::health::{self, ObjectiveHealth, DEFAULT_READINESS_DEADLINE};
 use crate::capture::{collect, pool, DEFAULT_RENDER_DEADLINE};
 use crate::encode::json::JsonDocument;
-use crate::encode::prometheus::{text_document, PrometheusFormat, PrometheusOptions};
+use crate::encode::prometheus::{
+    protobuf_document, text_document, Exposition, PrometheusOptions, PROTOBUF_CONTENT_TYPE,
+};
 use crate::encode::render;
 use crate::objectives::{rules_yaml, specs, time_scale};
 use crate::registry::RegistryRef;
@@ -279,23 +281,24 @@ impl ExpvarService {
                 )
             }),
             Endpoint::Metrics => {
-                let format = request
-                    .headers()
-                    .get_all(ACCEPT)
-                    .iter()
-                    .filter_map(|accept| accept.to_str().ok())
-                    .map(PrometheusFormat::from_accept)
-                    .find(|format| *format == PrometheusFormat::OpenMetrics)
-                    .unwrap_or_default();
-                let options = self.config.prometheus.clone().format(format);
+                let accept = request.headers().get_all(ACCEPT);
+                let exposition =
+                    Exposition::from_accept(accept.iter().filter_map(|value| value.to_str().ok()));
+                let options = self.config.prometheus.clone();
                 self.render(move || {
                     let vars = collect(registry.snapshot(), deadline);
-                    let mut response = with_type(
-                        StatusCode::OK,
-                        format.content_type(),
-                        render(&vars, text_document(&options, vars.len())),
-                    );
-                    // The body depends on `Accept`: caches must not mix the two formats.
+                    let mut response = match exposition {
+                        Exposition::Text(format) => {
+                            let options = options.format(format);
+                            let text = render(&vars, text_document(&options, vars.len()));
+                            with_type(StatusCode::OK, format.content_type(), text)
+                        }
+                        Exposition::Protobuf => {
+                            let bytes = render(&vars, protobuf_document(&options, vars.len()));
+                            with_type(StatusCode::OK, PROTOBUF_CONTENT_TYPE, bytes)
+                        }
+                    };
+                    // The body depends on `Accept`: caches must not mix the formats.
                     response
                         .headers_mut()
                         .insert(VARY, HeaderValue::from_static("Accept"));

@@ -47,6 +47,9 @@
 #[cfg(all(test, expvar_loom))]
 mod model;
 mod store;
+mod stripe;
+
+pub(crate) use stripe::{stripes, this_stripe};
 
 use std::cell::{Cell, UnsafeCell};
 use std::ptr::{self, NonNull};

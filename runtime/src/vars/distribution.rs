@@ -54,6 +54,84 @@ pub struct Distribution<'a> {
     pub quantiles: &'a [(f64, f64)],
 }
 
+/// The native (exponential) buckets of a distribution: the layout of Prometheus's native
+/// histograms, which the protobuf exposition at `/metrics` carries. Handed to the
+/// encoders beside a [`Distribution`] by
+/// [`Writer::distribution_with`](crate::Writer::distribution_with); a
+/// [`Histogram::native`](crate::Histogram::native) writes them itself.
+///
+/// Schema `s` splits every power of two into `2^s` buckets: positive bucket `i` holds
+/// the values in `(2^((i-1)/2^s), 2^(i/2^s)]`, negative bucket `i` their negatives.
+/// Buckets leave out magnitudes at or below `zero_threshold`, which are in the zero
+/// bucket. `/metrics` leaves out native buckets that break these rules (a schema
+/// outside -4..=8, indexes not increasing, counts that do not add up to the
+/// distribution's count), logged once, and serves the distribution's `le` buckets
+/// alone.
+///
+/// ```
+/// use expvar::{Registry, Var, Writer, vars::{Distribution, NativeBuckets}};
+///
+/// /// Latencies another library keeps in exponential buckets.
+/// struct Upstream;
+///
+/// impl Var for Upstream {
+///     fn write(&self, out: Writer<'_>) {
+///         let distribution = Distribution {
+///             count: 3,
+///             sum: 3.5,
+///             min: 0.0,
+///             max: 2.0,
+///             buckets: &[],
+///             quantiles: &[],
+///         };
+///         let native = NativeBuckets {
+///             schema: 0,
+///             zero_threshold: 0.0,
+///             zero_count: 1,
+///             positive: &[(1, 1), (2, 1)], // (1, 2] and (2, 4]
+///             negative: &[],
+///         };
+///         out.distribution_with(&distribution, Some(&native), &[]);
+///     }
+/// }
+///
+/// let registry = Registry::new();
+/// registry.publish("upstream_seconds", std::sync::Arc::new(Upstream)).unwrap();
+/// // Text has no native buckets: the count and the sum.
+/// assert!(registry.to_prometheus().contains("upstream_seconds_count 3\n"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NativeBuckets<'a> {
+    /// 2^schema buckets per power of two, from -4 to 8.
+    pub schema: i32,
+    /// Magnitudes at or below it are counted in the zero bucket.
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket.
+    pub zero_count: u64,
+    /// Positive buckets with observations: `(index, count)`, indexes increasing.
+    pub positive: &'a [(i32, u64)],
+    /// Negative buckets with observations: `(index, count)`, indexes increasing.
+    pub negative: &'a [(i32, u64)],
+}
+
+impl NativeBuckets<'_> {
+    /// Whether the buckets follow the rules above, for a distribution of `count`.
+    pub(crate) fn is_valid_for(&self, count: u64) -> bool {
+        let increasing = |buckets: &[(i32, u64)]| buckets.windows(2).all(|w| w[0].0 < w[1].0);
+        let total = self
+            .positive
+            .iter()
+            .chain(self.negative)
+            .try_fold(self.zero_count, |total, &(_, n)| total.checked_add(n));
+        (-4..=8).contains(&self.schema)
+            && self.zero_threshold >= 0.0
+            && self.zero_threshold.is_finite()
+            && increasing(self.positive)
+            && increasing(self.negative)
+            && total == Some(count)
+    }
+}
+
 /// What one of a distribution's statistics measures, which decides how it is charted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Statistic {

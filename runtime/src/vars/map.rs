@@ -525,7 +525,7 @@ impl<V: Var> Var for Map<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vars::{Describe, Distribution, Encode};
+    use crate::vars::{Describe, Distribution, Encode, Exemplar, NativeBuckets};
 
     #[test]
     fn a_map_of_counters_renders_its_entries_as_they_are_after_each_change() {
@@ -556,7 +556,13 @@ mod tests {
         fn bool(&mut self, _: bool) {}
         fn null(&mut self) {}
         fn describe(&mut self, _: Describe<'_>) {}
-        fn distribution(&mut self, _: &Distribution<'_>) {}
+        fn distribution(
+            &mut self,
+            _: &Distribution<'_>,
+            _: Option<&NativeBuckets<'_>>,
+            _: &[Exemplar<'_>],
+        ) {
+        }
         fn json(&mut self, _: &serde_json::Value) {}
         fn fail(&mut self, _: &dyn fmt::Display) {}
         fn begin_object(&mut self) {}

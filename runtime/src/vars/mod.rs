@@ -15,11 +15,16 @@ pub(crate) mod str;
 
 mod distribution;
 mod entry_cache;
+pub(crate) mod exemplar;
 mod key_table;
 mod var_ref;
 
-pub use distribution::{Distribution, Statistic};
-pub use histogram::{HistogramSummary, DEFAULT_BUCKETS, QUANTILE_RELATIVE_ERROR};
+pub use distribution::{Distribution, NativeBuckets, Statistic};
+pub use exemplar::{refused_exemplars, Exemplar, ExemplarError, MAX_EXEMPLAR_LABEL_CHARS};
+pub use histogram::{
+    HistogramSummary, NativeOptions, DEFAULT_BUCKETS, DEFAULT_ZERO_THRESHOLD,
+    QUANTILE_RELATIVE_ERROR,
+};
 pub use map::{DEFAULT_LABEL, OVERFLOW_KEY};
 pub use map_limits::{
     default_map_limit, max_map_key_bytes, set_default_map_limit, set_max_map_key_bytes,
@@ -246,6 +251,14 @@ impl<'a> Writer<'a> {
         self.encoder.counter(value);
     }
 
+    /// Writes a count with an exemplar: a sample of what was counted with labels that
+    /// lead to where it came from (OpenMetrics and the protobuf exposition show it after
+    /// the sample; other views show the count alone). See [`Exemplar`].
+    pub fn counter_with_exemplar(mut self, value: u64, exemplar: &Exemplar<'_>) {
+        self.written = true;
+        self.encoder.counter_with_exemplar(value, exemplar);
+    }
+
     /// Writes a monotonically increasing floating-point total, such as CPU seconds.
     ///
     /// A number in JSON, like [`float`](Self::float); a Prometheus `counter` (with
@@ -289,9 +302,22 @@ impl<'a> Writer<'a> {
 
     /// Writes a distribution of observations: a [`Histogram`](crate::Histogram)'s, or
     /// one a type of your own keeps. See [`Distribution`].
-    pub fn distribution(mut self, distribution: &Distribution<'_>) {
+    pub fn distribution(self, distribution: &Distribution<'_>) {
+        self.distribution_with(distribution, None, &[]);
+    }
+
+    /// Writes a distribution with what only some formats carry: its native buckets
+    /// (the protobuf exposition; see [`NativeBuckets`]) and exemplars (OpenMetrics and
+    /// the protobuf exposition put each on the bucket holding its value; see
+    /// [`Exemplar`]). Other views show the [`Distribution`] alone.
+    pub fn distribution_with(
+        mut self,
+        distribution: &Distribution<'_>,
+        native: Option<&NativeBuckets<'_>>,
+        exemplars: &[Exemplar<'_>],
+    ) {
         self.written = true;
-        self.encoder.distribution(distribution);
+        self.encoder.distribution(distribution, native, exemplars);
     }
 
     /// Writes an arbitrary JSON value, as produced by a [`Func`](crate::Func).
@@ -554,7 +580,17 @@ pub(crate) trait Encode {
     fn str(&mut self, value: &str);
     fn bool(&mut self, value: bool);
     fn null(&mut self);
-    fn distribution(&mut self, distribution: &Distribution<'_>);
+    fn distribution(
+        &mut self,
+        distribution: &Distribution<'_>,
+        native: Option<&NativeBuckets<'_>>,
+        exemplars: &[Exemplar<'_>],
+    );
+    /// A count with an exemplar; only the formats that show exemplars need more than
+    /// the count.
+    fn counter_with_exemplar(&mut self, value: u64, _exemplar: &Exemplar<'_>) {
+        self.counter(value);
+    }
     fn json(&mut self, value: &serde_json::Value);
     /// A value that could not be produced: written as absent, counted and logged.
     fn fail(&mut self, reason: &dyn std::fmt::Display);

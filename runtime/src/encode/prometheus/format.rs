@@ -5,9 +5,10 @@
 //! out what it is given, so every format carries the same series.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use super::families::Family;
-use crate::vars::{CounterEntries, Distribution, Unit};
+use crate::vars::{CounterEntries, Distribution, Exemplar, NativeBuckets, Unit};
 
 /// A number as a variable wrote it, kept exact until a format writes it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -108,13 +109,94 @@ impl<'a> Iterator for RenderedPairs<'a> {
 /// The value of one metric.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum MetricValue<'a> {
-    /// A counter's total (never NaN or negative: the mapping leaves those out).
-    Counter(Number),
+    /// A counter's total (never NaN or negative: the mapping leaves those out), with
+    /// its latest exemplar (valid labels, finite value and timestamp).
+    Counter(Number, Option<&'a Exemplar<'a>>),
     Gauge(Number),
     /// A string: a series of value 1 whose `value` label holds it.
     Info(&'a str),
-    /// A histogram; its buckets are valid `le` buckets and its sum a valid total.
-    Histogram(&'a Distribution<'a>),
+    Histogram(&'a HistogramValue<'a>),
+}
+
+/// A histogram as the mapping hands it on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HistogramValue<'a> {
+    /// Valid `le` buckets; a sum that is not NaN, and not negative unless there are
+    /// negative native buckets.
+    pub(crate) distribution: &'a Distribution<'a>,
+    /// Native buckets that add up to the count, if it has some.
+    pub(crate) native: Option<&'a NativeBuckets<'a>>,
+    /// Valid exemplars (as for a counter), by increasing value.
+    pub(crate) exemplars: &'a [Exemplar<'a>],
+}
+
+impl<'a> HistogramValue<'a> {
+    /// The exemplar to show on the bucket `(lower, upper]`: the latest of those whose
+    /// value is in it.
+    pub(crate) fn exemplar_in(&self, lower: f64, upper: f64) -> Option<&'a Exemplar<'a>> {
+        self.exemplars
+            .iter()
+            .filter(|exemplar| lower < exemplar.value && exemplar.value <= upper)
+            .max_by(|a, b| a.timestamp.total_cmp(&b.timestamp))
+    }
+}
+
+/// Where one family's pieces are in a format's output, when its metrics may arrive
+/// apart: the first run (for the text formats, its header and first lines) and the
+/// later ones, so the document can be put together with each family whole.
+#[derive(Debug)]
+pub(crate) struct Runs {
+    first: Range<usize>,
+    /// Later runs, written after other families' pieces.
+    more: Vec<Range<usize>>,
+}
+
+impl Runs {
+    /// A family whose first run is `first`.
+    pub(crate) fn new(first: Range<usize>) -> Self {
+        Runs {
+            first,
+            more: Vec::new(),
+        }
+    }
+
+    /// Adds `piece`, written just now: to the last run if it follows it.
+    #[inline]
+    pub(crate) fn add(&mut self, piece: Range<usize>) {
+        let run = self.more.last_mut().unwrap_or(&mut self.first);
+        if run.end == piece.start {
+            run.end = piece.end;
+        } else {
+            self.more.push(piece);
+        }
+    }
+
+    /// The last run now ends at `end` (the piece just written grew).
+    pub(crate) fn end_at(&mut self, end: usize) {
+        self.more.last_mut().unwrap_or(&mut self.first).end = end;
+    }
+
+    /// Forgets everything from `start` on.
+    pub(crate) fn roll_back(&mut self, start: usize) {
+        self.more.retain(|run| run.start < start);
+        let run = self.more.last_mut().unwrap_or(&mut self.first);
+        run.end = run.end.min(start);
+    }
+
+    /// Whether the family is in one piece.
+    pub(crate) fn is_whole(&self) -> bool {
+        self.more.is_empty()
+    }
+
+    /// The runs, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Range<usize>> {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+
+    /// Bytes in all the runs.
+    pub(crate) fn len(&self) -> usize {
+        self.iter().map(ExactSizeIterator::len).sum()
+    }
 }
 
 /// Where a format's output stood, to roll back to.
@@ -164,7 +246,7 @@ pub(crate) trait Format {
                 rendered: labels,
                 extra: Some((label, entry.key)),
             };
-            let value = MetricValue::Counter(Number::U64(entry.value));
+            let value = MetricValue::Counter(Number::U64(entry.value), None);
             self.metric(index, family, &labels, value);
         }
     }

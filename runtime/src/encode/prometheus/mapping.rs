@@ -18,11 +18,15 @@ use std::sync::{Mutex, PoisonError};
 use once_cell::sync::Lazy;
 
 use super::families::{push_readable, readable, Families, FamilyType, Refusal};
-use super::format::{FamilyHead, Format, Labels, MetricValue, Number};
+use super::format::{FamilyHead, Format, HistogramValue, Labels, MetricValue, Number};
 use super::names::{label_name_into, push_label, push_name, NameStack};
 use super::PrometheusOptions;
 use crate::encode::{failures, Document};
-use crate::vars::{CounterEntries, Describe, Distribution, Encode, Unit, Var, View, Writer};
+use crate::vars::exemplar;
+use crate::vars::{
+    CounterEntries, Describe, Distribution, Encode, Exemplar, NativeBuckets, Unit, Var, View,
+    Writer,
+};
 
 /// The label a string value becomes on its `_info` series.
 pub(crate) const INFO_LABEL: &str = "value";
@@ -392,16 +396,40 @@ impl<'o, F: Format> Mapping<'o, F> {
     }
 
     fn scalar(&mut self, kind: FamilyType, value: Number) {
+        self.scalar_with_exemplar(kind, value, None);
+    }
+
+    fn scalar_with_exemplar(
+        &mut self,
+        kind: FamilyType,
+        value: Number,
+        exemplar: Option<&Exemplar<'_>>,
+    ) {
         if self.skip_depth.is_some() {
             return;
         }
         if let Some(index) = self.family(kind) {
             let value = match kind {
-                FamilyType::Counter => MetricValue::Counter(value),
+                FamilyType::Counter => MetricValue::Counter(value, exemplar),
                 _ => MetricValue::Gauge(value),
             };
             self.metric(index, None, value);
         }
+    }
+
+    /// Whether `exemplar` may be shown: label names valid and at most 128 characters
+    /// of names and values, a finite value and timestamp; logged once when not.
+    fn valid_exemplar(&self, exemplar: &Exemplar<'_>) -> bool {
+        let reason = match exemplar::validate(exemplar.labels) {
+            Err(error) => error.to_string(),
+            Ok(()) if !exemplar.value.is_finite() => "an exemplar value is not finite".into(),
+            Ok(()) if !(exemplar.timestamp >= 0.0 && exemplar.timestamp.is_finite()) => {
+                "an exemplar timestamp is not a time".into()
+            }
+            Ok(()) => return true,
+        };
+        self.skipped(&format_args!("{reason} (the exemplar is left out)"));
+        false
     }
 
     fn string(&mut self, value: &str) {
@@ -651,7 +679,12 @@ impl<F: Format> Encode for Mapping<'_, F> {
 
     fn null(&mut self) {}
 
-    fn distribution(&mut self, distribution: &Distribution<'_>) {
+    fn distribution(
+        &mut self,
+        distribution: &Distribution<'_>,
+        native: Option<&NativeBuckets<'_>>,
+        exemplars: &[Exemplar<'_>],
+    ) {
         if self.skip_depth.is_some() {
             return;
         }
@@ -663,7 +696,17 @@ impl<F: Format> Encode for Mapping<'_, F> {
             self.skipped(&"its buckets are not finite, increasing and cumulative");
             return;
         }
-        if distribution.sum.is_nan() || distribution.sum < 0.0 {
+        let native = native.filter(|native| {
+            let valid = native.is_valid_for(distribution.count);
+            if !valid {
+                self.skipped(&"its native buckets break the rules of `NativeBuckets` (left out)");
+            }
+            valid
+        });
+        // A sum of negative values is no counter: only a histogram whose native buckets
+        // hold negative values may have one.
+        let negative_allowed = native.is_some_and(|native| !native.negative.is_empty());
+        if distribution.sum.is_nan() || (distribution.sum < 0.0 && !negative_allowed) {
             // A histogram's sum is a counter in OpenMetrics.
             failures::count_failure();
             self.skipped(&format_args!(
@@ -672,9 +715,25 @@ impl<F: Format> Encode for Mapping<'_, F> {
             ));
             return;
         }
+        let mut kept: Vec<Exemplar<'_>> = exemplars
+            .iter()
+            .filter(|exemplar| self.valid_exemplar(exemplar))
+            .copied()
+            .collect();
+        kept.sort_by(|a, b| a.value.total_cmp(&b.value));
         if let Some(index) = self.family(FamilyType::Histogram) {
-            self.metric(index, None, MetricValue::Histogram(distribution));
+            let histogram = HistogramValue {
+                distribution,
+                native,
+                exemplars: &kept,
+            };
+            self.metric(index, None, MetricValue::Histogram(&histogram));
         }
+    }
+
+    fn counter_with_exemplar(&mut self, value: u64, exemplar: &Exemplar<'_>) {
+        let exemplar = Some(exemplar).filter(|exemplar| self.valid_exemplar(exemplar));
+        self.scalar_with_exemplar(FamilyType::Counter, Number::U64(value), exemplar);
     }
 
     fn json(&mut self, value: &serde_json::Value) {

@@ -3,21 +3,26 @@
 //! Variables write themselves through the same [`Writer`](crate::vars::Writer) as for
 //! JSON; the mapping in `mapping.rs` turns that stream into metric families
 //! (`families.rs`), named by the rules in `names.rs`, and hands them to a
-//! [`Format`](format::Format): `text.rs` writes text 0.0.4 or OpenMetrics, as
-//! `negotiate.rs` picked.
+//! [`Format`](format::Format): `text.rs` writes text 0.0.4 or OpenMetrics,
+//! `protobuf.rs` the protobuf exposition, as `negotiate.rs` picked.
 
 mod families;
 pub(crate) mod format;
 mod mapping;
 mod names;
 mod negotiate;
+mod protobuf;
 mod text;
 
 use std::fmt;
 
 pub(crate) use mapping::Mapping;
 use names::label_name;
+#[cfg(feature = "server")]
+pub(crate) use negotiate::Exposition;
 pub use negotiate::{PrometheusFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+pub(crate) use protobuf::ProtobufExposition;
+pub use protobuf::PROTOBUF_CONTENT_TYPE;
 pub(crate) use text::Text;
 
 /// Label names the document itself writes: a constant label of one of these names
@@ -206,6 +211,15 @@ pub(crate) fn const_label_conflict(
         }
     }
     None
+}
+
+/// The `/metrics` document in the protobuf exposition, with `options`' namespace and
+/// constant labels (its text format aside).
+pub(crate) fn protobuf_document(
+    options: &PrometheusOptions,
+    vars: usize,
+) -> Mapping<'_, ProtobufExposition> {
+    Mapping::new(options, ProtobufExposition::new(vars * 2), vars)
 }
 
 /// The `/metrics` document in the text format `options` name: 0.0.4 or OpenMetrics.

@@ -6,15 +6,14 @@
 //! lines together.
 
 use std::cell::Cell;
-use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::families::{Family, FamilyType};
-use super::format::{FamilyHead, Format, Labels, Mark, MetricValue, Number};
+use super::format::{FamilyHead, Format, HistogramValue, Labels, Mark, MetricValue, Number, Runs};
 use super::names::{push_f64, push_help, push_label_value};
 use super::PrometheusFormat;
 use crate::encode::{append, push_u64};
-use crate::vars::{CounterEntries, Distribution};
+use crate::vars::{CounterEntries, Exemplar};
 
 /// The size of the last document, to allocate the next one at once.
 static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
@@ -35,14 +34,6 @@ pub(crate) struct Text {
     head: Vec<u8>,
 }
 
-/// Where one family is in the output.
-struct Runs {
-    /// The header and the first run of lines.
-    first: Range<usize>,
-    /// Later runs, written after other families' lines.
-    more: Vec<Range<usize>>,
-}
-
 impl Text {
     pub(crate) fn new(format: PrometheusFormat, families: usize) -> Self {
         let last = LAST_SIZE.load(Relaxed);
@@ -54,18 +45,6 @@ impl Text {
             out: Vec::with_capacity(last + last / 8),
             runs,
             head,
-        }
-    }
-
-    /// Records that family `index`'s lines continue with `lines` of `out`.
-    #[inline]
-    fn extend_run(&mut self, index: usize, lines: Range<usize>) {
-        let runs = &mut self.runs[index];
-        let run = runs.more.last_mut().unwrap_or(&mut runs.first);
-        if run.end == lines.start {
-            run.end = lines.end;
-        } else {
-            runs.more.push(lines);
         }
     }
 
@@ -109,42 +88,54 @@ impl Text {
             Number::F64(value) => push_f64(out, value),
         }
         out.push(b'\n');
-        let line = start..out.len();
-        self.extend_run(index, line);
+        self.runs[index].add(start..out.len());
     }
 
-    /// A histogram's lines: one per bucket, `+Inf`, `_sum` and `_count`.
+    /// Appends `exemplar` to the line just written for family `index`, in OpenMetrics.
+    fn exemplar(&mut self, index: usize, exemplar: Option<&Exemplar<'_>>) {
+        let (Some(exemplar), true) = (exemplar, self.openmetrics) else {
+            return;
+        };
+        // The line is the last of its family's last run: it ends the output.
+        self.out.pop();
+        push_exemplar(&mut self.out, exemplar);
+        self.out.push(b'\n');
+        self.runs[index].end_at(self.out.len());
+    }
+
+    /// A histogram's lines: one per bucket, `+Inf`, `_sum` and `_count`; only these
+    /// (or `+Inf`, the sum and the count alone) for a native histogram too. OpenMetrics
+    /// shows each bucket's latest exemplar, and leaves out a negative sum (a histogram
+    /// with negative values has none there).
     fn histogram(
         &mut self,
         index: usize,
         name: &str,
         labels: &Labels<'_>,
-        distribution: &Distribution<'_>,
+        histogram: &HistogramValue<'_>,
     ) {
+        let distribution = histogram.distribution;
         let mut le = Vec::with_capacity(24);
+        let mut lower = f64::NEG_INFINITY;
         for &(bound, count) in distribution.buckets {
             le.clear();
             push_f64(&mut le, bound);
             let le = std::str::from_utf8(&le).expect("a number is ASCII");
-            self.line(
-                index,
-                name,
-                "_bucket",
-                labels,
-                Some(("le", le)),
-                Number::U64(count),
-            );
+            let exemplar = histogram.exemplar_in(lower, bound);
+            lower = bound;
+            let last = Some(("le", le));
+            self.line(index, name, "_bucket", labels, last, Number::U64(count));
+            self.exemplar(index, exemplar);
         }
         let count = Number::U64(distribution.count);
-        self.line(index, name, "_bucket", labels, Some(("le", "+Inf")), count);
-        self.line(
-            index,
-            name,
-            "_sum",
-            labels,
-            None,
-            Number::F64(distribution.sum),
-        );
+        let exemplar = histogram.exemplar_in(lower, f64::INFINITY);
+        let last = Some(("le", "+Inf"));
+        self.line(index, name, "_bucket", labels, last, count);
+        self.exemplar(index, exemplar);
+        if !(self.openmetrics && distribution.sum < 0.0) {
+            let sum = Number::F64(distribution.sum);
+            self.line(index, name, "_sum", labels, None, sum);
+        }
         self.line(index, name, "_count", labels, None, count);
     }
 }
@@ -180,10 +171,7 @@ impl Format for Text {
             out.extend_from_slice(unit.as_str().as_bytes());
             out.push(b'\n');
         }
-        self.runs.push(Runs {
-            first: start..out.len(),
-            more: Vec::new(),
-        });
+        self.runs.push(Runs::new(start..out.len()));
     }
 
     fn metric(
@@ -195,14 +183,17 @@ impl Format for Text {
     ) {
         let name = family.name.as_str();
         match value {
-            MetricValue::Counter(value) => self.line(index, name, "_total", labels, None, value),
+            MetricValue::Counter(value, exemplar) => {
+                self.line(index, name, "_total", labels, None, value);
+                self.exemplar(index, exemplar);
+            }
             MetricValue::Gauge(value) => self.line(index, name, "", labels, None, value),
             MetricValue::Info(value) => {
                 let value_label = Some((super::mapping::INFO_LABEL, value));
                 self.line(index, name, "_info", labels, value_label, Number::U64(1));
             }
-            MetricValue::Histogram(distribution) => {
-                self.histogram(index, name, labels, distribution);
+            MetricValue::Histogram(histogram) => {
+                self.histogram(index, name, labels, histogram);
             }
         }
     }
@@ -242,7 +233,7 @@ impl Format for Text {
         }
         let lines = start..out.len();
         if !lines.is_empty() {
-            self.extend_run(index, lines);
+            self.runs[index].add(lines);
         }
     }
 
@@ -258,9 +249,7 @@ impl Format for Text {
         self.out.truncate(start);
         self.runs.truncate(mark.families);
         for runs in &mut self.runs {
-            runs.more.retain(|run| run.start < start);
-            let run = runs.more.last_mut().unwrap_or(&mut runs.first);
-            run.end = run.end.min(start);
+            runs.roll_back(start);
         }
     }
 
@@ -269,14 +258,14 @@ impl Format for Text {
         let runs = std::mem::take(&mut self.runs);
         // Families come in the order they were met; only one whose lines came in
         // several runs makes the output need putting together.
-        let out = if runs.iter().all(|runs| runs.more.is_empty()) {
+        let out = if runs.iter().all(Runs::is_whole) {
             let mut out = self.out;
             out.extend_from_slice(eof);
             out
         } else {
             let mut assembled = Vec::with_capacity(self.out.len() + eof.len());
             for runs in &runs {
-                for run in std::iter::once(&runs.first).chain(&runs.more) {
+                for run in runs.iter() {
                     assembled.extend_from_slice(&self.out[run.clone()]);
                 }
             }
@@ -302,4 +291,16 @@ fn push_pair(out: &mut Vec<u8>, (name, value): (&str, &str), comma: bool) {
     out.extend_from_slice(b"=\"");
     push_label_value(out, value);
     out.push(b'"');
+}
+
+/// Appends an OpenMetrics exemplar: ` # {name="value",...} value timestamp`.
+fn push_exemplar(out: &mut Vec<u8>, exemplar: &Exemplar<'_>) {
+    out.extend_from_slice(b" # {");
+    for (at, &pair) in exemplar.labels.iter().enumerate() {
+        push_pair(out, pair, at > 0);
+    }
+    out.extend_from_slice(b"} ");
+    push_f64(out, exemplar.value);
+    out.push(b' ');
+    push_f64(out, exemplar.timestamp);
 }
