@@ -13,12 +13,15 @@ pub(crate) mod map;
 mod map_limits;
 pub(crate) mod str;
 
+mod describe;
 mod distribution;
 mod entry_cache;
 pub(crate) mod exemplar;
 mod key_table;
 mod var_ref;
 
+pub use describe::Unit;
+pub(crate) use describe::{Describe, View};
 pub use distribution::{Distribution, NativeBuckets, Statistic};
 pub use exemplar::{refused_exemplars, Exemplar, ExemplarError, MAX_EXEMPLAR_LABEL_CHARS};
 pub use histogram::{
@@ -492,48 +495,6 @@ pub(crate) struct CounterEntry<'a> {
     /// `\` (known when the map's keys were last put in order, so not looked at again).
     pub(crate) plain: bool,
     pub(crate) value: u64,
-}
-
-/// The unit of a value; see [`Writer::unit`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Unit {
-    /// Seconds (durations, timestamps).
-    Seconds,
-    /// Bytes (sizes).
-    Bytes,
-    /// A ratio, 1.0 being the whole.
-    Ratio,
-}
-
-impl Unit {
-    /// The unit's name, as metric names end in it: `seconds`, `bytes`, `ratio`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::Seconds => "seconds",
-            Unit::Bytes => "bytes",
-            Unit::Ratio => "ratio",
-        }
-    }
-}
-
-/// Which views show a value; see [`Writer::json_only`] and [`Writer::metrics_only`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum View {
-    /// `/debug/vars` and the dashboard, which charts what the JSON holds.
-    Json,
-    /// `/metrics`.
-    Metrics,
-}
-
-/// One fact about the value about to be written, handed to [`Encode::describe`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Describe<'a> {
-    Help(&'a str),
-    Unit(Unit),
-    MetricName(&'a str),
-    Labels(&'a [(&'a str, &'a str)]),
-    View(View),
 }
 
 impl<V: Var + ?Sized> Var for &V {

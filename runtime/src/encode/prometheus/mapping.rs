@@ -7,7 +7,7 @@
 //! entry's key) and those the value describes. Nothing here knows a variable by name,
 //! and no format decides a name or a label: every format carries the same series.
 //!
-//! About 750 lines on purpose: the mapping's state and the `Encode` methods that
+//! About 850 lines on purpose: the mapping's state and the `Encode` methods that
 //! drive it are one state machine, easier to check side by side.
 
 use std::cell::Cell;
