@@ -153,6 +153,29 @@ fn an_objective_of_counters_and_a_histogram_in_a_registry_of_its_own() {
 }
 
 #[test]
+fn a_native_histogram_takes_any_latency_threshold_counting_conservatively() {
+    let registry = Registry::new();
+    let latency = Arc::new(Histogram::native());
+    // 300 ms is no power of two, refused for a classic histogram, counted for a native one.
+    Objective::new("native_latency")
+        .latency(Duration::from_millis(300), 0.9)
+        .histogram(Arc::clone(&latency))
+        .register(&registry)
+        .unwrap();
+    // Fine buckets are 16 per power of two: 0.25 s is a bound, 0.3 s is not; the
+    // largest bound under it is 2^(-2 + 4/16) s, about 0.2973 s.
+    for seconds in [0.1, 0.25, 0.29, 0.2995, 0.31, 0.5] {
+        latency.record(seconds);
+    }
+    let document: Value = serde_json::from_str(&registry.to_json()).unwrap();
+    let sli = &document["objectives"]["native_latency"]["slis"]["latency"];
+    assert_eq!(sli["total"], 6);
+    // 0.31 and 0.5 are slow; 0.2995 is within 300 ms but past the last bound under it,
+    // so it counts as slow too: never the other way round.
+    assert_eq!(sli["errors"], 3);
+}
+
+#[test]
 fn objectives_that_cannot_be_measured_are_refused_with_the_reason() {
     static TOTAL: Counter = Counter::new();
     static FAILED: Counter = Counter::new();

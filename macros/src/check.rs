@@ -11,7 +11,7 @@ use syn::{Data, Expr, ExprLit, Fields, Item, Lit, LitStr, StaticMutability};
 
 use crate::ast::{Function, ImplBlock, Instrument, Kind, Stats};
 use crate::attr::{
-    Buckets, Labels, MacroArgs, Setting, BUCKETS, BUCKETS_EXAMPLE, LABELS, LABELS_EXAMPLE,
+    Buckets, Labels, MacroArgs, Setting, BUCKETS, BUCKETS_EXAMPLE, LABELS, LABELS_EXAMPLE, NATIVE,
     OBJECTIVE, OBJECTIVE_NAME, WINDOW,
 };
 use crate::ctxt::Ctxt;
@@ -144,6 +144,7 @@ pub(crate) fn impl_block(cx: &mut Ctxt, kind: Kind, block: &ImplBlock) {
         cx,
         &block.instrument,
         args_.buckets.as_ref().map(|setting| &setting.value),
+        args_.native.is_some(),
         &args_.objectives,
         args_,
     );
@@ -159,7 +160,15 @@ pub(crate) fn function(cx: &mut Ctxt, kind: Kind, function: &Function) {
     let own = &function.instrument.args;
     args(cx, own);
     let all: Vec<Setting<LitStr>> = function.objectives().cloned().collect();
-    objectives(cx, &function.instrument, function.buckets(), &all, own);
+    let native = function.native();
+    objectives(
+        cx,
+        &function.instrument,
+        function.buckets(),
+        native,
+        &all,
+        own,
+    );
     if let Some(constness) = &function.sig.constness {
         cx.error_spanned_by(
             constness,
@@ -210,13 +219,14 @@ pub(crate) fn args(cx: &mut Ctxt, args: &MacroArgs) {
 
 /// Checks how the objectives given in `own` (the arguments being checked) combine with
 /// what the function records: one objective of each kind among `all` (those of its
-/// `impl` block first), a latency objective only on a timed function and at one of its
-/// bucket bounds (`buckets`, or the default ones), and `objective_name` and `window`
-/// only with an objective.
+/// `impl` block first), a latency objective only on a timed function and, unless its
+/// durations are native, at one of its bucket bounds (`buckets`, or the default ones),
+/// and `objective_name` and `window` only with an objective.
 fn objectives(
     cx: &mut Ctxt,
     instrument: &Instrument,
     buckets: Option<&Buckets>,
+    native: bool,
     all: &[Setting<LitStr>],
     own: &MacroArgs,
 ) {
@@ -258,6 +268,10 @@ fn objectives(
             );
             continue;
         }
+        if native {
+            // Any threshold: counted at the fine buckets every histogram keeps.
+            continue;
+        }
         let bounds: Vec<f64> = match buckets {
             Some(buckets) => buckets
                 .bounds
@@ -277,7 +291,8 @@ fn objectives(
                 &objective.value,
                 format!(
                     "the latency threshold {} is not a bucket bound of {which}, so calls \
-                     within it cannot be counted exactly: use one of {}, or add it to `{BUCKETS} = [..]`",
+                     within it cannot be counted exactly: use one of {}, add it to \
+                     `{BUCKETS} = [..]`, or make the durations `{NATIVE}`",
                     format_seconds(threshold),
                     shown.join(", ")
                 ),

@@ -21,6 +21,10 @@ fn both_in_one_attribute() {}
 #[timed(buckets = [0.1, 0.3], objective = "95% < 300ms")]
 fn own_buckets() {}
 
+// Native durations count any threshold, not only bucket bounds.
+#[timed(native, objective = "99% < 300ms")]
+fn native_latency() {}
+
 #[counted(objective = "99%", objective_name = "checkout", window = "4w")]
 fn checkout_cart() {}
 
@@ -38,6 +42,7 @@ impl Repo {
 fn main() {
     let _ = success_rate();
     latency();
+    native_latency();
     let _ = both();
     both_in_one_attribute();
     own_buckets();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::objectives::objective::{Objective, Sli, Source};
 use crate::objectives::spec::{format_seconds, format_window, SliKind, Target};
-use crate::registry::functions::FunctionStats;
+use crate::registry::functions::{native_durations, FunctionStats};
 use crate::vars::entry::Site;
 
 /// One function's declaration: what `objective = "..."`, `objective_name` and `window`
@@ -113,7 +113,12 @@ pub(crate) fn grouped() -> (Vec<Objective>, Vec<ObjectiveConflict>) {
 /// is checked here.
 fn not_a_bound(declaration: &ObjectiveDeclaration, stats: &FunctionStats) -> Option<String> {
     let (_, threshold) = declaration.latency?;
-    let buckets = stats.duration().buckets();
+    let durations = stats.duration();
+    if durations.native_options().is_some() || native_durations() {
+        // Native durations count any threshold (see `Objective::latency`).
+        return None;
+    }
+    let buckets = durations.buckets();
     (!buckets.contains(&threshold)).then(|| {
         format!(
             "its latency threshold {} is not a bucket bound of the function",

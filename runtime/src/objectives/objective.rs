@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::objectives::spec::{
     budget_of, format_percent, format_seconds, SliKind, Target, DEFAULT_WINDOW, MAX_WINDOW_DAYS,
 };
-use crate::registry::functions::{function_stats, FunctionStats};
+use crate::registry::functions::{function_stats, native_durations, FunctionStats};
 use crate::registry::PublishError;
 use crate::vars::counter::Counter;
 use crate::vars::entry::Site;
@@ -180,9 +180,13 @@ impl Objective {
 
     /// Adds the promise that `target` (such as `0.99`) of the calls finish within
     /// `threshold`. Feed it with [`histogram`](Self::histogram) or
-    /// [`function`](Self::function); the threshold must be one of the histogram's
+    /// [`function`](Self::function). The threshold must be one of the histogram's
     /// bucket bounds ([`Histogram::buckets`]), so the count is exact and the same as
-    /// Prometheus's `le` bucket.
+    /// Prometheus's `le` bucket, unless the histogram is native
+    /// ([`Histogram::native`], `#[timed(native)]`): then any threshold works, and calls
+    /// are counted within the largest bound of the fine buckets every histogram keeps
+    /// (16 per power of two) at or below it, so a call up to about 4.3% under the
+    /// threshold may count as slow, never a slow one as fast.
     pub fn latency(mut self, threshold: Duration, target: f64) -> Objective {
         // Histograms given before the target stay.
         let sources = self
@@ -337,7 +341,9 @@ impl Objective {
                     Source::Histogram(histogram) => histogram,
                     Source::Counters { .. } => continue,
                 };
-                if !histogram.buckets().contains(&threshold) {
+                let native = histogram.native_options().is_some()
+                    || (matches!(source, Source::Function(_)) && native_durations());
+                if !native && !histogram.buckets().contains(&threshold) {
                     return Err(ObjectiveError::NotABucketBound {
                         objective: self.name.clone(),
                         threshold: format_seconds(threshold),
