@@ -7,35 +7,14 @@
 
 use expvar_test_support as support;
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use expvar::ServerBuilder;
 use support::get;
 
-static LOGGED: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        let line = record.args().to_string();
-        if line.contains("hung_variable_") {
-            LOGGED.lock().unwrap().push(line);
-        }
-    }
-
-    fn flush(&self) {}
-}
-
 #[test]
 fn a_hung_variable_costs_one_deadline() {
-    log::set_logger(&Capture).unwrap();
-    log::set_max_level(log::LevelFilter::Info);
+    support::logs::capture("hung_variable_", log::LevelFilter::Info);
     expvar::publish_func("hung_variable_forever", || -> u64 {
         loop {
             std::thread::park();
@@ -100,7 +79,7 @@ fn a_hung_variable_costs_one_deadline() {
     assert!(later < deadline / 3, "{later:?} a scrape");
     assert!(samples >= 5, "{samples} samples in 8 s");
 
-    let logged = LOGGED.lock().unwrap().clone();
+    let logged = support::logs::logged();
     let late: Vec<&String> = logged
         .iter()
         .filter(|line| line.contains("did not render"))

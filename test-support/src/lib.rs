@@ -13,6 +13,7 @@ pub mod browser;
 pub mod exposition;
 pub mod hostile;
 pub mod http;
+pub mod logs;
 pub mod process;
 pub mod prometheus;
 pub mod python;
