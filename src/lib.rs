@@ -57,7 +57,7 @@
 //!
 //! The everyday names are at the root: the variable types, [`Var`] and [`Writer`],
 //! [`Registry`] and the functions that publish into and render the global one, [`serve`],
-//! [`service`] and [`ServerBuilder`], [`CountingAlloc`], and the macros. The rest is
+//! [`service`] and [`ServerBuilder`], [`CountingAlloc`], [`Objective`], and the macros. The rest is
 //! grouped by concept:
 //!
 //! | module | holds |
@@ -68,6 +68,7 @@
 //! | `server` | the mountable service, its body and errors, health checks, hardware thresholds |
 //! | [`stats`] | the process, memory and allocator statistics as types |
 //! | [`functions`] | the statistics `#[counted]` and `#[timed]` keep per function |
+//! | [`objectives`] | service level objectives: targets, windows, their burn rates and state, the Prometheus rules |
 //!
 //! # Cargo features
 //!

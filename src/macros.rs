@@ -117,8 +117,15 @@ pub use expvar_macros::Expvar;
 ///   `impl Trait`. Not on a `const fn` (a compile error). In an annotated `impl`,
 ///   `const fn`s are left alone and `#[expvar(skip)]` leaves out a method.
 /// - **`crate = path`** names the `expvar` crate when it is re-exported.
+/// - **`objective = "99.9%"`** declares a service level objective on the function: that
+///   share of its calls succeed over the window (30 days, or `window = "7d"`). A
+///   latency objective (`"99% < 250ms"`) needs durations: with `#[timed]`. The
+///   objective is named by the key, or `objective_name = "checkout"`, which several
+///   functions may share to make one objective of their calls. See
+///   [`objectives`](crate::objectives) for what is computed and where it shows.
 /// - **Cost**: a static per function, no lock, allocation or lookup per call: one
-///   per-thread counter increment on entry and one on exit.
+///   per-thread counter increment on entry and one on exit. An objective adds nothing
+///   to a call: it reads the same counts at a fixed cadence.
 ///
 /// ```
 /// struct Repo;
@@ -159,6 +166,24 @@ pub use expvar_macros::counted;
 /// # });
 /// let stats = expvar::functions::function_stats("rust_out::fetch").unwrap();
 /// assert_eq!((stats.calls(), stats.errors(), stats.duration().count()), (2, 1, 2));
+/// ```
+///
+/// `objective = "99% < 250ms"` declares a latency objective: that share of the calls
+/// finish within the threshold over the window. The threshold must be a bucket bound of
+/// the function's histogram (a power of two by default: `62.5ms`, `125ms`, `250ms`,
+/// `500ms`, `1s`, ...; or one of `buckets = [..]`), so calls within it are counted
+/// exactly, as Prometheus's `le` bucket counts them; another threshold is a compile
+/// error. A success rate (`"99.9%"`) can be given here too, and both in one attribute:
+///
+/// ```
+/// #[expvar::timed(objective = "99.9%", objective = "99% < 250ms", window = "7d")]
+/// fn pay(order: u64) -> Result<(), String> {
+///     if order > 0 { Ok(()) } else { Err("empty order".into()) }
+/// }
+///
+/// pay(1).unwrap();
+/// let json = expvar::to_json();
+/// assert!(json.contains(r#""rust_out::pay": {"window": "7d""#), "{json}");
 /// ```
 ///
 /// Cost: two clock reads and one histogram record per call on top of [`counted`].

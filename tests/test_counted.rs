@@ -338,3 +338,74 @@ async fn fallible_methods_can_return_borrows_of_self() {
     let later = stats("test_counted::Bag::get_mut_later");
     assert_eq!((later.calls(), later.errors()), (2, 1));
 }
+
+/// Pending on its first poll, ready on the next: a point where a future can move.
+struct PendingOnce(bool);
+
+impl Future for PendingOnce {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> std::task::Poll<()> {
+        if std::mem::replace(&mut self.0, true) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    }
+}
+
+#[counted]
+async fn moves_between_threads() {
+    PendingOnce(false).await;
+}
+
+/// Polls `future` until it is pending.
+fn start<F: Future>(future: &mut std::pin::Pin<Box<F>>) {
+    let waker = Waker::from(Arc::new(NoopWaker));
+    assert!(future
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+}
+
+/// Polls `future` to its end.
+fn finish<F: Future>(mut future: std::pin::Pin<Box<F>>) {
+    let waker = Waker::from(Arc::new(NoopWaker));
+    assert!(future
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_ready());
+}
+
+#[test]
+fn an_async_call_is_finished_exactly_once_whatever_thread_it_ends_on() {
+    // The guard keeps the `finished` slot of the thread the call started on; a call
+    // that ends elsewhere must count there instead, even after its first thread exited
+    // and another thread's table may have taken the freed table's address.
+    let stats = stats("test_counted::moves_between_threads");
+    let mut same = Box::pin(moves_between_threads());
+    start(&mut same);
+    finish(same);
+    let moved = std::thread::spawn(|| {
+        let mut future = Box::pin(moves_between_threads());
+        start(&mut future);
+        future
+    })
+    .join()
+    .unwrap();
+    // Its first thread has exited; threads that start now get new tables.
+    let churn: Vec<_> = (0..8)
+        .map(|_| std::thread::spawn(|| expvar::Counter::new().inc()))
+        .collect();
+    churn.into_iter().for_each(|thread| thread.join().unwrap());
+    std::thread::spawn(move || finish(moved)).join().unwrap();
+    let mut here_later = Box::pin(moves_between_threads());
+    start(&mut here_later);
+    std::thread::spawn(move || finish(here_later))
+        .join()
+        .unwrap();
+    assert_eq!(
+        (stats.calls(), stats.finished(), stats.in_flight()),
+        (3, 3, 0)
+    );
+}

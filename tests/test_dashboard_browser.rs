@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::browser::{find_chromium, Browser, Page, STEP_TIMEOUT};
-use support::{get, start_web_example};
+use support::{get, start_web_example, ObjectivesExample};
 
 #[test]
 fn dashboard_charts_agree_with_debug_vars() {
@@ -257,6 +257,72 @@ fn dashboard_charts_agree_with_debug_vars() {
         .filter(|event| event["method"] != "Log.entryAdded")
         .collect();
     assert!(exceptions.is_empty(), "{exceptions:#?}");
+}
+
+/// Objectives come first: an error-budget chart and a burn-rate chart per indicator,
+/// with the page/ticket verdict, their figures those of `/debug/vars`.
+#[test]
+fn objectives_are_charted_at_the_top_with_their_verdict() {
+    let Some(chromium) = find_chromium() else {
+        support::skip_or_fail("no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    // 1 h lasts 30 s and 6 h three minutes: the windows hold every call of the test.
+    let mut example = ObjectivesExample::start(120.0);
+    example.send("ok 1000");
+    example.send("fail 1000");
+
+    let browser = Browser::launch(&chromium);
+    let mut page = browser.open_page();
+    let url = format!("http://{}/debug/dashboard", example.addr);
+    page.call("Page.navigate", json!({ "url": url }));
+    let base = "objectives.checkout.slis.success";
+    let state = page.wait_for_state("the burn-rate chart to page", |state| {
+        state["charts"][format!("{base}.burn")]["verdict"] == "page"
+    });
+    let state = page.wait_for_samples(state["samples"].as_u64().unwrap() + 3, STEP_TIMEOUT);
+    let headings = page.evaluate("[...document.querySelectorAll('h2')].map(h => h.textContent)");
+    assert_eq!(headings[0], "Objectives", "{headings}");
+    let first = page.evaluate("document.querySelector('.chart').dataset.id");
+    assert_eq!(first, format!("{base}.budget"));
+
+    let vars: Value = serde_json::from_str(&get(example.addr, "/debug/vars").body).unwrap();
+    let success = &vars["objectives"]["checkout"]["slis"]["success"];
+    let charts = &state["charts"];
+    let burn = &charts[format!("{base}.burn")];
+    assert_eq!(burn["section"], "Objectives");
+    // The 6 h window reaches back to the start: it holds every call, so it stands still.
+    assert_eq!(
+        burn["series"]["6h"]["latest"].as_f64(),
+        success["burn_rate"]["6h"].as_f64(),
+        "{burn}"
+    );
+    assert_eq!(
+        success["burn_rate"]["6h"].as_f64(),
+        Some(1000.0 / 3000.0 / 0.01)
+    );
+    let budget = &charts[format!("{base}.budget")];
+    assert_eq!(
+        budget["series"]["budget left"]["latest"].as_f64(),
+        success["budget_remaining"]
+            .as_f64()
+            .map(|left| left * 100.0),
+        "{budget}"
+    );
+    let badge = page.evaluate(&format!(
+        "document.querySelector('[data-id=\"{base}.burn\"] .badge').textContent"
+    ));
+    assert_eq!(badge, "page");
+    // The latency indicator: no call was slow.
+    assert_eq!(
+        charts["objectives.checkout.slis.latency.burn"]["verdict"],
+        "ok"
+    );
+    assert_eq!(state["errors"], json!([]), "errors the page caught");
+    assert!(page.errors().is_empty(), "{:#?}", page.errors());
+    let target = target_dir().join("dashboard-objectives.png");
+    std::fs::write(&target, page.screenshot()).unwrap();
+    eprintln!("screenshot: {}", target.display());
 }
 
 /// The page acknowledges what it receives, so a write timeout shorter than the test

@@ -1,9 +1,10 @@
 //! `/debug/pprof/profile` (feature `pprof`): parameter checks, one profile at a time,
-//! and a profile that parses as pprof protobuf (and, when `go` is installed, that
-//! `go tool pprof` reads).
+//! a profile whose client left freeing the slot, and a profile that parses as pprof
+//! protobuf (and, when `go` is installed, that `go tool pprof` reads).
 
 use expvar_test_support as support;
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -111,6 +112,23 @@ fn profile_endpoint() {
     assert!(strings.iter().any(|s| s == "cpu"), "{strings:?}");
     assert!(strings.iter().any(|s| s == "nanoseconds"), "{strings:?}");
     go_pprof_reads(&profile.bytes);
+
+    // A client that asks for 300 s and leaves frees the slot soon after, not in 300 s.
+    let mut abandoned = std::net::TcpStream::connect(addr).unwrap();
+    abandoned
+        .write_all(b"GET /debug/pprof/profile?seconds=300 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(get(addr, "/debug/pprof/profile?seconds=1").status, 409);
+    drop(abandoned);
+    let left = std::time::Instant::now();
+    support::wait_for("the abandoned profile's slot", || {
+        match get(addr, "/debug/pprof/profile?seconds=1").status {
+            200 => Ok(()),
+            status => Err(status.to_string()),
+        }
+    });
+    eprintln!("slot free {:?} after the client left", left.elapsed());
 
     let svg = get(addr, "/debug/pprof/profile?seconds=1&format=svg");
     assert_eq!(svg.status, 200);

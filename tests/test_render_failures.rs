@@ -3,38 +3,15 @@
 //!
 //! One test: the panic hook and the logger are process-wide.
 
+use expvar_test_support as support;
 use std::panic;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::Mutex;
 
-static LOGGED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static HOOK_CALLS: AtomicUsize = AtomicUsize::new(0);
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        let line = record.args().to_string();
-        if line.contains("render_failures_") {
-            LOGGED.lock().unwrap().push(line);
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-fn logged() -> Vec<String> {
-    LOGGED.lock().unwrap().clone()
-}
 
 #[test]
 fn panicking_variables_are_counted_each_time_but_logged_once_and_quietly() {
-    log::set_logger(&Capture).unwrap();
-    log::set_max_level(log::LevelFilter::Warn);
+    support::logs::capture("render_failures_", log::LevelFilter::Warn);
     // Stands for the default hook (which prints the message and a backtrace): expvar's
     // hook goes in front of it on the first render and must pass other panics on.
     panic::set_hook(Box::new(|_| {
@@ -57,7 +34,7 @@ fn panicking_variables_are_counted_each_time_but_logged_once_and_quietly() {
     // 2 variables x 3 scrapes x 2 formats, every one counted.
     assert_eq!(expvar::registry::render_failures() - failures_before, 12);
     assert_eq!(HOOK_CALLS.load(Relaxed), 0, "the panic hook stayed quiet");
-    let lines = logged();
+    let lines = support::logs::logged();
     assert_eq!(lines.len(), 2, "one line per variable: {lines:#?}");
     let broken = lines
         .iter()

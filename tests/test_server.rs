@@ -270,9 +270,15 @@ fn connections_beyond_the_cap_get_503_but_health() {
         .start()
         .unwrap();
     let addr = server.local_addr();
-    // The first connection holds the only place, idle.
-    let holder = TcpStream::connect(addr).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    // The first connection holds the only place, answering a request that never ends
+    // (an idle one would be shed for the newcomer).
+    let mut holder = TcpStream::connect(addr).unwrap();
+    holder
+        .write_all(b"GET /debug/dashboard/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 12];
+    holder.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
     let refused = get(addr, "/debug/vars");
     assert_eq!(refused.status, 503, "{}", refused.body);
     assert_eq!(refused.header("retry-after"), Some("1"));
@@ -318,6 +324,33 @@ fn the_auth_scheme_is_case_insensitive_and_empty_credentials_are_refused() {
         empty_password.to_string().contains("basic_auth"),
         "{empty_password}"
     );
+}
+
+#[test]
+fn several_authorization_headers_are_refused_whatever_they_hold() {
+    let server = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .bearer_token("t0ken")
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+    let mut raw = String::from("GET /debug/vars HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    for guess in 0..96 {
+        raw.push_str(&format!("Authorization: Bearer guess{guess}\r\n"));
+    }
+    raw.push_str("Authorization: Bearer t0ken\r\n\r\n");
+    let response = send_raw(addr, raw.as_bytes());
+    assert_eq!(response.status, 400, "{}", response.body);
+    assert!(response.body.contains("more than one Authorization header"));
+    // One header, right: in. Health never asks.
+    let one = request(addr, "GET", "/debug/vars", &["Authorization: Bearer t0ken"]);
+    assert_eq!(one.status, 200);
+    let blank = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .bearer_token(" ")
+        .start()
+        .unwrap_err();
+    assert!(blank.to_string().contains("bearer_token"), "{blank}");
 }
 
 #[test]
@@ -393,6 +426,55 @@ fn a_reserved_constant_label_stops_the_server_from_starting() {
     assert_eq!(
         error.to_string(),
         "invalid option `const_label`: constant label `le` is refused: /metrics writes a label of that name itself"
+    );
+}
+
+#[test]
+fn constant_labels_that_would_remove_a_family_are_refused_or_renamed() {
+    use std::sync::Arc;
+    // `key`, every `Map::new()`'s label: refused, as it would remove all their families.
+    let error = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .const_label("key", "x")
+        .start()
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("constant label `key` is refused"),
+        "{error}"
+    );
+
+    // A published map's own label: refused at start, naming the label and the variable.
+    let registry = Arc::new(expvar::Registry::new());
+    let routes = Arc::new(expvar::Map::<Counter>::with_label("route"));
+    routes.add("/a", 2);
+    registry.publish("requests", Arc::clone(&routes)).unwrap();
+    let error = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .registry(Arc::clone(&registry))
+        .const_label("route", "x")
+        .start()
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("`route`") && message.contains("\"requests\""),
+        "{message}"
+    );
+
+    // Published later: the map keeps its family, its label written `exported_route`.
+    let registry = Arc::new(expvar::Registry::new());
+    let server = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .registry(Arc::clone(&registry))
+        .const_label("route", "x")
+        .start()
+        .unwrap();
+    registry.publish("requests", routes).unwrap();
+    let text = get(server.local_addr(), "/metrics").body;
+    assert!(
+        text.contains("requests_total{route=\"x\",exported_route=\"/a\"} 2\n"),
+        "{text}"
     );
 }
 

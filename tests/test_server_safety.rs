@@ -1,7 +1,7 @@
 //! The debug endpoint never stalls and never grows without bound: slow or hung
 //! variables and readiness checks, requests beyond the in-flight limit, a panicking
-//! variable on the dashboard. Bounds are generous; what is asserted is who waits for
-//! whom, not how fast.
+//! variable on the dashboard, stalled connections beyond the cap. Bounds are generous;
+//! what is asserted is who waits for whom, not how fast.
 
 use expvar_test_support as support;
 
@@ -211,4 +211,74 @@ fn a_panicking_variable_does_not_make_the_dashboard_resend_its_schema() {
         samples += usize::from(line == "event: sample");
     }
     assert_eq!(schemas, 1, "the schema was sent again");
+}
+
+/// A connection that sends part of a request's headers and stalls.
+fn stalled(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(b"GET /debug/vars HTTP/1.1\r\nHost: x\r\nX-Slow: a")
+        .unwrap();
+    stream
+}
+
+/// Whether the server closed `stream` within a moment.
+fn closed_by_server(stream: &mut TcpStream) -> bool {
+    support::closed_by_peer(stream, Duration::from_millis(100))
+}
+
+#[test]
+fn a_stalled_connection_gives_its_place_to_a_newcomer() {
+    let server = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .max_connections(2)
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+    let mut first = stalled(addr);
+    let mut second = stalled(addr);
+    std::thread::sleep(Duration::from_millis(200));
+    // Full: the newcomer takes the place of the oldest connection waiting for a request.
+    assert_eq!(get(addr, "/debug/vars").status, 200);
+    assert!(closed_by_server(&mut first), "the oldest was kept");
+    assert!(!closed_by_server(&mut second), "the newer was shed first");
+}
+
+#[test]
+fn health_answers_through_many_more_stalled_connections_than_the_cap() {
+    const CAP: usize = 64;
+    const STALLED: usize = 400;
+    let server = ServerBuilder::new()
+        .addr("127.0.0.1:0")
+        .max_connections(CAP)
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+    let mut connections: Vec<TcpStream> = (0..STALLED).map(|_| stalled(addr)).collect();
+    let mut fast = 0;
+    let mut slowest = Duration::ZERO;
+    for _ in 0..40 {
+        let started = Instant::now();
+        let health = support::try_get(addr, "/status/health", &[]);
+        let took = elapsed(started);
+        assert_eq!(health.map(|health| health.status).ok(), Some(200));
+        fast += usize::from(took < Duration::from_secs(1));
+        slowest = slowest.max(took);
+        // The attackers keep coming.
+        connections.push(stalled(addr));
+    }
+    eprintln!(
+        "{STALLED} stalled connections, cap {CAP}: health 200 within 1 s {fast} of 40 \
+         (slowest {slowest:?})"
+    );
+    let shed = connections
+        .iter_mut()
+        .map(closed_by_server)
+        .filter(|closed| *closed)
+        .count();
+    assert!(
+        shed >= connections.len() - CAP,
+        "{shed} of {} shed",
+        connections.len()
+    );
 }

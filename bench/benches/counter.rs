@@ -5,6 +5,7 @@
 //! increments per second: the 2-thread row counts both threads' increments, so the
 //! ratio of the two rows is the scaling factor.
 
+use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -18,6 +19,17 @@ static BARE: AtomicU64 = AtomicU64::new(0);
 static COUNTER: Counter = Counter::new();
 static GAUGE: Gauge = Gauge::new();
 static HISTOGRAM: Histogram = Histogram::new();
+
+thread_local! {
+    /// What a per-thread counter cannot beat: a plain add to this thread's own cell.
+    static LOCAL: Cell<u64> = const { Cell::new(0) };
+}
+
+#[expvar::counted(name = "bench_threads_counted_fn")]
+#[inline(never)]
+fn expvar_counted_fn() {
+    black_box(());
+}
 
 fn single_thread(c: &mut Criterion) {
     let mut group = c.benchmark_group("single_thread");
@@ -35,11 +47,18 @@ fn single_thread(c: &mut Criterion) {
 }
 
 fn thread_scaling(c: &mut Criterion) {
-    let ops: [(&str, fn()); 2] = [
+    // `plain_thread_local_add` shares nothing between the threads: how far two threads
+    // scale on this machine at all (a VM's two vCPUs may be one core's two hardware
+    // threads, or share it with other guests), the bound for the counter rows.
+    let ops: [(&str, fn()); 4] = [
+        ("plain_thread_local_add", || {
+            LOCAL.with(|local| local.set(black_box(local.get()) + 1))
+        }),
         ("bare_atomic_fetch_add", || {
             BARE.fetch_add(1, Relaxed);
         }),
         ("expvar_counter_inc", || COUNTER.inc()),
+        ("expvar_counted_fn", expvar_counted_fn),
     ];
     thread_scaling_groups(c, "threads", &ops);
 }

@@ -12,6 +12,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use expvar::prometheus::{PrometheusFormat, PrometheusOptions};
 use expvar::{Counter, Map};
 use prometheus::{Encoder as _, IntCounterVec, Opts, TextEncoder};
 use prometheus_client::encoding::text::encode;
@@ -80,7 +81,9 @@ fn render(c: &mut Criterion) {
     let prometheus = prometheus_registry();
     let client = client_registry();
     let measured = newer_peers::measured_families();
-    let fast = newer_peers::fastmetrics_registry();
+    let fast = newer_peers::fastmetrics_registry(false);
+    let fast_openmetrics = newer_peers::fastmetrics_registry(true);
+    let openmetrics = PrometheusOptions::default().format(PrometheusFormat::OpenMetrics);
 
     let series = |text: &str| {
         text.lines()
@@ -112,6 +115,13 @@ fn render(c: &mut Criterion) {
         series(&newer_peers::fastmetrics_encode(&fast)),
         FAMILIES * SERIES_PER_FAMILY
     );
+    let ours = expvar::prometheus::to_prometheus_with(&openmetrics);
+    let theirs = newer_peers::fastmetrics_encode_openmetrics(&fast_openmetrics);
+    for text in [&ours, &theirs] {
+        assert_eq!(series(text), FAMILIES * SERIES_PER_FAMILY);
+        assert!(text.contains("bench_family_007_total{key=\"k042\"} 742\n"));
+        assert!(text.ends_with("# EOF\n"));
+    }
 
     let mut group = c.benchmark_group("render_10k_series");
     group.throughput(Throughput::Elements((FAMILIES * SERIES_PER_FAMILY) as u64));
@@ -150,6 +160,21 @@ fn render(c: &mut Criterion) {
     });
     group.bench_function("fastmetrics_text_encode", |b| {
         b.iter(|| black_box(newer_peers::fastmetrics_encode(&fast)))
+    });
+    group.finish();
+
+    // The same series in OpenMetrics 1.0.0, against the peer that writes it.
+    let mut group = c.benchmark_group("render_10k_series_openmetrics");
+    group.throughput(Throughput::Elements((FAMILIES * SERIES_PER_FAMILY) as u64));
+    group.bench_function("expvar_to_openmetrics", |b| {
+        b.iter(|| black_box(expvar::prometheus::to_prometheus_with(&openmetrics)))
+    });
+    group.bench_function("fastmetrics_openmetrics_encode", |b| {
+        b.iter(|| {
+            black_box(newer_peers::fastmetrics_encode_openmetrics(
+                &fast_openmetrics,
+            ))
+        })
     });
     group.finish();
 }

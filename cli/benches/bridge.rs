@@ -13,6 +13,8 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use expvar::{prometheus::PrometheusOptions, stats::AllocStats};
 use expvar_cli::bridge::{render, Source};
+use expvar_cli::fetch::parse;
+use expvar_cli::limits::Limits;
 use serde_json::{json, Value};
 
 #[global_allocator]
@@ -80,6 +82,7 @@ fn sources(docs: &[Value]) -> Vec<Source> {
             labels: Vec::new(),
             doc: Some(doc.clone()),
             duration: Duration::from_millis(2),
+            over_limit: None,
         })
         .collect()
 }
@@ -87,7 +90,8 @@ fn sources(docs: &[Value]) -> Vec<Source> {
 fn parse_and_render(bodies: &[Vec<u8>], options: &PrometheusOptions) -> String {
     let docs: Vec<Value> = bodies
         .iter()
-        .map(|body| serde_json::from_slice(body).expect("valid JSON"))
+        // As the bridge parses: the values counted against the limit first.
+        .map(|body| parse(body, Limits::default()).expect("valid JSON"))
         .collect();
     let sources = docs
         .into_iter()
@@ -97,6 +101,7 @@ fn parse_and_render(bodies: &[Vec<u8>], options: &PrometheusOptions) -> String {
             labels: Vec::new(),
             doc: Some(doc),
             duration: Duration::from_millis(2),
+            over_limit: None,
         })
         .collect();
     render(sources, options)

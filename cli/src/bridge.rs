@@ -1,6 +1,7 @@
 //! The fleet as one registry: every target's document under one variable whose map
 //! entries carry `target="host:port"`, and each target's health beside it. Rendered by
-//! the runtime's Prometheus/OpenMetrics encoder, like any registry.
+//! the runtime's Prometheus/OpenMetrics encoder, like any registry, and served by the
+//! runtime's server (see [`export`](crate::export)).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,10 +10,11 @@ use expvar::{prometheus::PrometheusOptions, vars::Unit, Registry, Var, Writer};
 use serde_json::Value;
 
 use crate::document::Document;
+use crate::limits::Over;
 
 /// One target's part of a scrape.
 pub struct Source {
-    /// The `target` label: `host:port`.
+    /// The `target` label: `host:port`, or the URL when several targets share one.
     pub name: String,
     /// Labels from the targets file.
     pub labels: Vec<(String, String)>,
@@ -20,15 +22,31 @@ pub struct Source {
     pub doc: Option<Value>,
     /// How long reading it took.
     pub duration: Duration,
+    /// The limit the document went over, if it was refused for its size.
+    pub over_limit: Option<Over>,
+}
+
+/// Where the variables of the fleet find the targets' documents: a list of one scrape,
+/// or the exporter's latest round of reads.
+pub trait Sources: Send + Sync + 'static {
+    /// The documents to write now.
+    fn sources(&self) -> Arc<Vec<Source>>;
+}
+
+impl Sources for Arc<Vec<Source>> {
+    fn sources(&self) -> Arc<Vec<Source>> {
+        Arc::clone(self)
+    }
 }
 
 /// Every target's document, each under `target="host:port"`.
-struct Fleet(Arc<Vec<Source>>);
+struct Fleet<S>(Arc<S>);
 
-impl Var for Fleet {
+impl<S: Sources> Var for Fleet<S> {
     fn write(&self, out: Writer<'_>) {
+        let sources = self.0.sources();
         out.metric_name("").map("target", |targets| {
-            for source in self.0.iter() {
+            for source in sources.iter() {
                 if let Some(doc) = &source.doc {
                     let labels: Vec<(&str, &str)> = source
                         .labels
@@ -45,13 +63,15 @@ impl Var for Fleet {
     }
 }
 
-/// `expvar_target_up` and `expvar_target_scrape_duration_seconds` per target.
-struct Health(Arc<Vec<Source>>);
+/// `expvar_target_up` and `expvar_target_scrape_duration_seconds` per target, and
+/// `expvar_target_over_limit{limit}` for a document refused for its size.
+struct Health<S>(Arc<S>);
 
-impl Var for Health {
+impl<S: Sources> Var for Health<S> {
     fn write(&self, out: Writer<'_>) {
+        let sources = self.0.sources();
         out.metric_name("expvar_target").map("target", |targets| {
-            for source in self.0.iter() {
+            for source in sources.iter() {
                 targets.entry(&source.name).object(|fields| {
                     fields
                         .field("up")
@@ -62,22 +82,33 @@ impl Var for Health {
                         .unit(Unit::Seconds)
                         .help("How long reading the target's /debug/vars took.")
                         .float(source.duration.as_secs_f64());
+                    if let Some(over) = source.over_limit {
+                        fields
+                            .field("over_limit")
+                            .help("1 when the target's document was refused for its size (--max-bytes, --max-values).")
+                            .map("limit", |limits| limits.entry(over.name()).gauge(1));
+                    }
                 });
             }
         });
     }
 }
 
-/// The registry of one scrape.
-pub fn registry(sources: Vec<Source>) -> Registry {
-    let sources = Arc::new(sources);
-    let registry = Registry::new();
+/// Publishes the fleet's variables in a new `registry`: `expvar_target` (each
+/// target's health) and `targets` (their documents), both written from `sources`.
+pub fn publish(registry: &Registry, sources: Arc<impl Sources>) {
     registry
         .publish("expvar_target", Arc::new(Health(Arc::clone(&sources))))
         .expect("a new registry has no variables");
     registry
         .publish("targets", Arc::new(Fleet(sources)))
         .expect("a new registry has no variables");
+}
+
+/// The registry of one scrape.
+pub fn registry(sources: Vec<Source>) -> Registry {
+    let registry = Registry::new();
+    publish(&registry, Arc::new(Arc::new(sources)));
     registry
 }
 
@@ -89,8 +120,10 @@ pub fn registry(sources: Vec<Source>) -> Registry {
 ///
 /// let go = serde_json::json!({"requests_total": 7, "memstats": {"HeapAlloc": 2048}});
 /// let sources = vec![
-///     Source { name: "10.0.0.5:6060".into(), labels: vec![], doc: Some(go), duration: Duration::from_millis(3) },
-///     Source { name: "10.0.0.6:6060".into(), labels: vec![], doc: None, duration: Duration::from_secs(5) },
+///     Source { name: "10.0.0.5:6060".into(), labels: vec![], doc: Some(go),
+///              duration: Duration::from_millis(3), over_limit: None },
+///     Source { name: "10.0.0.6:6060".into(), labels: vec![], doc: None,
+///              duration: Duration::from_secs(5), over_limit: None },
 /// ];
 /// let text = render(sources, &expvar::prometheus::PrometheusOptions::new());
 /// assert!(text.contains("go_memstats_heap_alloc_bytes{target=\"10.0.0.5:6060\"} 2048\n"));
@@ -112,6 +145,7 @@ mod tests {
             labels: Vec::new(),
             doc,
             duration: Duration::from_millis(250),
+            over_limit: None,
         }
     }
 
@@ -220,5 +254,21 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.matches("target=\"down:1\"").count(), 2, "{text}");
+    }
+
+    #[test]
+    fn a_refused_document_is_down_with_the_limit_it_went_over() {
+        let mut refused = source("big:1", None);
+        refused.over_limit = Some(Over::Values(50_000));
+        let text = text(vec![refused, source("go:1", Some(go_doc()))]);
+        assert!(
+            text.contains("expvar_target_up{target=\"big:1\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("expvar_target_over_limit{target=\"big:1\",limit=\"values\"} 1\n"),
+            "{text}"
+        );
+        assert!(!text.contains("over_limit{target=\"go:1\""), "{text}");
     }
 }

@@ -1,19 +1,17 @@
 //! Reading a target's `/debug/vars`: one HTTP/1.1 GET on a fresh connection, bounded
-//! by a timeout, parsed as JSON.
+//! by a timeout and by [`Limits`], parsed as JSON off the async threads.
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
+use crate::limits::{within_values, Limits, Over};
 use crate::target::Target;
-
-/// Documents larger than this are refused rather than held in memory.
-const MAX_DOCUMENT_BYTES: usize = 64 << 20;
 
 /// Why a target could not be read.
 #[derive(Debug)]
@@ -26,6 +24,8 @@ pub enum FetchError {
     Status(u16),
     /// The body is not JSON.
     Json(String),
+    /// The document is over one of the [`Limits`]: refused, not read on.
+    TooLarge(Over),
 }
 
 impl fmt::Display for FetchError {
@@ -36,6 +36,7 @@ impl fmt::Display for FetchError {
             FetchError::Status(401) => f.write_str("HTTP 401 (check the auth flags)"),
             FetchError::Status(status) => write!(f, "HTTP {status}"),
             FetchError::Json(error) => write!(f, "not JSON: {error}"),
+            FetchError::TooLarge(over) => over.fmt(f),
         }
     }
 }
@@ -49,10 +50,10 @@ pub struct Fetched {
     pub duration: Duration,
 }
 
-/// Reads `target`'s document, giving up after `timeout`.
-pub async fn fetch(target: &Target, timeout: Duration) -> Fetched {
+/// Reads `target`'s document, giving up after `timeout` or past `limits`.
+pub async fn fetch(target: &Target, timeout: Duration, limits: Limits) -> Fetched {
     let started = Instant::now();
-    let result = match tokio::time::timeout(timeout, fetch_unbounded(target)).await {
+    let result = match tokio::time::timeout(timeout, fetch_unbounded(target, limits)).await {
         Ok(result) => result,
         Err(_) => Err(FetchError::Timeout),
     };
@@ -63,12 +64,12 @@ pub async fn fetch(target: &Target, timeout: Duration) -> Fetched {
 }
 
 /// Reads every target at once; the results are in the order of `targets`.
-pub async fn fetch_all(targets: &[Target], timeout: Duration) -> Vec<Fetched> {
+pub async fn fetch_all(targets: &[Target], timeout: Duration, limits: Limits) -> Vec<Fetched> {
     let tasks: Vec<_> = targets
         .iter()
         .map(|target| {
             let target = target.clone();
-            tokio::spawn(async move { fetch(&target, timeout).await })
+            tokio::spawn(async move { fetch(&target, timeout, limits).await })
         })
         .collect();
     let mut results = Vec::with_capacity(tasks.len());
@@ -81,7 +82,7 @@ pub async fn fetch_all(targets: &[Target], timeout: Duration) -> Vec<Fetched> {
     results
 }
 
-async fn fetch_unbounded(target: &Target) -> Result<Value, FetchError> {
+async fn fetch_unbounded(target: &Target, limits: Limits) -> Result<Value, FetchError> {
     let http = |error: &dyn fmt::Display| FetchError::Http(error.to_string());
     let stream = tokio::net::TcpStream::connect(&target.authority)
         .await
@@ -107,14 +108,40 @@ async fn fetch_unbounded(target: &Target) -> Result<Value, FetchError> {
         .await
         .map_err(|error| http(&error))?;
     let status = response.status().as_u16();
-    let body = Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
-        .collect()
-        .await
-        .map_err(|error| http(&*error))?
-        .to_bytes();
-    driver.abort();
     if status != 200 {
+        driver.abort();
         return Err(FetchError::Status(status));
     }
-    serde_json::from_slice(&body).map_err(|error| FetchError::Json(error.to_string()))
+    // A length announced over the limit is refused before a byte of the body is read.
+    let announced = response
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > limits.max_bytes as u64) {
+        driver.abort();
+        return Err(FetchError::TooLarge(Over::Bytes(limits.max_bytes)));
+    }
+    let body = Limited::new(response.into_body(), limits.max_bytes)
+        .collect()
+        .await;
+    driver.abort();
+    let body = match body {
+        Ok(body) => body.to_bytes(),
+        Err(error) if error.is::<LengthLimitError>() => {
+            return Err(FetchError::TooLarge(Over::Bytes(limits.max_bytes)))
+        }
+        Err(error) => return Err(http(&*error)),
+    };
+    // Counting and parsing megabytes takes milliseconds: not on an async thread.
+    tokio::task::spawn_blocking(move || parse(&body, limits))
+        .await
+        .unwrap_or_else(|error| Err(http(&error)))
+}
+
+/// The document in `body`, if it is JSON within `limits.max_values`.
+pub fn parse(body: &[u8], limits: Limits) -> Result<Value, FetchError> {
+    if !within_values(body, limits.max_values) {
+        return Err(FetchError::TooLarge(Over::Values(limits.max_values)));
+    }
+    serde_json::from_slice(body).map_err(|error| FetchError::Json(error.to_string()))
 }

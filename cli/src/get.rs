@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::fetch::fetch;
+use crate::limits::Limits;
 use crate::select::lookup;
 use crate::target::Target;
 
@@ -29,12 +30,17 @@ pub fn render(doc: &Value, path: Option<&str>) -> Result<String, String> {
 }
 
 /// Fetches `target` and renders `path`; the error says why for stderr.
-pub fn run(target: &Target, path: Option<&str>, timeout: Duration) -> Result<String, String> {
+pub fn run(
+    target: &Target,
+    path: Option<&str>,
+    timeout: Duration,
+    limits: Limits,
+) -> Result<String, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|error| error.to_string())?;
-    let fetched = runtime.block_on(fetch(target, timeout));
+    let fetched = runtime.block_on(fetch(target, timeout, limits));
     let doc = fetched
         .result
         .map_err(|error| format!("{target}: {error}"))?;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use expvar_cli::limits::{Limits, DEFAULT_MAX_VALUES};
 use expvar_cli::target::{Auth, Target};
 use expvar_cli::watch;
 
@@ -46,6 +47,34 @@ enum Command {
         /// More targets, from a Prometheus file_sd JSON file re-read when it changes.
         #[arg(long)]
         targets_file: Option<std::path::PathBuf>,
+        /// How long one round of reads of the targets answers later scrapes, in
+        /// seconds; scrapes that arrive while a round runs always share it.
+        #[arg(long, default_value = "1", value_parser = seconds_or_zero)]
+        max_age: Duration,
+        /// The most connections served at once; beyond it, connections that have not
+        /// sent a request are shed, oldest first. Default: 1024, or half the
+        /// descriptors the process may open if that is less.
+        #[arg(long)]
+        max_connections: Option<usize>,
+        #[command(flatten)]
+        access: Access,
+    },
+    /// Print Prometheus recording and alerting rules for objectives: those the targets
+    /// declare (read from their /debug/vars), or those given with --objective.
+    Rules {
+        /// Targets, as for `watch`; an objective several declare alike is written once.
+        urls: Vec<String>,
+        /// An objective, as on the attribute: `checkout=99.9%`, `search=99% < 250ms`.
+        /// Give one name twice for both a success rate and a latency.
+        #[arg(long = "objective", value_name = "NAME=OBJECTIVE")]
+        objectives: Vec<String>,
+        /// The window of the objectives given with --objective: days or weeks.
+        #[arg(long, default_value = "30d")]
+        window: String,
+        /// Divide every window and `for` duration by this (for tests and demos; default
+        /// EXPVAR_OBJECTIVE_TIME_SCALE, else 1).
+        #[arg(long)]
+        time_scale: Option<f64>,
         #[command(flatten)]
         access: Access,
     },
@@ -71,6 +100,14 @@ struct Access {
     /// How long one target may take to answer, in seconds.
     #[arg(long, default_value = "5", value_parser = seconds)]
     timeout: Duration,
+    /// The most bytes of a target's document read (`16MiB`, `512KiB` or bytes); a
+    /// longer one is refused, and the target shown too large.
+    #[arg(long, default_value = "16MiB", value_parser = bytes)]
+    max_bytes: usize,
+    /// The most values (numbers, strings, booleans) a target's document may hold; one
+    /// with more is refused, and the target shown too large.
+    #[arg(long, default_value_t = DEFAULT_MAX_VALUES)]
+    max_values: usize,
 }
 
 impl Access {
@@ -79,6 +116,13 @@ impl Access {
             (Some(basic), _) => Auth::basic(basic).map(Some),
             (None, Some(token)) => Ok(Some(Auth::Bearer(token.clone()))),
             (None, None) => Ok(None),
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_bytes: self.max_bytes,
+            max_values: self.max_values,
         }
     }
 
@@ -99,6 +143,56 @@ fn seconds(text: &str) -> Result<Duration, String> {
     } else {
         Err("must be more than 0".into())
     }
+}
+
+/// Seconds, 0 allowed.
+fn seconds_or_zero(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(0.0) => Ok(Duration::ZERO),
+        _ => seconds(text),
+    }
+}
+
+/// A size: bytes, or a number with `KiB`, `MiB` or `GiB`.
+fn bytes(text: &str) -> Result<usize, String> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, ""),
+    };
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "KiB" | "K" | "k" => 10,
+        "MiB" | "M" => 20,
+        "GiB" | "G" => 30,
+        _ => {
+            return Err(format!(
+                "{text:?}: want bytes, or a number with KiB, MiB or GiB"
+            ))
+        }
+    };
+    number
+        .parse::<usize>()
+        .ok()
+        .filter(|&number| number > 0)
+        .and_then(|number| number.checked_mul(1 << shift))
+        .ok_or_else(|| format!("{text:?}: want a size above 0, such as 16MiB"))
+}
+
+/// Log records (the server's: late rounds, refused options) on stderr.
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Info
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!("{}", record.args());
+        }
+    }
+
+    fn flush(&self) {}
 }
 
 fn main() -> ExitCode {
@@ -124,6 +218,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 targets: access.targets(&urls)?,
                 interval,
                 timeout: access.timeout,
+                limits: access.limits(),
                 options: watch::model::Options {
                     patterns: vars,
                     rate_all: rate,
@@ -136,16 +231,44 @@ fn run(command: Command) -> Result<ExitCode, String> {
             listen,
             urls,
             targets_file,
+            max_age,
+            max_connections,
             access,
         } => {
+            static LOG: StderrLog = StderrLog;
+            if log::set_logger(&LOG).is_ok() {
+                log::set_max_level(log::LevelFilter::Info);
+            }
             let config = expvar_cli::export::Config {
                 listen,
                 targets: access.targets(&urls)?,
                 targets_file,
                 default_auth: access.auth()?,
                 timeout: access.timeout,
+                limits: access.limits(),
+                max_age,
+                max_connections,
             };
             expvar_cli::export::run(config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules {
+            urls,
+            objectives,
+            window,
+            time_scale,
+            access,
+        } => {
+            let services = access.targets(&urls)?;
+            let time_scale = time_scale.unwrap_or_else(expvar::objectives::time_scale);
+            let rules = expvar_cli::rules::run(
+                &services,
+                &objectives,
+                &window,
+                time_scale,
+                access.timeout,
+            )?;
+            print!("{rules}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Get { url, path, access } => {
@@ -153,9 +276,17 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 .targets(std::slice::from_ref(&url))?
                 .pop()
                 .expect("one url, one target");
-            match expvar_cli::get::run(&target, path.as_deref(), access.timeout) {
+            match expvar_cli::get::run(&target, path.as_deref(), access.timeout, access.limits()) {
                 Ok(text) => {
-                    println!("{text}");
+                    // A target's string printed bare must not drive the terminal
+                    // (its lines stay lines).
+                    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                        for line in text.split('\n') {
+                            println!("{}", expvar_cli::terminal::clean(line));
+                        }
+                    } else {
+                        println!("{text}");
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(error) => {
@@ -164,5 +295,22 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_seconds() {
+        assert_eq!(bytes("16MiB"), Ok(expvar_cli::limits::DEFAULT_MAX_BYTES));
+        assert_eq!(bytes("512KiB"), Ok(512 << 10));
+        assert_eq!(bytes("1000"), Ok(1000));
+        assert!(bytes("0").is_err());
+        assert!(bytes("12 parsecs").is_err());
+        assert!(bytes("99999999999999999999GiB").is_err());
+        assert_eq!(seconds_or_zero("0"), Ok(Duration::ZERO));
+        assert!(seconds("0").is_err());
     }
 }

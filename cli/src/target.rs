@@ -1,6 +1,7 @@
 //! A service to read: where its `/debug/vars` is, how to authenticate, and the
 //! `target` label it gets.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use base64::Engine;
@@ -19,7 +20,8 @@ impl Auth {
     pub fn basic(credentials: &str) -> Result<Auth, String> {
         let (user, password) = credentials
             .split_once(':')
-            .ok_or_else(|| format!("expected USER:PASSWORD, got {credentials:?}"))?;
+            // Not quoted back: it may be a password or a token given by mistake.
+            .ok_or("expected USER:PASSWORD, without a ':' in what was given")?;
         Ok(Auth::Basic {
             user: user.to_owned(),
             password: password.to_owned(),
@@ -105,6 +107,41 @@ impl Target {
             labels: Vec::new(),
         })
     }
+}
+
+/// The `target` label of each of `targets`, in order: its `host:port`, or its whole URL
+/// (without credentials) where several targets share a `host:port`, so no two targets'
+/// series are the same. The same URL given twice is an error naming it.
+///
+/// ```
+/// use expvar_cli::target::{target_names, Target};
+///
+/// let targets: Vec<Target> = ["a:1", "http://b:2/good", "http://b:2/alt"]
+///     .iter()
+///     .map(|url| Target::parse(url, None).unwrap())
+///     .collect();
+/// assert_eq!(target_names(&targets).unwrap(), ["a:1", "http://b:2/good", "http://b:2/alt"]);
+/// let twice = [targets[0].clone(), Target::parse("http://a:1/debug/vars", None).unwrap()];
+/// assert!(target_names(&twice).unwrap_err().contains("http://a:1/debug/vars"));
+/// ```
+pub fn target_names(targets: &[Target]) -> Result<Vec<String>, String> {
+    let mut per_authority: HashMap<&str, usize> = HashMap::new();
+    let mut urls = HashSet::new();
+    for target in targets {
+        if !urls.insert((&target.authority, &target.path)) {
+            return Err(format!(
+                "{target} is given twice: its series would be duplicates"
+            ));
+        }
+        *per_authority.entry(&target.authority).or_default() += 1;
+    }
+    Ok(targets
+        .iter()
+        .map(|target| match per_authority[target.authority.as_str()] {
+            1 => target.authority.clone(),
+            _ => target.to_string(),
+        })
+        .collect())
 }
 
 impl fmt::Display for Target {

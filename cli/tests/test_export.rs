@@ -126,8 +126,16 @@ fn a_killed_target_is_down_then_up_again() {
     );
 
     drop(quickstart);
-    let (_, text) = scrape(bridge, &[]);
-    assert_eq!(up(&text), Some(0.0), "{text}");
+    // A round of reads answers scrapes for a second (`--max-age`): the next is fresh.
+    let text = wait_for("the killed target to be down", || {
+        let (_, text) = scrape(bridge, &[]);
+        if up(&text) == Some(0.0) {
+            Ok(text)
+        } else {
+            std::thread::sleep(Duration::from_millis(200));
+            Err(text)
+        }
+    });
     assert!(
         !text.contains(&format!("requests{{target=\"{target}\"}}")),
         "{text}"

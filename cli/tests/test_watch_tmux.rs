@@ -6,54 +6,11 @@
 
 mod support;
 
-use std::process::Command;
-
-use support::{
-    external_program, free_port, go_expvar_binary, start_go, start_quickstart, wait_for,
-};
-
-/// A tmux server of this test's own, killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "watch"]).stdout)
-            .into_owned()
-    }
-
-    fn wait_for_screen(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        wait_for(what, || {
-            let screen = self.screen();
-            if check(&screen) {
-                Ok(screen)
-            } else {
-                Err(screen)
-            }
-        })
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
+use support::tmux::Tmux;
+use support::{free_port, go_expvar_binary, start_go, start_quickstart, wait_for};
 
 #[test]
 fn watch_two_targets_in_80_by_24() {
-    if !external_program("tmux", &["-V"], "tmux") {
-        return;
-    }
     let Some(go_binary) = go_expvar_binary() else {
         return;
     };
@@ -61,31 +18,13 @@ fn watch_two_targets_in_80_by_24() {
     let _go = start_go(&go_binary, go_addr, 3);
     let (ours, ours_addr) = start_quickstart("127.0.0.1:0");
 
-    let tmux = Tmux {
-        socket: format!("expvar-cli-test-{}", std::process::id()),
-    };
     let command = format!(
         "{} watch --interval 0.5 --vars requests,requests_total,memstats.HeapAlloc,counter_00002,api_*.* {ours_addr} {go_addr}",
         env!("CARGO_BIN_EXE_expvar")
     );
-    let started = tmux.run(&[
-        "new-session",
-        "-d",
-        "-x",
-        "80",
-        "-y",
-        "24",
-        "-s",
-        "watch",
-        &command,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
-    // Keep the pane after the program ends, to see what it printed.
-    tmux.run(&["set-option", "-t", "watch", "remain-on-exit", "on"]);
+    let Some(tmux) = Tmux::start("watch-two", 80, 24, &command) else {
+        return;
+    };
 
     let screen = tmux.wait_for_screen("both targets with values", |screen| {
         screen.contains(&ours_addr.to_string())
@@ -109,13 +48,13 @@ fn watch_two_targets_in_80_by_24() {
         "{screen}"
     );
 
-    tmux.run(&["send-keys", "-t", "watch", "p"]);
+    tmux.keys(&["p"]);
     tmux.wait_for_screen("pause", |screen| screen.contains("PAUSED"));
-    tmux.run(&["send-keys", "-t", "watch", "p"]);
+    tmux.keys(&["p"]);
     tmux.wait_for_screen("resume", |screen| !screen.contains("PAUSED"));
 
     // The detail line follows the chosen target and variable.
-    tmux.run(&["send-keys", "-t", "watch", "Right", "Down", "Down"]);
+    tmux.keys(&["Right", "Down", "Down"]);
     tmux.wait_for_screen("the Go target's second variable in the detail", |screen| {
         screen.contains(&format!("{go_addr} counter_00002: 2"))
     });
@@ -125,12 +64,9 @@ fn watch_two_targets_in_80_by_24() {
         screen.contains("DOWN") && screen.contains("1/2 up")
     });
 
-    tmux.run(&["send-keys", "-t", "watch", "q"]);
-    wait_for("watch to quit", || {
-        let dead = tmux.run(&["display-message", "-p", "-t", "watch", "#{pane_dead}"]);
-        match String::from_utf8_lossy(&dead.stdout).trim() {
-            "1" => Ok(()),
-            other => Err(other.to_owned()),
-        }
+    tmux.keys(&["q"]);
+    wait_for("watch to quit", || match tmux.pane("pane_dead").as_str() {
+        "1" => Ok(()),
+        other => Err(other.to_owned()),
     });
 }

@@ -163,6 +163,10 @@ impl Instrument {
         merge_setting(cx, &mut self.args.name, sibling.name);
         merge_setting(cx, &mut self.args.krate, sibling.krate);
         merge_setting(cx, &mut self.args.buckets, sibling.buckets);
+        // A success rate on one and a latency on the other combine.
+        self.args.objectives.extend(sibling.objectives);
+        merge_setting(cx, &mut self.args.objective_name, sibling.objective_name);
+        merge_setting(cx, &mut self.args.window, sibling.window);
         merge_setting(cx, &mut self.args.native, sibling.native);
     }
 }
@@ -304,6 +308,22 @@ impl Function {
             .map(|setting| &setting.value)
     }
 
+    /// The objectives declared on the function: its `impl` block's, then its own.
+    pub(crate) fn objectives(&self) -> impl Iterator<Item = &Setting<LitStr>> {
+        let inherited = self.inherited.iter().flat_map(|args| &args.objectives);
+        inherited.chain(&self.instrument.args.objectives)
+    }
+
+    /// `objective_name = "..."`, if given.
+    pub(crate) fn objective_name(&self) -> Option<&LitStr> {
+        self.own_or_inherited(|args| args.objective_name.as_ref())
+    }
+
+    /// `window = "..."`, if given.
+    pub(crate) fn window(&self) -> Option<&LitStr> {
+        self.own_or_inherited(|args| args.window.as_ref())
+    }
+
     /// The bucket bounds given with `buckets = [..]`, if any.
     pub(crate) fn buckets(&self) -> Option<&Buckets> {
         self.own_or_inherited(|args| args.buckets.as_ref())
@@ -389,7 +409,7 @@ impl ImplBlock {
 }
 
 /// What `#[counted]`/`#[timed]` is on.
-// One per macro call, matched once and never stored: boxing a variant buys nothing.
+// One value per macro invocation, moved once: its size does not matter.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Instrumented {
     Function(Function),

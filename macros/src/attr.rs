@@ -34,6 +34,14 @@ pub(crate) const NATIVE: &str = "native";
 pub(crate) const LABELS: &str = "labels";
 /// `#[expvar(skip)]` on a field or a method: leave it out.
 pub(crate) const SKIP: &str = "skip";
+/// `#[counted(objective = "99.9%")]`, `#[timed(objective = "99% < 250ms")]`: a service
+/// level objective on the function.
+pub(crate) const OBJECTIVE: &str = "objective";
+/// `objective_name = "checkout"`: the objective the function's calls count toward,
+/// shared by every function that names it (the function's key by default).
+pub(crate) const OBJECTIVE_NAME: &str = "objective_name";
+/// `window = "7d"`: the objective's window (30 days by default).
+pub(crate) const WINDOW: &str = "window";
 
 /// The helper attribute of the derive and of methods in an instrumented `impl`.
 pub(crate) const EXPVAR: &str = "expvar";
@@ -120,6 +128,11 @@ pub(crate) struct MacroArgs {
     pub(crate) krate: Option<Setting<Path>>,
     /// `#[timed]` only.
     pub(crate) buckets: Option<Setting<Buckets>>,
+    /// `objective = "..."`, each time it is given: a success rate and a latency may
+    /// both be (`check` reports two of one kind).
+    pub(crate) objectives: Vec<Setting<LitStr>>,
+    pub(crate) objective_name: Option<Setting<LitStr>>,
+    pub(crate) window: Option<Setting<LitStr>>,
     /// `#[timed]` only.
     pub(crate) native: Option<Setting<()>>,
 }
@@ -166,6 +179,24 @@ impl MacroArgs {
             Some(BUCKETS) if macro_name == "timed" => {
                 let value = parse_buckets(cx, meta, BUCKETS);
                 set(cx, &mut self.buckets, meta, value);
+            }
+            Some(OBJECTIVE) if macro_name != "publish" => {
+                if let (Some(value), Some(key)) =
+                    (parse_lit_str(cx, meta, OBJECTIVE), meta.path.get_ident())
+                {
+                    self.objectives.push(Setting {
+                        key: key.clone(),
+                        value,
+                    });
+                }
+            }
+            Some(OBJECTIVE_NAME) if macro_name != "publish" => {
+                let value = parse_lit_str(cx, meta, OBJECTIVE_NAME);
+                set(cx, &mut self.objective_name, meta, value);
+            }
+            Some(WINDOW) if macro_name != "publish" => {
+                let value = parse_lit_str(cx, meta, WINDOW);
+                set(cx, &mut self.window, meta, value);
             }
             Some(NATIVE) if macro_name == "timed" => {
                 let value = parse_flag(cx, meta, NATIVE);

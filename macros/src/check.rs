@@ -9,11 +9,13 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::{Data, Expr, ExprLit, Fields, Item, Lit, LitStr, StaticMutability};
 
-use crate::ast::{Function, ImplBlock, Kind, Stats};
+use crate::ast::{Function, ImplBlock, Instrument, Kind, Stats};
 use crate::attr::{
-    Buckets, Labels, MacroArgs, Setting, BUCKETS, BUCKETS_EXAMPLE, LABELS, LABELS_EXAMPLE,
+    Buckets, Labels, MacroArgs, Setting, BUCKETS, BUCKETS_EXAMPLE, LABELS, LABELS_EXAMPLE, NATIVE,
+    OBJECTIVE, OBJECTIVE_NAME, WINDOW,
 };
 use crate::ctxt::Ctxt;
+use crate::objective::{default_buckets, format_seconds, parse_objective, parse_window};
 
 /// Checks a `#[derive(Expvar)]` input.
 pub(crate) fn stats(cx: &mut Ctxt, stats: &Stats<'_>) {
@@ -136,7 +138,16 @@ pub(crate) fn impl_block(cx: &mut Ctxt, kind: Kind, block: &ImplBlock) {
             ),
         );
     }
-    args(cx, &block.instrument.args);
+    let args_ = &block.instrument.args;
+    args(cx, args_);
+    objectives(
+        cx,
+        &block.instrument,
+        args_.buckets.as_ref().map(|setting| &setting.value),
+        args_.native.is_some(),
+        &args_.objectives,
+        args_,
+    );
     for (_, method) in &block.methods {
         function(cx, kind, method);
     }
@@ -146,7 +157,18 @@ pub(crate) fn impl_block(cx: &mut Ctxt, kind: Kind, block: &ImplBlock) {
 /// expanding, for messages). For a method, only its own arguments: the block's are
 /// checked once, with the block.
 pub(crate) fn function(cx: &mut Ctxt, kind: Kind, function: &Function) {
-    args(cx, &function.instrument.args);
+    let own = &function.instrument.args;
+    args(cx, own);
+    let all: Vec<Setting<LitStr>> = function.objectives().cloned().collect();
+    let native = function.native();
+    objectives(
+        cx,
+        &function.instrument,
+        function.buckets(),
+        native,
+        &all,
+        own,
+    );
     if let Some(constness) = &function.sig.constness {
         cx.error_spanned_by(
             constness,
@@ -181,6 +203,101 @@ pub(crate) fn args(cx: &mut Ctxt, args: &MacroArgs) {
     non_empty(cx, args.name.as_ref());
     if let Some(buckets) = &args.buckets {
         bucket_list(cx, &buckets.value);
+    }
+    non_empty(cx, args.objective_name.as_ref());
+    for objective in &args.objectives {
+        if let Err(message) = parse_objective(&objective.value.value()) {
+            cx.error_spanned_by(&objective.value, message);
+        }
+    }
+    if let Some(window) = &args.window {
+        if let Err(message) = parse_window(&window.value.value()) {
+            cx.error_spanned_by(&window.value, message);
+        }
+    }
+}
+
+/// Checks how the objectives given in `own` (the arguments being checked) combine with
+/// what the function records: one objective of each kind among `all` (those of its
+/// `impl` block first), a latency objective only on a timed function and, unless its
+/// durations are native, at one of its bucket bounds (`buckets`, or the default ones),
+/// and `objective_name` and `window` only with an objective.
+fn objectives(
+    cx: &mut Ctxt,
+    instrument: &Instrument,
+    buckets: Option<&Buckets>,
+    native: bool,
+    all: &[Setting<LitStr>],
+    own: &MacroArgs,
+) {
+    if all.is_empty() {
+        for (key, setting) in [(OBJECTIVE_NAME, &own.objective_name), (WINDOW, &own.window)] {
+            if let Some(setting) = setting {
+                cx.error_spanned_by(
+                    &setting.key,
+                    format!("`{key}` applies to an objective: add `{OBJECTIVE} = \"99.9%\"`"),
+                );
+            }
+        }
+        return;
+    }
+    let own_start = all.len() - own.objectives.len();
+    let mut seen = [false; 2];
+    for (index, objective) in all.iter().enumerate() {
+        let Ok(promise) = parse_objective(&objective.value.value()) else {
+            continue;
+        };
+        let latency = promise.threshold.is_some();
+        let is_own = index >= own_start;
+        if std::mem::replace(&mut seen[usize::from(latency)], true) && is_own {
+            let what = if latency { "latency" } else { "success-rate" };
+            cx.error_spanned_by(
+                &objective.value,
+                format!("a function has one {what} objective, and this is a second one"),
+            );
+            continue;
+        }
+        let Some(threshold) = promise.threshold.filter(|_| is_own) else {
+            continue;
+        };
+        if !instrument.timed {
+            cx.error_spanned_by(
+                &objective.value,
+                "a latency objective needs durations, and `#[counted]` records none: \
+                 write it in `#[timed(objective = \"...\")]`, or add `#[timed]`",
+            );
+            continue;
+        }
+        if native {
+            // Any threshold: counted at the fine buckets every histogram keeps.
+            continue;
+        }
+        let bounds: Vec<f64> = match buckets {
+            Some(buckets) => buckets
+                .bounds
+                .iter()
+                .filter_map(|(_, bound)| *bound)
+                .collect(),
+            None => default_buckets().collect(),
+        };
+        if !bounds.contains(&threshold) {
+            let which = if buckets.is_some() {
+                "the function's `buckets`"
+            } else {
+                "the default buckets (powers of two)"
+            };
+            let shown: Vec<String> = bounds.iter().map(|bound| format_seconds(*bound)).collect();
+            cx.error_spanned_by(
+                &objective.value,
+                format!(
+                    "the latency threshold {} is not a bucket bound of {which}, so calls \
+                     within it cannot be counted exactly: use one of {}, add it to \
+                     `{BUCKETS} = [..]`, or make the durations `{NATIVE}`",
+                    format_seconds(threshold),
+                    shown.join(", ")
+                ),
+            );
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! `crate = ...` says otherwise), calls runtime functions instead of inlining logic,
 //! keeps the user's body in its own block and the signature's own tokens.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, ImplItem, Item};
@@ -17,6 +17,7 @@ use crate::attr::{self, MacroArgs};
 use crate::check;
 use crate::ctxt::Ctxt;
 use crate::fallback;
+use crate::objective::{parse_objective, parse_window, DEFAULT_WINDOW_SECONDS};
 
 /// `#[derive(Expvar)]`.
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
@@ -315,6 +316,7 @@ fn function_body(function: &Function) -> TokenStream {
         (None, false) => quote!(#private::NEW_FUNCTION_STATS),
         (None, true) => quote!(#private::NEW_NATIVE_FUNCTION_STATS),
     };
+    let objective = objective_entry(function, &key);
     let absorbed = &function.instrument.absorbed;
     // Two items per function, the statistics and their registration, and the
     // description inside the registration: every item is work for the compiler.
@@ -338,7 +340,59 @@ fn function_body(function: &Function) -> TokenStream {
             })
         }
         #published_count
+        #objective
         #call
+    }
+}
+
+/// The function's objective declaration, registered next to its statistics: nothing
+/// is added to what a call does.
+fn objective_entry(function: &Function, key: &TokenStream) -> TokenStream {
+    let mut success = None;
+    let mut latency = None;
+    for objective in function.objectives() {
+        let promise = parse_objective(&objective.value.value())
+            .expect("objectives are checked before expansion");
+        let target = Literal::f64_suffixed(promise.target);
+        match promise.threshold {
+            Some(threshold) => {
+                let threshold = Literal::f64_suffixed(threshold);
+                latency = Some(quote!((#target, #threshold)));
+            }
+            None => success = Some(quote!(#target)),
+        }
+    }
+    if success.is_none() && latency.is_none() {
+        return TokenStream::new();
+    }
+    let krate = function.krate();
+    let private = quote!(#krate::__private);
+    let option = |value: Option<TokenStream>| match value {
+        Some(value) => quote!(#private::Some(#value)),
+        None => quote!(#private::None),
+    };
+    let (success, latency) = (option(success), option(latency));
+    let name = match function.objective_name() {
+        Some(name) => name.to_token_stream(),
+        None => key.clone(),
+    };
+    let window = function.window().map_or(DEFAULT_WINDOW_SECONDS, |window| {
+        parse_window(&window.value()).expect("windows are checked before expansion")
+    });
+    let window = Literal::u64_suffixed(window);
+    quote! {
+        #private::inventory::submit! {
+            #private::ObjectiveEntry::new(&__EXPVAR_FUNCTION, #private::ObjectiveDeclaration {
+                name: #name,
+                success: #success,
+                latency: #latency,
+                window_seconds: #window,
+                site: #private::Site {
+                    file: #private::file!(),
+                    line: #private::line!(),
+                },
+            })
+        }
     }
 }
 

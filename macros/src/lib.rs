@@ -13,6 +13,7 @@ mod check;
 mod ctxt;
 mod expand;
 mod fallback;
+mod objective;
 #[cfg(test)]
 mod snapshots;
 

@@ -208,6 +208,21 @@ fn publish_documented() {
 }
 
 #[test]
+fn objectives_combined() {
+    attribute(
+        "objectives_combined",
+        Some(Kind::Counted),
+        r#"objective = "99.9%", objective_name = "checkout""#,
+        r#"
+#[timed(objective = "99% < 250ms", window = "7d")]
+fn pay(order: u64) -> Result<(), PaymentError> {
+    gateway::charge(order)
+}
+"#,
+    );
+}
+
+#[test]
 fn timed_buckets() {
     attribute(
         "timed_buckets",

@@ -1,11 +1,13 @@
 "use strict";
 // The expvar live dashboard: reads samples from `<page>/events` (Server-Sent Events) and
 // draws them on small hand-written canvas line charts. No library, no network access
-// beyond the page's own server.
+// beyond the page's own server. Over 600 lines as one closure: the page is inlined
+// without a build step, and its parts (schema, chart specs, drawing, formats) share
+// that closure's state; the objectives' charts are apart in objectives.js.
 (() => {
   const KEEP_SECONDS = 610; // the longest window (10 min) and a little more
   const MAX_SERIES = 12; // per chart; a huge map shows its first keys
-  const BUILTIN = new Set(["cmdline", "memstats", "process", "functions"]);
+  const BUILTIN = new Set(["cmdline", "memstats", "process", "functions", "objectives"]);
   const COLORS = ["#2e6fd8", "#e8590c", "#12805c", "#ae3ec9", "#d6336c", "#0c8599", "#f59f00", "#5c7cfa",
     "#66a80f", "#c92a2a", "#868e96", "#1098ad"];
 
@@ -136,10 +138,17 @@
     const specs = [];
     // `minus`: another leaf subtracted from this one, sample by sample.
     const series = (label, path, mode, scale, minus) => ({ label, path, mode, scale: scale || 1, minus });
-    const add = (section, id, title, unit, info, list, needsAlloc) => {
-      list = list.filter((entry) => has(entry.path));
-      if (list.length) specs.push({ section, id, title, unit, info, series: list.slice(0, MAX_SERIES), type: "line", needsAlloc });
+    // A horizontal line at `value`: an alert's threshold.
+    const constant = (label, value) => ({ label, path: null, mode: "value", scale: 1, constant: value });
+    const add = (section, id, title, unit, info, list, needsAlloc, verdict) => {
+      list = list.filter((entry) => entry.constant !== undefined || has(entry.path));
+      if (list.some((entry) => entry.constant === undefined)) {
+        specs.push({ section, id, title, unit, info, series: list.slice(0, MAX_SERIES), type: "line", needsAlloc, verdict });
+      }
     };
+
+    // Objectives first: whether users are served within the promise (objectives.js).
+    objectiveCharts(leaves, series, constant, add);
 
     // Process and memory, when the process publishes them.
     const P = "Process";
@@ -149,19 +158,19 @@
         series("free in heap", "memstats.HeapIdle", "value", 1, "memstats.HeapReleased"),
         series("released", "memstats.HeapReleased", "value"), series("resident", "process.resident_memory_bytes", "value")]);
     add(P, "allocs", "Allocation and free rate", "/s",
-      "memstats.Mallocs and memstats.Frees per second: allocations and deallocations counted by expvar::CountingAlloc (zero without it).",
+      "memstats.Mallocs and memstats.Frees per second: allocations and deallocations counted by expvar::CountingAlloc, or jemalloc's own counts when it is the global allocator (zero otherwise).",
       [series("allocs", "memstats.Mallocs", "rate"), series("frees", "memstats.Frees", "rate")], true);
     add(P, "alloc_bytes", "Bytes allocated", "bytes/s",
-      "memstats.TotalAlloc per second: bytes allocated, counted by expvar::CountingAlloc.",
+      "memstats.TotalAlloc per second: bytes allocated, counted by expvar::CountingAlloc or jemalloc.",
       [series("allocated", "memstats.TotalAlloc", "rate")], true);
     add(P, "objects", "Live objects", "objects",
-      "memstats.HeapObjects: allocations not yet freed, counted by expvar::CountingAlloc.",
+      "memstats.HeapObjects: allocations not yet freed, counted by expvar::CountingAlloc or jemalloc.",
       [series("live objects", "memstats.HeapObjects", "value")], true);
     const classes = leaves.filter((leaf) => leaf.path[0] === "memstats" && leaf.path[1] === "BySize" && leaf.path[3] === "Mallocs");
     if (classes.length) {
       specs.push({
         section: P, id: "size_classes", title: "Live objects by size class", unit: "objects", type: "bars",
-        info: "memstats.BySize: Mallocs − Frees per allocation size class (Go's classes, by the largest size in bytes each holds), counted by expvar::CountingAlloc.",
+        info: "memstats.BySize: Mallocs − Frees per allocation size class (Go's classes, by the largest size in bytes each holds), counted by expvar::CountingAlloc or jemalloc.",
         series: [], classes: classes.map((leaf) => leaf.path.slice(0, 3).join(".")), needsAlloc: true,
       });
     }
@@ -276,12 +285,14 @@
     info.className = "info";
     info.textContent = "i";
     info.tabIndex = 0;
-    head.append(title, unit, info);
+    const badge = document.createElement("span");
+    badge.hidden = true;
+    head.append(title, unit, badge, info);
     const canvas = document.createElement("canvas");
     const legend = document.createElement("div");
     legend.className = "legend";
     element.append(head, canvas, legend);
-    const chart = { element, title, unit, info, canvas, legend, spec, hoverX: null };
+    const chart = { element, title, unit, info, badge, canvas, legend, spec, hoverX: null };
     canvas.addEventListener("mousemove", (event) => {
       chart.hoverX = event.offsetX;
       drawChart(chart);
@@ -296,7 +307,7 @@
   }
 
   // Hidden when filtered out; the allocation charts also while nothing counts
-  // allocations (expvar::CountingAlloc is not the global allocator).
+  // allocations (neither expvar::CountingAlloc nor jemalloc is the global allocator).
   function visible(chart) {
     const text = (chart.spec.id + " " + chart.spec.title).toLowerCase();
     if (filterText !== "" && !text.includes(filterText)) return false;
@@ -310,6 +321,7 @@
   /// Points of one series within the window, as [time, value, raw]: counters become
   /// rates (`value` smoothed, `raw` over the last interval); gauges are their value.
   function points(entry, start, end) {
+    if (entry.constant !== undefined) return [[start, entry.constant, entry.constant], [end, entry.constant, entry.constant]];
     const raw = history.get(entry.path);
     const other = entry.minus ? history.get(entry.minus) : null;
     const out = [];
@@ -352,19 +364,30 @@
     for (const chart of charts.values()) {
       chart.element.hidden = !visible(chart);
       drawChart(chart);
+      showVerdict(chart);
       publish(chart, end);
     }
   }
 
+  function showVerdict(chart) {
+    if (!chart.spec.verdict) return;
+    const state = objectiveVerdict(lastValue, chart.spec.verdict);
+    chart.badge.textContent = state;
+    chart.badge.className = "badge " + state;
+    chart.badge.hidden = false;
+  }
+
   // What the end-to-end test reads: per chart, the number of points and latest value.
   function publish(chart, end) {
-    const entry = { title: chart.spec.title, unit: chart.spec.unit, points: 0, latest: null, series: {}, timeTicks: timeGrid(windowSeconds).length };
+    const entry = { title: chart.spec.title, unit: chart.spec.unit, points: 0, latest: null, series: {}, timeTicks: timeGrid(windowSeconds).length,
+      section: chart.spec.section, verdict: chart.spec.verdict ? objectiveVerdict(lastValue, chart.spec.verdict) : null };
     if (chart.spec.type === "bars") {
       const bars = sizeClasses(chart.spec);
       entry.points = bars.length;
       entry.latest = bars.reduce((sum, bar) => sum + bar.value, 0);
     }
     for (const series of chart.spec.series) {
+      if (series.constant !== undefined) continue;
       const list = points(series, end - windowSeconds, end).filter((point) => point[1] !== null);
       const latest = list.length ? list[list.length - 1][1] : null;
       const rawRate = list.length ? list[list.length - 1][2] : null;
@@ -444,6 +467,8 @@
     context.lineWidth = 1.6;
     lines.forEach((line, index) => {
       context.strokeStyle = context.fillStyle = COLORS[index % COLORS.length];
+      // An alert's threshold is dashed.
+      context.setLineDash(chart.spec.series[index].constant !== undefined ? [4, 4] : []);
       context.beginPath();
       line.forEach(([t, value], i) => {
         if (value === null) return;
@@ -454,6 +479,7 @@
       });
       context.stroke();
     });
+    context.setLineDash([]);
     if (chart.hoverX !== null && chart.hoverX >= left) {
       context.strokeStyle = palette.muted;
       context.lineWidth = 1;
@@ -588,7 +614,8 @@
       if (abs < 1) return short(value * 1e3) + " ms";
       return short(value) + " s";
     }
-    if (unit === "% of one core") return short(value) + "%";
+    if (unit === "% of one core" || unit === "%") return short(value) + "%";
+    if (unit === "×") return short(value) + "×";
     const steps = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
     for (const [size, suffix] of steps) if (abs >= size) return short(value / size) + suffix;
     return short(value);

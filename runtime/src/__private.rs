@@ -12,6 +12,7 @@ pub use core::{concat, file, line, module_path, unreachable};
 pub use inventory;
 pub use once_cell::sync::Lazy;
 
+pub use crate::objectives::declared::{ObjectiveDeclaration, ObjectiveEntry};
 pub use crate::registry::functions::{
     CallGuard, FunctionEntry, FunctionInfo, FunctionStats, LocalCallGuard, Outcome,
 };

@@ -8,6 +8,7 @@
 #[cfg(any(feature = "server", feature = "remote-write", feature = "otlp"))]
 mod capture;
 mod encode;
+pub mod objectives;
 #[cfg(any(feature = "remote-write", feature = "otlp"))]
 pub mod push;
 pub mod registry;
@@ -22,6 +23,7 @@ pub mod __private;
 
 // The everyday names: the variables, publishing and rendering, serving.
 pub use encode::json::render_json;
+pub use objectives::Objective;
 #[cfg(feature = "otlp")]
 pub use push::Otlp;
 #[cfg(any(feature = "remote-write", feature = "otlp"))]

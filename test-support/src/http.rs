@@ -142,3 +142,19 @@ pub fn url_encode(text: &str) -> String {
     }
     out
 }
+
+/// Whether the peer closed `stream` within `wait`: a read gives end of file, a reset, or
+/// an answer (a refusal before closing), not a timeout. For connections a server is
+/// expected to shed.
+pub fn closed_by_peer(stream: &mut std::net::TcpStream, wait: std::time::Duration) -> bool {
+    use std::io::Read;
+    stream.set_read_timeout(Some(wait)).unwrap();
+    match stream.read(&mut [0u8; 256]) {
+        // End of file (closed), or an answer (a refusal before closing).
+        Ok(0 | 1..) => true,
+        Err(error) => !matches!(
+            error.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
+}

@@ -107,3 +107,12 @@ pub fn wait_for_line(reader: &mut impl BufRead, prefix: &str) -> String {
         }
     }
 }
+
+/// The peak resident memory of process `pid` so far, in KiB (`VmHWM`; Linux only).
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}

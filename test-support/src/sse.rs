@@ -74,7 +74,7 @@ impl Events {
     }
 
     /// The next event as (name, data), decoding the chunked body as it comes.
-    // Not `Iterator::next`: this one panics when the stream ends, as tests want.
+    // Not `Iterator::next`: a test wants the event, and a stream that ended fails it.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> (String, String) {
         self.try_next().expect("the event stream ended")

@@ -69,6 +69,46 @@ pub fn start_web_example(debug_addr: &str) -> (ChildGuard, SocketAddr, SocketAdd
     (guard, app.parse().unwrap(), debug.parse().unwrap())
 }
 
+/// `examples/objectives.rs`, running: its debug address, and its standard input, which
+/// takes `ok N` (N good calls) and `fail N` (N good and N failing, interleaved).
+pub struct ObjectivesExample {
+    pub addr: SocketAddr,
+    input: std::process::ChildStdin,
+    output: BufReader<std::process::ChildStdout>,
+    /// Declared last: the pipes close before the process is killed.
+    _process: ChildGuard,
+}
+
+impl ObjectivesExample {
+    /// Starts the example on a free port with `EXPVAR_OBJECTIVE_TIME_SCALE=time_scale`.
+    pub fn start(time_scale: f64) -> ObjectivesExample {
+        let mut child = Command::new(example_path("objectives"))
+            .env("EXPVAR_ADDR", "127.0.0.1:0")
+            .env("EXPVAR_OBJECTIVE_TIME_SCALE", time_scale.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start examples/objectives");
+        let input = child.stdin.take().unwrap();
+        let mut output = BufReader::new(child.stdout.take().unwrap());
+        let url = wait_for_line(&mut output, "serving http://");
+        ObjectivesExample {
+            addr: url.trim_end_matches("/debug/vars").parse().unwrap(),
+            input,
+            output,
+            _process: ChildGuard(child),
+        }
+    }
+
+    /// Sends `command` (`ok 100`, `fail 10`) and waits until the calls are made.
+    pub fn send(&mut self, command: &str) {
+        use std::io::Write as _;
+        writeln!(self.input, "{command}").expect("write to the example");
+        wait_for_line(&mut self.output, &format!("done {command}"));
+    }
+}
+
 /// Starts the example `name` with `EXPVAR_ADDR=127.0.0.1:0`, waiting for the line it
 /// prints once serving (`serving http://ADDR...`); returns it and the address.
 pub fn start_example(name: &str) -> (ChildGuard, SocketAddr) {
@@ -195,5 +235,42 @@ pub fn go_pprof_raw(profile: &[u8], name: &str) -> Option<String> {
         "go tool pprof failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    Some(stdout)
+}
+
+/// What `tests/go/memstats_decode.go` prints after decoding the `memstats` served at
+/// `url` (a `/debug/vars` URL) into Go's `runtime.MemStats` with unknown fields refused;
+/// `counting` also checks the allocation counts. `None` (skipped, or failed under
+/// `EXPVAR_REQUIRE_E2E=1`) without Go; panics if Go refuses the document.
+pub fn go_decode_memstats(url: &str, counting: bool) -> Option<String> {
+    if !external_program("go", &["version"], "golang-go") {
+        return None;
+    }
+    let scratch = target_tmp("go-memstats");
+    let program = repo_root().join("tests/go/memstats_decode.go");
+    let mut command = Command::new("go");
+    command.arg("run").arg(&program);
+    if counting {
+        command.arg("-counting");
+    }
+    let output = command
+        .arg(url)
+        // Standard library only; never reach for a module proxy or a newer toolchain.
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOPROXY", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("GO111MODULE", "off")
+        .env("GOPATH", scratch.join("path"))
+        .env("GOCACHE", scratch.join("cache"))
+        .output()
+        .expect("run go");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "go program failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.starts_with("ok: "), "{stdout}");
     Some(stdout)
 }

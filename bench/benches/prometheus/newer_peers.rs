@@ -2,7 +2,7 @@
 //! as its documentation shows.
 
 use fastmetrics::encoder::{EncodeLabelSet, LabelSetEncoder};
-use fastmetrics::format::text::TextProfile;
+use fastmetrics::format::text::{EscapingScheme, TextProfile};
 use fastmetrics::raw::LabelSetSchema;
 use measured::lasso::{Rodeo, RodeoReader};
 use measured::metric::group::Encoding as _;
@@ -76,7 +76,10 @@ impl EncodeLabelSet for KeyLabels {
 type FastFamily =
     fastmetrics::metrics::family::Family<KeyLabels, fastmetrics::metrics::counter::Counter>;
 
-pub fn fastmetrics_registry() -> fastmetrics::registry::Registry {
+/// The registry for the 0.0.4 profile (`openmetrics` false: names with `_total`, as the
+/// other rows register them) or the OpenMetrics one (names without it: OpenMetrics adds
+/// `_total` to a counter's samples itself).
+pub fn fastmetrics_registry(openmetrics: bool) -> fastmetrics::registry::Registry {
     let mut registry = fastmetrics::registry::Registry::default();
     for family in 0..FAMILIES {
         let counters = FastFamily::default();
@@ -85,9 +88,10 @@ pub fn fastmetrics_registry() -> fastmetrics::registry::Registry {
             counters.with_or_new(&labels, |counter| counter.inc_by(value(family, series)));
         }
         // The 0.0.4 profile writes the name as registered: `_total` as in the other rows.
+        let suffix = if openmetrics { "" } else { "_total" };
         registry
             .register(
-                format!("{}_total", family_name(family)),
+                format!("{}{suffix}", family_name(family)),
                 "A bench family.",
                 counters,
             )
@@ -100,5 +104,15 @@ pub fn fastmetrics_registry() -> fastmetrics::registry::Registry {
 pub fn fastmetrics_encode(registry: &fastmetrics::registry::Registry) -> String {
     let mut out = String::with_capacity(512 * 1024);
     fastmetrics::format::text::encode(&mut out, registry, TextProfile::PrometheusV0_0_4).unwrap();
+    out
+}
+
+/// One scrape in OpenMetrics 1.0.0 with legacy names, as `/metrics` negotiates it.
+pub fn fastmetrics_encode_openmetrics(registry: &fastmetrics::registry::Registry) -> String {
+    let mut out = String::with_capacity(512 * 1024);
+    let profile = TextProfile::OpenMetricsV1_0_0 {
+        escaping_scheme: EscapingScheme::Underscores,
+    };
+    fastmetrics::format::text::encode(&mut out, registry, profile).unwrap();
     out
 }

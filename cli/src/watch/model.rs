@@ -1,5 +1,6 @@
 //! What `expvar watch` knows about each target: its chosen rows with history, whether
-//! it is up, and how often it restarted. Pure state, updated once per fetch.
+//! it is up, and how often it restarted. Pure state, updated once per fetch from a
+//! [`Reading`]: what a document says, reduced off the terminal thread to the rows shown.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -20,6 +21,9 @@ pub struct Options {
 
 /// Samples of history kept per row: more than any terminal is wide.
 pub const HISTORY: usize = 240;
+/// The most rows a target shows (more than any terminal is tall, to scroll through);
+/// the title says how many more its document chose.
+pub const MAX_ROWS: usize = 500;
 
 /// Whether a target answered its last fetch.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +33,8 @@ pub enum Status {
     Up,
     /// The last fetch failed, with why; the target is retried at the next tick.
     Down(String),
+    /// The last document was refused for its size, with the limit it went over.
+    TooLarge(String),
 }
 
 /// One chosen value of one target.
@@ -53,6 +59,8 @@ pub struct Panel {
     pub restarts: u32,
     /// When the last restart was seen.
     pub restarted_at: Option<Instant>,
+    /// Rows the document chose beyond [`MAX_ROWS`], not shown.
+    pub hidden: usize,
     /// The raw values of the last document, for rates and restart detection.
     previous: Option<(Instant, HashMap<String, f64>)>,
     previous_identity: Identity,
@@ -76,6 +84,41 @@ impl Identity {
     }
 }
 
+/// What one document says, reduced to the rows a panel shows: made where the document
+/// was read, so the terminal thread only applies it.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    /// When the document was read.
+    pub at: Instant,
+    /// The chosen paths, at most [`MAX_ROWS`], with their numbers.
+    pub values: Vec<(String, Option<f64>)>,
+    /// How many paths the document chose in all.
+    pub chosen: usize,
+    identity: Identity,
+}
+
+impl Reading {
+    /// The rows `options` choose in `doc`, read at `at`.
+    pub fn of(doc: &Value, at: Instant, options: &Options) -> Reading {
+        let mut paths = choose(doc, &options.patterns);
+        let chosen = paths.len();
+        paths.truncate(MAX_ROWS);
+        let values = paths
+            .into_iter()
+            .map(|path| {
+                let value = lookup(doc, &path).and_then(Value::as_f64);
+                (path, value)
+            })
+            .collect();
+        Reading {
+            at,
+            values,
+            chosen,
+            identity: Identity::of(doc),
+        }
+    }
+}
+
 impl Panel {
     pub fn new(name: impl Into<String>) -> Panel {
         Panel {
@@ -84,6 +127,7 @@ impl Panel {
             rows: Vec::new(),
             restarts: 0,
             restarted_at: None,
+            hidden: 0,
             previous: None,
             previous_identity: Identity::default(),
         }
@@ -94,21 +138,32 @@ impl Panel {
         self.status = Status::Down(reason);
     }
 
+    /// Records a document refused for its size: shown so, its rows keep their history.
+    pub fn too_large(&mut self, reason: String) {
+        self.status = Status::TooLarge(reason);
+    }
+
     /// Records a document read at `at`.
     pub fn update(&mut self, doc: &Value, at: Instant, options: &Options) {
+        self.apply(Reading::of(doc, at, options), options);
+    }
+
+    /// Records what a document read at `reading.at` says.
+    pub fn apply(&mut self, reading: Reading, options: &Options) {
         self.status = Status::Up;
-        let paths = choose(doc, &options.patterns);
-        let raw: HashMap<String, f64> = paths
+        let at = reading.at;
+        let raw: HashMap<&str, f64> = reading
+            .values
             .iter()
-            .filter_map(|path| Some((path.clone(), lookup(doc, path)?.as_f64()?)))
+            .filter_map(|(path, value)| Some((path.as_str(), (*value)?)))
             .collect();
-        let identity = Identity::of(doc);
-        let restarted = self.restarted(identity, &raw);
+        let restarted = self.restarted(reading.identity, &raw);
         if restarted {
             self.restarts += 1;
             self.restarted_at = Some(at);
         }
-        self.previous_identity = identity;
+        self.previous_identity = reading.identity;
+        self.hidden = reading.chosen - reading.values.len();
 
         let mut old: HashMap<String, Row> = self
             .rows
@@ -119,22 +174,21 @@ impl Panel {
             .previous
             .as_ref()
             .map(|(then, _)| at.saturating_duration_since(*then).as_secs_f64());
-        for path in paths {
-            let mut row = old.remove(&path).unwrap_or_else(|| Row {
-                unit: unit_of(&path),
-                rate: options.rate_all || is_counter(&path),
+        for (path, now) in &reading.values {
+            let mut row = old.remove(path).unwrap_or_else(|| Row {
+                unit: unit_of(path),
+                rate: options.rate_all || is_counter(path),
                 path: path.clone(),
                 value: None,
                 history: VecDeque::new(),
             });
-            let now = raw.get(&path).copied();
             row.value = if row.rate {
                 // A rate needs two readings of the same process.
                 let before = self
                     .previous
                     .as_ref()
                     .filter(|_| !restarted)
-                    .and_then(|(_, values)| values.get(&path));
+                    .and_then(|(_, values)| values.get(path));
                 match (now, before, elapsed) {
                     (Some(now), Some(before), Some(seconds)) if seconds > 0.0 => {
                         Some((now - before) / seconds)
@@ -142,7 +196,7 @@ impl Panel {
                     _ => None,
                 }
             } else {
-                now
+                *now
             };
             if let Some(value) = row.value {
                 if row.history.len() == HISTORY {
@@ -152,11 +206,15 @@ impl Panel {
             }
             self.rows.push(row);
         }
+        let raw = raw
+            .into_iter()
+            .map(|(path, value)| (path.to_owned(), value))
+            .collect();
         self.previous = Some((at, raw));
     }
 
     /// Whether the process behind the target is a new one since the last document.
-    fn restarted(&self, identity: Identity, raw: &HashMap<String, f64>) -> bool {
+    fn restarted(&self, identity: Identity, raw: &HashMap<&str, f64>) -> bool {
         let Some((_, previous)) = &self.previous else {
             return false;
         };
@@ -164,7 +222,7 @@ impl Panel {
         let changed_pid = matches!((was.pid, identity.pid), (Some(a), Some(b)) if a != b);
         let uptime_back = matches!((was.uptime, identity.uptime), (Some(a), Some(b)) if b < a);
         let counter_back = raw.iter().any(|(path, now)| {
-            is_counter(path) && previous.get(path).is_some_and(|before| now < before)
+            is_counter(path) && previous.get(*path).is_some_and(|before| now < before)
         });
         changed_pid || uptime_back || counter_back
     }
@@ -251,5 +309,16 @@ mod tests {
         // No rate across a restart.
         assert_eq!(go.rows[0].value, None);
         assert_eq!(go.status, Status::Up);
+    }
+
+    #[test]
+    fn rows_are_capped_and_the_rest_counted() {
+        let doc: serde_json::Map<String, Value> = (0..MAX_ROWS + 7)
+            .map(|index| (format!("k{index:05}"), json!(index)))
+            .collect();
+        let mut panel = Panel::new("a:1");
+        panel.update(&Value::Object(doc), Instant::now(), &Options::default());
+        assert_eq!((panel.rows.len(), panel.hidden), (MAX_ROWS, 7));
+        assert_eq!(panel.rows[0].path, "k00000");
     }
 }

@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
 use ratatui::Frame;
 
 use super::model::{Panel, Row, Status};
+use crate::terminal::clean;
 use crate::units::{format, format_rate};
 
 /// The narrowest column a target gets before targets are shown one at a time.
@@ -88,6 +89,7 @@ fn status_style(status: &Status) -> (char, Style) {
     match status {
         Status::Up => ('●', Style::default().fg(Color::Green)),
         Status::Down(_) => ('✗', Style::default().fg(Color::Red)),
+        Status::TooLarge(_) => ('!', Style::default().fg(Color::Yellow)),
         Status::Waiting => ('…', Style::default().fg(Color::DarkGray)),
     }
 }
@@ -102,7 +104,7 @@ fn tab_line(screen: &Screen<'_>, width: usize) -> Line<'static> {
             if index == screen.selected_target {
                 style = style.add_modifier(Modifier::REVERSED);
             }
-            (format!(" {mark} {} ", panel.name), style)
+            (format!(" {mark} {} ", clean(&panel.name)), style)
         })
         .collect();
     // Start late enough that the chosen target's tab is on screen.
@@ -134,14 +136,27 @@ fn draw_panel(frame: &mut Frame<'_>, area: Rect, panel: &Panel, screen: &Screen<
     let mut title = vec![
         Span::styled(format!(" {mark} "), style),
         Span::styled(
-            panel.name.clone(),
+            clean(&panel.name).into_owned(),
             Style::default().add_modifier(Modifier::BOLD),
         ),
     ];
     match &panel.status {
-        Status::Down(reason) => title.push(Span::styled(format!(" DOWN: {reason} "), style)),
+        Status::Down(reason) => {
+            title.push(Span::styled(format!(" DOWN: {} ", clean(reason)), style));
+        }
+        Status::TooLarge(reason) => {
+            let reason = clean(reason);
+            let limit = reason.strip_prefix("too large: ").unwrap_or(&reason);
+            title.push(Span::styled(format!(" TOO LARGE: {limit} "), style));
+        }
         Status::Waiting => title.push(Span::raw(" connecting ")),
         Status::Up => title.push(Span::raw(" ")),
+    }
+    if panel.hidden > 0 {
+        title.push(Span::styled(
+            format!("+{} rows not shown ", panel.hidden),
+            Style::default().fg(Color::DarkGray),
+        ));
     }
     if panel.restarts > 0 {
         let recent = panel
@@ -197,7 +212,7 @@ fn draw_panel(frame: &mut Frame<'_>, area: Rect, panel: &Panel, screen: &Screen<
                 Span::styled(
                     format!(
                         "{:<name_width$} {:>value_width$}",
-                        truncate(&row.path, name_width),
+                        truncate(&clean(&row.path), name_width),
                         shown_value(row)
                     ),
                     style,
@@ -218,7 +233,7 @@ fn draw_detail(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>) {
         frame.render_widget(
             Block::default()
                 .borders(Borders::ALL)
-                .title(format!(" {} ", panel.name)),
+                .title(format!(" {} ", clean(&panel.name))),
             area,
         );
         return;
@@ -231,8 +246,8 @@ fn draw_detail(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>) {
     };
     let block = Block::default().borders(Borders::ALL).title(format!(
         " {} {}: {}{range} ",
-        panel.name,
-        row.path,
+        clean(&panel.name),
+        clean(&row.path),
         shown_value(row)
     ));
     let width = block.inner(area).width as usize;
@@ -393,6 +408,38 @@ mod tests {
         let text = text_of(&many, 17, 80);
         assert!(text.contains("127.0.0.1:6017"), "{text}");
         assert!(!text.contains("127.0.0.1:6000 "), "{text}");
+    }
+
+    #[test]
+    fn nothing_from_a_target_reaches_the_terminal_as_a_control_sequence() {
+        let start = Instant::now();
+        let hostile = json!({
+            "\u{1b}]2;PWNED\u{7}title": 1,
+            "\u{1b}[2J": 2,
+            "\u{9b}31m": 3,
+            "abc\u{202e}fed": 4,
+        });
+        let mut panel = Panel::new("127.0.0.1:1\u{1b}[5m");
+        panel.update(&hostile, start, &Options::default());
+        let mut down = Panel::new("127.0.0.1:2");
+        down.failed("refused \u{1b}]0;x\u{7}".into());
+        let mut big = Panel::new("127.0.0.1:3");
+        big.too_large("too large: over 10 bytes (--max-bytes)".into());
+        let panels = [panel, down, big];
+        for width in [120, 50] {
+            for selected in 0..panels.len() {
+                let text = text_of(&panels, selected, width);
+                assert!(
+                    !text.contains(|c: char| c.is_control() && c != '\n' || c == '\u{202e}'),
+                    "{text:?}"
+                );
+                if selected == 0 {
+                    assert!(text.contains("\u{FFFD}]2;PWNED\u{FFFD}title"), "{text}");
+                }
+            }
+        }
+        let text = text_of(&panels[2..], 0, 120);
+        assert!(text.contains("TOO LARGE: over 10 bytes"), "{text}");
     }
 
     #[test]

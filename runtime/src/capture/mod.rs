@@ -10,7 +10,10 @@
 //! counted in [`render_timeouts`] and logged once. One capture of a variable runs at a
 //! time: a document that needs a variable whose capture is running waits for that same
 //! capture, so concurrent scrapes share one run, and a hung variable holds one thread,
-//! however often it is scraped.
+//! however often it is scraped. A document waits on a running capture only for what is
+//! left of that capture's deadline, counted from when it started: once a capture is
+//! late, its variable is left out at once until it returns, so a hung variable costs
+//! one deadline, not one per document (nor per dashboard tick).
 
 pub(crate) mod pool;
 mod recording;
@@ -44,7 +47,7 @@ static REPORTED_LATE: Lazy<Mutex<HashSet<Arc<str>>>> = Lazy::new(Default::defaul
 /// assert_eq!(expvar::server::render_timeouts(), 0);
 /// ```
 // Public through the server; the pushers count late variables here too.
-#[cfg_attr(not(feature = "server"), allow(dead_code))]
+#[cfg_attr(not(feature = "server"), allow(dead_code, unreachable_pub))]
 pub fn render_timeouts() -> u64 {
     RENDER_TIMEOUTS.get()
 }
@@ -66,8 +69,9 @@ static LATE: Late = Late;
 
 /// One run of a variable on a pool thread, awaited by every document that asked for
 /// the variable while it ran.
-#[derive(Default)]
 struct Capture {
+    /// When the run started: its deadline counts from here, whoever waits for it.
+    started: Instant,
     recording: Mutex<Option<Arc<Recording>>>,
     done: Condvar,
 }
@@ -97,7 +101,11 @@ fn capture(name: &Arc<str>, var: &VarRef) -> std::io::Result<Arc<Capture>> {
     if let Some(running) = rendering.get(name) {
         return Ok(Arc::clone(running));
     }
-    let capture = Arc::new(Capture::default());
+    let capture = Arc::new(Capture {
+        started: Instant::now(),
+        recording: Mutex::new(None),
+        done: Condvar::new(),
+    });
     rendering.insert(Arc::clone(name), Arc::clone(&capture));
     drop(rendering);
     let (key, var, shared) = (Arc::clone(name), var.clone(), Arc::clone(&capture));
@@ -144,7 +152,8 @@ pub(crate) fn collect(
     }
     let mut reported = None;
     for (index, capture) in captures {
-        match capture.wait_until(until) {
+        // A capture another document started is due by its own deadline, not ours.
+        match capture.wait_until(until.min(capture.started + deadline)) {
             Some(recording) => {
                 let name = &vars[index].0;
                 let reported = reported.get_or_insert_with(|| lock(&REPORTED_LATE));
@@ -232,6 +241,34 @@ mod tests {
             assert!(json.contains("\"unit_hung\": null"), "{json}");
         }
         assert_eq!(STARTS.load(SeqCst), 1);
+        release.send(()).unwrap();
+    }
+
+    #[test]
+    fn a_late_capture_costs_later_documents_nothing() {
+        static RELEASE: Mutex<Option<mpsc::Receiver<()>>> = Mutex::new(None);
+        let (release, hold) = mpsc::channel();
+        *RELEASE.lock().unwrap() = Some(hold);
+        let hung = Arc::new(Func::new(|| {
+            let hold = RELEASE.lock().unwrap().take();
+            hold.map(|hold| hold.recv()).map(drop).unwrap_or_default();
+        }));
+        let deadline = Duration::from_millis(300);
+        let document = || {
+            let vars = vec![(Arc::from("unit_late"), Arc::clone(&hung).into_var_ref())];
+            let started = Instant::now();
+            let json = render_document(&collect(vars, deadline));
+            assert!(json.contains("\"unit_late\": null"), "{json}");
+            started.elapsed()
+        };
+        assert!(document() >= deadline);
+        // The capture is late: the next documents do not wait for it at all (20 would
+        // have taken 20 deadlines; bounded at 10).
+        let started = Instant::now();
+        for _ in 0..20 {
+            document();
+        }
+        assert!(started.elapsed() < deadline * 10, "{:?}", started.elapsed());
         release.send(()).unwrap();
     }
 

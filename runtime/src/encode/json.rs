@@ -1,18 +1,26 @@
 //! The `/debug/vars` document: Go's expvar layout, but always valid JSON.
 
-use super::{failures, Document, Skip};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use super::{append, failures, push_u64, Document, Skip};
 use crate::vars::VarRef;
 use crate::vars::{
-    Describe, Distribution, Encode, Exemplar, NativeBuckets, Statistic, Var, View, Writer,
+    CounterEntries, Describe, Distribution, Encode, Exemplar, NativeBuckets, Statistic, Var, View,
+    Writer,
 };
 
 /// The `/debug/vars` document, as [`render`](super::render) builds it: Go's layout, one
 /// object, one variable per line, keys in the order given (the registry sorts them).
 pub(crate) struct JsonDocument(JsonEncoder);
 
+/// The size of the last document, to allocate the next one at once.
+static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
+
 impl JsonDocument {
     pub(crate) fn new(vars: usize) -> Self {
-        let mut encoder = JsonEncoder::with_capacity(64 + vars * 32);
+        let last = LAST_SIZE.load(Relaxed);
+        let mut encoder = JsonEncoder::with_capacity((64 + vars * 32).max(last + last / 8));
         encoder.out.extend_from_slice(b"{\n");
         // The document's own members are one per line; they are a frame like any object's.
         encoder.first_member.push(true);
@@ -33,6 +41,7 @@ impl Document for JsonDocument {
 
     fn finish(mut self) -> String {
         self.0.out.extend_from_slice(b"\n}\n");
+        LAST_SIZE.store(self.0.out.len(), Relaxed);
         self.0.into_string()
     }
 }
@@ -66,14 +75,21 @@ struct JsonEncoder {
     current: String,
 }
 
+thread_local! {
+    /// The frames and name buffer of this thread's last document, kept for its next one.
+    static KEPT: Cell<(Vec<bool>, String)> = const { Cell::new((Vec::new(), String::new())) };
+}
+
 impl JsonEncoder {
     fn with_capacity(capacity: usize) -> Self {
+        let (mut first_member, current) = KEPT.try_with(Cell::take).unwrap_or_default();
+        first_member.clear();
         JsonEncoder {
             out: Vec::with_capacity(capacity),
-            first_member: Vec::new(),
+            first_member,
             member: (0, false),
             skip: Skip::default(),
-            current: String::new(),
+            current,
         }
     }
 
@@ -93,8 +109,11 @@ impl JsonEncoder {
     }
 
     fn into_string(self) -> String {
-        // Only UTF-8 is ever written: escaped strings and ASCII numbers and punctuation.
-        String::from_utf8(self.out).expect("JSON output is UTF-8")
+        let _ = KEPT.try_with(|kept| kept.set((self.first_member, self.current)));
+        debug_assert!(std::str::from_utf8(&self.out).is_ok());
+        // SAFETY: only UTF-8 is ever written: whole `&str`s, escaped or not, and ASCII
+        // numbers and punctuation.
+        unsafe { String::from_utf8_unchecked(self.out) }
     }
 
     /// Starts a member of the innermost object, after `separator` unless it is the first.
@@ -250,6 +269,34 @@ impl Encode for JsonEncoder {
     fn end_map(&mut self) {
         self.end_object();
     }
+
+    /// As `entry(key)` then `counter(value)` for each, without a check per entry for a
+    /// value being left out: counters are in every view.
+    fn counter_entries(&mut self, entries: &mut CounterEntries<'_>) {
+        if self.skip.active() {
+            return;
+        }
+        let Some(first) = entries.next() else {
+            return;
+        };
+        self.begin_member(b", ");
+        write_escaped(&mut self.out, first.key);
+        self.out.extend_from_slice(b": ");
+        push_u64(&mut self.out, first.value);
+        // Every later entry follows another: `, "key": value`.
+        for entry in entries {
+            let out = &mut self.out;
+            self.member = (out.len(), false);
+            if entry.plain {
+                append(out, &[b", \"", entry.key.as_bytes(), b"\": "]);
+            } else {
+                out.extend_from_slice(b", ");
+                write_escaped(out, entry.key);
+                out.extend_from_slice(b": ");
+            }
+            push_u64(out, entry.value);
+        }
+    }
 }
 
 /// Writes a JSON number, or `null` for NaN and infinities, which JSON cannot express.
@@ -265,8 +312,19 @@ fn write_float(out: &mut Vec<u8>, value: f64) {
 /// everything else (non-ASCII included) as UTF-8.
 pub(crate) fn write_escaped(out: &mut Vec<u8>, value: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
     let bytes = value.as_bytes();
+    // Most keys and names need nothing escaped: one copy, checked once.
+    if !bytes
+        .iter()
+        .any(|&byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+    {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    out.push(b'"');
     let mut clean_from = 0;
     for (index, &byte) in bytes.iter().enumerate() {
         let escape: &[u8] = match byte {

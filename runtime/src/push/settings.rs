@@ -11,7 +11,7 @@ use hyper::Uri;
 
 use super::error::PushError;
 use crate::capture::DEFAULT_RENDER_DEADLINE;
-use crate::encode::prometheus::PrometheusOptions;
+use crate::encode::prometheus::{const_label_conflict, PrometheusOptions};
 use crate::registry::RegistryRef;
 
 /// How long the queue keeps pushes that could not be sent, by default.
@@ -73,6 +73,15 @@ impl Settings {
             options = options.try_const_label(name, value).map_err(|error| {
                 PushError::config(format!("label `{name}` is refused")).with_source(error)
             })?;
+        }
+        // As the server does: only what is written in place, no variable that may block.
+        let mut vars = self.registry.snapshot();
+        vars.retain(|(_, var)| !var.__may_block());
+        if let Some((variable, label)) = const_label_conflict(&options, &vars) {
+            return Err(PushError::config(format!(
+                "label `{label}` is also a label of the variable {variable:?}, whose series \
+                 would carry it as `exported_{label}`"
+            )));
         }
         let mut headers = Vec::with_capacity(self.headers.len() + 1);
         if let Some(basic) = &endpoint.basic_auth {
@@ -241,6 +250,7 @@ pub(crate) fn env(name: &str) -> Option<String> {
 }
 
 /// An environment variable holding milliseconds (as OpenTelemetry's do), if set.
+#[cfg(feature = "otlp")]
 pub(crate) fn env_millis(name: &str) -> Result<Option<Duration>, PushError> {
     let Some(value) = env(name) else {
         return Ok(None);
@@ -257,6 +267,7 @@ pub(crate) fn env_millis(name: &str) -> Result<Option<Duration>, PushError> {
 
 /// `key=value,key=value` with `%`-escaped values (W3C baggage, as
 /// `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS` are written).
+#[cfg(feature = "otlp")]
 pub(crate) fn key_values(name: &str, value: &str) -> Result<Vec<(String, String)>, PushError> {
     let mut pairs = Vec::new();
     for item in value
@@ -399,6 +410,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "otlp")]
     #[test]
     fn key_values_are_percent_decoded() {
         let pairs =
@@ -421,6 +433,16 @@ mod tests {
         settings.labels.push(("le".into(), "x".into()));
         let error = settings.validate().err().unwrap();
         assert!(error.to_string().contains("`le`"), "{error}");
+        let registry = std::sync::Arc::new(crate::Registry::new());
+        let results: std::sync::Arc<crate::Map<crate::Counter>> =
+            std::sync::Arc::new(crate::Map::with_label("region"));
+        results.add("eu", 1);
+        registry.publish("results", results).unwrap();
+        let mut settings = Settings::new("http://127.0.0.1:1/", Duration::from_secs(1));
+        settings.registry = registry.into();
+        settings.labels.push(("region".into(), "x".into()));
+        let error = settings.validate().err().unwrap();
+        assert!(error.to_string().contains("exported_region"), "{error}");
         let mut settings = Settings::new("http://127.0.0.1:1/", Duration::ZERO);
         assert!(settings.validate().is_err());
         settings.interval = Duration::from_secs(1);

@@ -71,11 +71,44 @@ impl FunctionStats {
     }
 
     /// Counts a call and returns the guard that finishes it when dropped.
+    ///
+    /// The guard may be dropped on another thread (it lives in a future that a runtime
+    /// moves between threads), so it cannot keep this thread's slot table as
+    /// [`enter_local`](Self::enter_local)'s does. It keeps this thread's `finished` slot,
+    /// looked up with `calls`' in one read of the thread's table, and adds to it if it
+    /// ends on this thread; elsewhere it counts on the thread it ends on. Exact either way.
     #[inline]
     pub fn enter(&'static self) -> CallGuard {
-        self.calls.inc();
+        // Warm: both counters have ids and this thread has their chunk.
+        if let (Some(calls), Some(finished)) = (self.calls.slot_id(), self.finished.slot_id()) {
+            if let Some(finished) = slots::add_and_pin(calls, 1, finished) {
+                return CallGuard {
+                    call: Call::new(self),
+                    finished: Some(finished),
+                };
+            }
+        }
+        self.enter_cold()
+    }
+
+    /// [`enter`](Self::enter) on a thread without the chunks yet, or before the
+    /// counters have ids.
+    #[cold]
+    #[inline(never)]
+    fn enter_cold(&'static self) -> CallGuard {
+        let finished = match self.finished.pin() {
+            Some((table, finished)) => {
+                self.calls.add_on(table, 1);
+                Some(finished)
+            }
+            None => {
+                self.calls.inc();
+                None
+            }
+        };
         CallGuard {
             call: Call::new(self),
+            finished,
         }
     }
 
@@ -235,6 +268,8 @@ impl Call {
 #[must_use = "the call is finished when the guard is dropped; bind it to a local"]
 pub struct CallGuard {
     call: Call,
+    /// The `finished` slot of the thread the call started on.
+    finished: Option<slots::PinnedSlot>,
 }
 
 impl CallGuard {
@@ -255,7 +290,10 @@ impl Drop for CallGuard {
     #[inline]
     fn drop(&mut self) {
         self.call.finish();
-        self.call.stats.finished.inc();
+        match self.finished {
+            Some(finished) if finished.add_here(1) => {}
+            _ => self.call.stats.finished.inc(),
+        }
     }
 }
 

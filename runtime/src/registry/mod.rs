@@ -9,6 +9,7 @@ mod conflict;
 pub(crate) mod functions;
 mod trace;
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Deref;
@@ -222,8 +223,22 @@ impl Registry {
     /// The registry as `/debug/vars` serves it: Go's layout, always valid JSON. See
     /// [`to_json`].
     pub fn to_json(&self) -> String {
-        let vars = self.snapshot();
-        render(&vars, JsonDocument::new(vars.len()))
+        self.with_snapshot(|vars| render(vars, JsonDocument::new(vars.len())))
+    }
+
+    /// Calls `render` with a [`snapshot`](Self::snapshot) taken into a vector kept on
+    /// this thread, so a warm scrape does not allocate it.
+    fn with_snapshot<T>(&self, render: impl FnOnce(&[(Arc<str>, VarRef)]) -> T) -> T {
+        thread_local! {
+            static VARS: Cell<Vec<(Arc<str>, VarRef)>> = const { Cell::new(Vec::new()) };
+        }
+        // Taken out while in use: a document rendered inside another takes a new one.
+        let mut vars = VARS.try_with(Cell::take).unwrap_or_default();
+        self.snapshot_into(&mut vars);
+        let rendered = render(&vars);
+        vars.clear();
+        let _ = VARS.try_with(|kept| kept.set(vars));
+        rendered
     }
 
     /// The registry in the Prometheus text format 0.0.4.
@@ -233,8 +248,7 @@ impl Registry {
 
     /// The registry as `options` say. See [`PrometheusOptions`].
     pub fn to_prometheus_with(&self, options: &PrometheusOptions) -> String {
-        let vars = self.snapshot();
-        render(&vars, text_document(options, vars.len()))
+        self.with_snapshot(|vars| render(vars, text_document(options, vars.len())))
     }
 
     /// The registry in the Prometheus protobuf exposition (`Content-Type`

@@ -5,6 +5,15 @@ use hyper::header::{HeaderValue, AUTHORIZATION};
 use hyper::HeaderMap;
 use subtle::ConstantTimeEq;
 
+/// Why a request was not let in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// No credentials, or wrong ones: 401 with the challenge.
+    Wrong,
+    /// More than one `Authorization` header: 400.
+    Several,
+}
+
 /// The credentials a request must present.
 #[derive(Clone)]
 pub(crate) enum Auth {
@@ -38,10 +47,13 @@ impl Auth {
         })
     }
 
-    /// A bearer token; `Err` when it is empty (no request could ever present it).
+    /// A bearer token, without surrounding whitespace (which no header can carry: a
+    /// token read from a file keeps no newline); `Err` when nothing is left, as anyone
+    /// could present that.
     pub(crate) fn bearer(token: &str) -> Result<Self, &'static str> {
+        let token = token.trim();
         if token.is_empty() {
-            return Err("the token is empty");
+            return Err("the token is empty or blank");
         }
         Ok(Auth::Bearer {
             expected: token.as_bytes().to_vec(),
@@ -56,21 +68,34 @@ impl Auth {
         }
     }
 
-    /// Whether `headers` carry the expected credentials. The scheme is matched without
-    /// regard to case (RFC 7235); the credentials are compared in constant time so the
-    /// response time does not reveal how much of a guess was right.
-    pub(crate) fn allows(&self, headers: &HeaderMap) -> bool {
+    /// Whether `headers` carry the expected credentials, in exactly one `Authorization`
+    /// header: a request with several is refused whatever they hold, or one request
+    /// could try many guesses. The scheme is matched without regard to case (RFC 7235);
+    /// the credentials are compared in constant time so the response time does not
+    /// reveal how much of a guess was right.
+    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+        let mut presented = headers.get_all(AUTHORIZATION).iter();
+        let (Some(presented), None) = (presented.next(), presented.next()) else {
+            return Err(if headers.contains_key(AUTHORIZATION) {
+                Refusal::Several
+            } else {
+                Refusal::Wrong
+            });
+        };
         let (Auth::Basic { expected, .. } | Auth::Bearer { expected, .. }) = self;
-        let scheme = self.scheme().as_bytes();
-        headers.get_all(AUTHORIZATION).iter().any(|presented| {
-            let presented = presented.as_bytes();
-            let Some(space) = presented.iter().position(|&byte| byte == b' ') else {
-                return false;
-            };
-            let (presented_scheme, rest) = presented.split_at(space);
-            let credentials = rest.trim_ascii_start();
-            presented_scheme.eq_ignore_ascii_case(scheme) && bool::from(credentials.ct_eq(expected))
-        })
+        let presented = presented.as_bytes();
+        let Some(space) = presented.iter().position(|&byte| byte == b' ') else {
+            return Err(Refusal::Wrong);
+        };
+        let (scheme, rest) = presented.split_at(space);
+        let credentials = rest.trim_ascii_start();
+        if scheme.eq_ignore_ascii_case(self.scheme().as_bytes())
+            && bool::from(credentials.ct_eq(expected))
+        {
+            Ok(())
+        } else {
+            Err(Refusal::Wrong)
+        }
     }
 
     /// The `WWW-Authenticate` value sent with a 401.
@@ -97,7 +122,7 @@ mod tests {
     fn allows(auth: &Auth, header: &str) -> bool {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, HeaderValue::from_str(header).unwrap());
-        auth.allows(&headers)
+        auth.check(&headers).is_ok()
     }
 
     #[test]
@@ -121,8 +146,22 @@ mod tests {
     }
 
     #[test]
+    fn several_authorization_headers_are_refused_whatever_they_hold() {
+        let bearer = Auth::bearer("t0ken").unwrap();
+        let mut headers = HeaderMap::new();
+        for guess in ["Bearer nope", "Bearer t0ken", "Bearer other"] {
+            headers.append(AUTHORIZATION, HeaderValue::from_static(guess));
+        }
+        assert_eq!(bearer.check(&headers), Err(Refusal::Several));
+        assert_eq!(bearer.check(&HeaderMap::new()), Err(Refusal::Wrong));
+    }
+
+    #[test]
     fn unusable_credentials_are_refused() {
         assert!(Auth::bearer("").is_err());
+        assert!(Auth::bearer(" \t ").is_err());
+        // Surrounding whitespace is not part of the token.
+        assert!(allows(&Auth::bearer(" t0ken\n").unwrap(), "Bearer t0ken"));
         assert!(Auth::basic("ops", "").is_err());
         assert!(Auth::basic("o:ps", "pw").is_err());
         assert!(Auth::basic("", "pw").is_ok());

@@ -52,6 +52,8 @@ impl std::fmt::Debug for Body {
 pub(crate) const JSON: &str = "application/json; charset=utf-8";
 pub(crate) const TEXT: &str = "text/plain; charset=utf-8";
 pub(crate) const HTML: &str = "text/html; charset=utf-8";
+/// Prometheus rule files (RFC 9512).
+pub(crate) const YAML: &str = "application/yaml; charset=utf-8";
 
 /// A 503 that asks the client to come back in a second.
 pub(crate) fn busy(reason: &'static str) -> Response<Body> {

@@ -30,7 +30,9 @@ pub use service::{ExpvarService, ResponseFuture};
 use service::{ServiceConfig, DEFAULT_WRITE_TIMEOUT};
 use status::hardware;
 pub use status::hardware::{Hardware, Thresholds};
-pub use status::health::{add_readiness_check, check_readiness, remove_readiness_check};
+pub use status::health::{
+    add_readiness_check, check_readiness, remove_readiness_check, ObjectiveHealth,
+};
 
 /// The address [`serve`] uses when `EXPVAR_ADDR` is not set: loopback, Go's pprof port.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:6060";
@@ -55,8 +57,10 @@ pub fn serve() -> Result<ServerHandle, ServeError> {
 /// Configures and starts a debug server, or builds a mountable [`ExpvarService`].
 ///
 /// Defaults keep a debug endpoint safe and responsive: loopback only; up to 1024 open
-/// connections (beyond that, a few more are answered `503` with `Retry-After`, health
-/// still served, and the rest closed at once); at most 16 documents rendered at once
+/// connections (when all are taken, a newcomer takes the place of the oldest connection
+/// waiting for a request, which is closed; only when every one is answering a request
+/// are a few more answered `503` with `Retry-After`, health still served, and the rest
+/// closed at once); at most 16 documents rendered at once
 /// (more get `503` with `Retry-After` at once, `/status/health` is never counted);
 /// 16 KiB of request headers read within 10 seconds, which also closes a keep-alive
 /// connection idle that long (a client that trickles bytes is dropped); request bodies
@@ -161,6 +165,23 @@ impl ServerBuilder {
 
     /// Adds the label `name="value"` to every series at `/metrics`, such as
     /// `.const_label("service", "api")`.
+    ///
+    /// [`start`](Self::start) fails with [`ServeError::InvalidOption`] naming
+    /// `const_label` for a name in
+    /// [`RESERVED_LABELS`](crate::prometheus::RESERVED_LABELS) (`key`, `le`, ...), or
+    /// the name of a label a published variable writes, such as a
+    /// `Map::with_label("route")`. A variable published later with such a label keeps
+    /// its series, the label written as `exported_route`, and is logged.
+    ///
+    /// ```
+    /// static ROUTES: expvar::Map<expvar::Counter> = expvar::Map::with_label("doc_route");
+    /// expvar::publish("doc_requests", &ROUTES).unwrap();
+    /// let refused = expvar::ServerBuilder::new()
+    ///     .addr("127.0.0.1:0")
+    ///     .const_label("doc_route", "x")
+    ///     .start();
+    /// assert!(refused.unwrap_err().to_string().contains("doc_requests"));
+    /// ```
     pub fn const_label(mut self, name: &str, value: &str) -> Self {
         self.config.prometheus = self.config.prometheus.const_label(name, value);
         self
@@ -175,6 +196,10 @@ impl ServerBuilder {
 
     /// Requires HTTP Basic credentials.
     ///
+    /// A request must carry them in exactly one `Authorization` header (for either kind
+    /// of credentials): one with several is refused with `400`, so a request cannot try
+    /// many guesses.
+    ///
     /// An empty password, or a user name with `:`, makes [`start`](Self::start) fail
     /// with [`ServeError::InvalidOption`] naming `basic_auth`.
     pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
@@ -184,11 +209,12 @@ impl ServerBuilder {
 
     /// Requires `Authorization: Bearer <token>` (the scheme in any case, per RFC 7235).
     ///
-    /// An empty token makes [`start`](Self::start) fail with
-    /// [`ServeError::InvalidOption`] naming `bearer_token`.
+    /// Whitespace around the token is ignored (no header can carry it). An empty or
+    /// blank token makes [`start`](Self::start) fail with [`ServeError::InvalidOption`]
+    /// naming `bearer_token`.
     ///
     /// ```
-    /// let refused = expvar::ServerBuilder::new().addr("127.0.0.1:0").bearer_token("").start();
+    /// let refused = expvar::ServerBuilder::new().addr("127.0.0.1:0").bearer_token(" ").start();
     /// assert!(refused.unwrap_err().to_string().contains("bearer_token"));
     /// ```
     pub fn bearer_token(mut self, token: &str) -> Self {
@@ -213,7 +239,9 @@ impl ServerBuilder {
     /// statistics) is rendered on a worker thread; if it has not answered within the
     /// deadline it is `null` in `/debug/vars`, left out of `/metrics` and the dashboard,
     /// counted in [`render_timeouts`] and logged once, and the
-    /// rest is served. While its late render still runs it is not started again.
+    /// rest is served. While its late render still runs it is not started again, and a
+    /// document waits on it only for what is left of its deadline (counted from when it
+    /// started): a hung variable costs one deadline, then is left out at once.
     ///
     /// ```
     /// use std::time::Duration;
@@ -249,6 +277,26 @@ impl ServerBuilder {
         self
     }
 
+    /// What `/status/health` answers while one of the registry's
+    /// [objectives](crate::objectives) alerts: `200` with `degraded` and the reasons by
+    /// default, `503` for a page alert with [`ObjectiveHealth::Unavailable`], nothing
+    /// with [`ObjectiveHealth::Ignore`].
+    ///
+    /// ```
+    /// use expvar::server::ObjectiveHealth;
+    ///
+    /// let server = expvar::ServerBuilder::new()
+    ///     .addr("127.0.0.1:0")
+    ///     .objective_health(ObjectiveHealth::Unavailable)
+    ///     .start()
+    ///     .expect("bind");
+    /// server.shutdown();
+    /// ```
+    pub fn objective_health(mut self, policy: ObjectiveHealth) -> Self {
+        self.config.objective_health = policy;
+        self
+    }
+
     /// The most documents (`/debug/vars`, `/metrics`, `/status/hardware/*`) rendered at
     /// once (default 16); a request beyond it gets `503` with `Retry-After: 1` at once.
     /// `/status/health`, the dashboard page and its streams are not counted.
@@ -281,9 +329,14 @@ impl ServerBuilder {
 
     /// The most connections open at once, idle or not (default 1024).
     ///
-    /// A connection beyond it is still accepted and answered: `503` with `Retry-After`
-    /// (`/status/health` normally), then closed. Up to a quarter more are treated so;
-    /// past that a connection is closed at once, so descriptors stay bounded.
+    /// When all are taken, a new connection takes the place of the oldest connection
+    /// that is waiting for a request (it has not sent a complete request yet, or is idle
+    /// between requests), which is closed: stalled clients cannot lock out a load
+    /// balancer's probe, however many there are. Only when every connection is answering
+    /// a request (dashboards, long renders) is a new one refused: still accepted and
+    /// answered, `503` with `Retry-After` (`/status/health` normally), then closed. Up to
+    /// a quarter more are treated so; past that a connection is closed at once, so
+    /// descriptors stay bounded.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max.max(1);
         self
@@ -440,13 +493,24 @@ impl ServerBuilder {
         if let Some(error) = self.invalid_option() {
             return Err(error);
         }
-        self.config
-            .prometheus
+        let invalid = |reason| ServeError::InvalidOption {
+            option: "const_label",
+            reason,
+        };
+        let options = &self.config.prometheus;
+        options
             .validate()
-            .map_err(|error| ServeError::InvalidOption {
-                option: "const_label",
-                reason: error.to_string(),
-            })
+            .map_err(|error| invalid(error.to_string()))?;
+        // Only what is written in place: a variable that may block is not run here.
+        let mut vars = self.config.registry.snapshot();
+        vars.retain(|(_, var)| !var.__may_block());
+        match crate::encode::prometheus::const_label_conflict(options, &vars) {
+            Some((variable, label)) => Err(invalid(format!(
+                "constant label `{label}` is also a label of the variable {variable:?}, \
+                 whose series would carry it as `exported_{label}`"
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn bind_std(&self) -> Result<std::net::TcpListener, ServeError> {
@@ -455,11 +519,10 @@ impl ServerBuilder {
             .to_socket_addrs()
             .map_err(ServeError::io(&self.addr))?
             .collect();
-        let listener =
-            std::net::TcpListener::bind(&addrs[..]).map_err(|source| ServeError::Bind {
-                addr: self.addr.clone(),
-                source,
-            })?;
+        let listener = bind(&addrs).map_err(|source| ServeError::Bind {
+            addr: self.addr.clone(),
+            source,
+        })?;
         listener
             .set_nonblocking(true)
             .map_err(ServeError::io(&self.addr))?;
@@ -481,6 +544,37 @@ impl ServerBuilder {
         };
         accept::run(ExpvarService::new(self.config), listener, limits, stopped).await;
     }
+}
+
+/// Connections the kernel queues for the accept loop: more than std's 128, so a burst
+/// of connections (an attack, or a fleet's scrapers at once) is not answered by dropped
+/// SYNs and the client's one-second retry; the kernel caps it at `somaxconn`.
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// A listener on the first of `addrs` that binds, as `std::net::TcpListener::bind`,
+/// with a longer queue.
+fn bind(addrs: &[SocketAddr]) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let mut last = None;
+    for addr in addrs {
+        let socket = Socket::new(Domain::for_address(*addr), Type::STREAM, None)?;
+        // As std does on Unix: a restarted server binds while old connections linger.
+        #[cfg(unix)]
+        socket.set_reuse_address(true)?;
+        match socket
+            .bind(&(*addr).into())
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(()) => return Ok(socket.into()),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "could not resolve to any addresses",
+        )
+    }))
 }
 
 /// The mountable service with default settings (no prefix, no credentials).

@@ -13,17 +13,18 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-use super::auth::Auth;
+use super::auth::{self, Auth};
 use super::dashboard::{self, Hub, Streams, PAGE};
-use super::http::{busy, plain, with_type, Body, HTML, JSON, TEXT};
+use super::http::{busy, plain, with_type, Body, HTML, JSON, TEXT, YAML};
 use super::status::hardware::{self, Hardware, HardwareConfig};
-use super::status::health::{self, Readiness, DEFAULT_READINESS_DEADLINE};
+use super::status::health::{self, ObjectiveHealth, DEFAULT_READINESS_DEADLINE};
 use crate::capture::{collect, pool, DEFAULT_RENDER_DEADLINE};
 use crate::encode::json::JsonDocument;
 use crate::encode::prometheus::{
     protobuf_document, text_document, Exposition, PrometheusOptions, PROTOBUF_CONTENT_TYPE,
 };
 use crate::encode::render;
+use crate::objectives::{rules_yaml, specs, time_scale};
 use crate::registry::RegistryRef;
 
 /// Concurrent dashboard clients allowed by default.
@@ -50,15 +51,20 @@ pub(crate) const DEFAULT_MAX_REQUESTS_IN_FLIGHT: usize = 16;
 ///   stream with an event unacknowledged for the
 ///   [`write_timeout`](crate::ServerBuilder::write_timeout) is ended.
 /// - `{prefix}/status/health`: `200 OK`, or `503` with the reasons of the failing
-///   [readiness checks](crate::server::add_readiness_check). Never asks for credentials, so
-///   load balancers can poll it;
+///   [readiness checks](crate::server::add_readiness_check); `200` with `degraded` and
+///   the reasons while an [objective](crate::objectives) alerts (or `503`, see
+///   [`objective_health`](crate::ServerBuilder::objective_health)). Never asks for
+///   credentials, so load balancers can poll it;
+/// - `{prefix}/debug/objectives/rules.yml`: Prometheus recording and alerting rules for
+///   the registry's objectives ([`rules_yaml`](crate::objectives::rules_yaml));
 /// - `{prefix}/status/hardware/{disk,ram,cpu}`: use of the resource as JSON, with a
 ///   status code set by its [`Thresholds`](crate::server::Thresholds).
 ///
 /// With the `pprof` feature, also `{prefix}/debug/pprof/profile?seconds=N`: a CPU
 /// profile of `N` seconds (default 30, at most 300) in pprof's protobuf format, for
 /// `go tool pprof`, or an SVG flame graph with `&format=svg`. A bad `seconds` or
-/// `format` gets 400 with the reason, a request while another profile runs 409.
+/// `format` gets 400 with the reason, a request while another profile runs 409. A profile
+/// whose client leaves is stopped, freeing the slot.
 ///
 /// A service from [`ServerBuilder::service`](crate::ServerBuilder::service) serves
 /// relative to where it is mounted: it answers `{prefix}/debug/vars`, and also
@@ -111,6 +117,8 @@ pub(crate) struct ServiceConfig {
     pub(crate) render_deadline: Duration,
     /// How long `/status/health` waits for the readiness checks.
     pub(crate) readiness_deadline: Duration,
+    /// What `/status/health` makes of an alerting objective.
+    pub(crate) objective_health: ObjectiveHealth,
     /// Documents rendered at once; more get 503.
     pub(crate) max_requests_in_flight: usize,
 }
@@ -127,6 +135,7 @@ impl Default for ServiceConfig {
             dashboard: DashboardConfig::default(),
             render_deadline: DEFAULT_RENDER_DEADLINE,
             readiness_deadline: DEFAULT_READINESS_DEADLINE,
+            objective_health: ObjectiveHealth::default(),
             max_requests_in_flight: DEFAULT_MAX_REQUESTS_IN_FLIGHT,
         }
     }
@@ -157,6 +166,7 @@ enum Endpoint {
     DashboardEvents,
     DashboardAck,
     Health,
+    ObjectiveRules,
     Hardware(Hardware),
     #[cfg(feature = "pprof")]
     Profile,
@@ -181,6 +191,8 @@ enum Reply {
 
 impl ExpvarService {
     pub(crate) fn new(config: ServiceConfig) -> Self {
+        // The objectives' windows start with the service, not at the first read.
+        crate::objectives::start(&config.registry);
         ExpvarService {
             dashboard: Arc::new(Hub::new(
                 config.dashboard.max_clients,
@@ -202,9 +214,10 @@ impl ExpvarService {
         match self.dispatch(request) {
             Reply::Now(response) => response,
             Reply::Render(render, _permit) => render(),
-            Reply::Health => health_response(&health::check_readiness_within(
-                self.config.readiness_deadline,
-            )),
+            Reply::Health => health::response(
+                &health::check_readiness_within(self.config.readiness_deadline),
+                self.objective_verdict(),
+            ),
             #[cfg(feature = "pprof")]
             Reply::Profile(job) => job.run(),
         }
@@ -224,12 +237,21 @@ impl ExpvarService {
         };
         let needs_auth = endpoint != Endpoint::Health;
         if let Some(auth) = self.config.auth.as_ref().filter(|_| needs_auth) {
-            if !auth.allows(request.headers()) {
-                let mut response = plain(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
-                response
-                    .headers_mut()
-                    .insert(WWW_AUTHENTICATE, auth.challenge());
-                return Reply::Now(response);
+            match auth.check(request.headers()) {
+                Ok(()) => {}
+                Err(auth::Refusal::Several) => {
+                    return Reply::Now(plain(
+                        StatusCode::BAD_REQUEST,
+                        "400 bad request: more than one Authorization header\n",
+                    ));
+                }
+                Err(auth::Refusal::Wrong) => {
+                    let mut response = plain(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
+                    response
+                        .headers_mut()
+                        .insert(WWW_AUTHENTICATE, auth.challenge());
+                    return Reply::Now(response);
+                }
             }
         }
         let allowed = match endpoint {
@@ -300,8 +322,15 @@ impl ExpvarService {
                 })
             }
             Endpoint::Health if health::has_checks() => Reply::Health,
-            // Without checks there is nothing to wait for: answered in place.
-            Endpoint::Health => Reply::Now(plain(StatusCode::OK, "OK")),
+            // Without checks there is nothing to wait for: answered in place (the
+            // objectives' verdict is read, not computed).
+            Endpoint::Health => Reply::Now(health::response(&Ok(()), self.objective_verdict())),
+            // A few lines of text per objective from what they promise: in place.
+            Endpoint::ObjectiveRules => Reply::Now(with_type(
+                StatusCode::OK,
+                YAML,
+                rules_yaml(&specs(&self.config.registry), time_scale()),
+            )),
             Endpoint::Dashboard => Reply::Now(with_type(StatusCode::OK, HTML, PAGE.clone())),
             Endpoint::DashboardEvents => Reply::Now(dashboard::open(
                 &self.dashboard,
@@ -349,16 +378,22 @@ impl ExpvarService {
                 let _ = done.send(response);
             }),
             Reply::Health => {
+                let config = Arc::clone(&self.config);
                 health::when_ready(self.config.readiness_deadline, move |readiness| {
-                    let _ = done.send(health_response(readiness));
+                    let objectives =
+                        health::objective_verdict(&config.registry, config.objective_health);
+                    let _ = done.send(health::response(readiness, objectives));
                 });
                 Ok(())
             }
             #[cfg(feature = "pprof")]
+            // The client leaving drops the response future and `waiting` with it: the
+            // profile stops then, freeing the only slot.
             Reply::Profile(job) => std::thread::Builder::new()
                 .name("expvar-pprof".into())
                 .spawn(move || {
-                    let _ = done.send(job.run());
+                    let response = job.run_while(|| !done.is_closed());
+                    let _ = done.send(response);
                 })
                 .map(drop),
         };
@@ -370,6 +405,10 @@ impl ExpvarService {
                 format!("503 no thread to answer: {error}\n"),
             )))),
         }
+    }
+
+    fn objective_verdict(&self) -> (Vec<String>, bool) {
+        health::objective_verdict(&self.config.registry, self.config.objective_health)
     }
 
     /// Whether `path` is this service's `/status/health`.
@@ -390,6 +429,7 @@ impl ExpvarService {
             "/debug/dashboard/events" => Some(Endpoint::DashboardEvents),
             "/debug/dashboard/events/ack" => Some(Endpoint::DashboardAck),
             "/status/health" => Some(Endpoint::Health),
+            "/debug/objectives/rules.yml" => Some(Endpoint::ObjectiveRules),
             #[cfg(feature = "pprof")]
             "/debug/pprof/profile" => Some(Endpoint::Profile),
             "/debug/pprof" | "/debug/pprof/" => Some(Endpoint::ProfileIndex),
@@ -416,20 +456,6 @@ impl ExpvarService {
     /// ```
     pub fn close_dashboards(&self) {
         self.dashboard.close();
-    }
-}
-
-/// `/status/health`'s answer to a readiness run.
-fn health_response(readiness: &Readiness) -> Response<Body> {
-    match readiness {
-        Ok(()) => plain(StatusCode::OK, "OK"),
-        Err(failures) => {
-            let mut body = String::from("503 service unavailable\n");
-            for (name, reason) in failures {
-                body.push_str(&format!("{name}: {reason}\n"));
-            }
-            with_type(StatusCode::SERVICE_UNAVAILABLE, TEXT, body)
-        }
     }
 }
 

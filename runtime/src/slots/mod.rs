@@ -13,6 +13,10 @@
 //! small: glibc keeps what exited threads freed in its arenas, so every byte a short-lived
 //! thread allocates can stay resident after it is gone.
 //!
+//! Chunks and directories come from the table's own store (`store.rs`): on Unix, blocks
+//! mapped from the OS and unmapped when the table is freed, so what a burst of
+//! short-lived threads counted does not stay resident in malloc's caches after them.
+//!
 //! When a thread exits, its table is retired: under the write lock its counts are added
 //! to the shared `retired` counts and the table is freed. A read takes the read lock and
 //! sums the retired count and one slot per live table, so it costs one lock and as many
@@ -32,11 +36,17 @@
 //! zeroing, unlock, lock, publish, load is a happens-before chain. The loom model in
 //! `model.rs` checks this (`RUSTFLAGS="--cfg expvar_loom"`).
 //!
-//! One file of about 800 lines: the tables, the lock and the thread-local protocol are
+//! A value that may move to another thread before its last add (an `async` call's
+//! guard) keeps a [`PinnedSlot`]: the slot and the serial of its table, which is unique
+//! for the life of the process, so it adds there only on the thread that owns the slot,
+//! even after that thread exited and a new table took the old one's address.
+//!
+//! One file of about 900 lines: the tables, the lock and the thread-local protocol are
 //! one unit that the loom model checks together, and about 150 lines are tests.
 
 #[cfg(all(test, expvar_loom))]
 mod model;
+mod store;
 mod stripe;
 
 pub(crate) use stripe::{stripes, this_stripe};
@@ -46,24 +56,14 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{self, *};
 use std::sync::PoisonError;
 
-#[cfg(all(test, expvar_loom))]
-use loom::sync::{
-    atomic::{AtomicPtr, AtomicU64},
-    RwLock, RwLockReadGuard, RwLockWriteGuard,
-};
-#[cfg(not(all(test, expvar_loom)))]
-use std::sync::{
-    atomic::{AtomicPtr, AtomicU64},
-    RwLock, RwLockReadGuard, RwLockWriteGuard,
-};
+pub(crate) use store::CHUNK_LEN;
+use store::{Chunk, Directory, Store, CHUNK_BITS};
 
-#[cfg(not(all(test, expvar_loom)))]
-const CHUNK_BITS: u32 = 6;
-/// A model explores every interleaving of every slot: keep tables tiny there.
 #[cfg(all(test, expvar_loom))]
-const CHUNK_BITS: u32 = 1;
-/// Slots per chunk: 64 slots of 8 bytes, 512 bytes.
-pub(crate) const CHUNK_LEN: usize = 1 << CHUNK_BITS;
+use loom::sync::{atomic::AtomicU64, RwLock, RwLockReadGuard, RwLockWriteGuard};
+#[cfg(not(all(test, expvar_loom)))]
+use std::sync::{atomic::AtomicU64, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
 #[cfg(not(all(test, expvar_loom)))]
 const MAX_CHUNKS: usize = 1 << 14;
 #[cfg(all(test, expvar_loom))]
@@ -81,70 +81,20 @@ pub(crate) const MAX_SLOTS: u32 = (CHUNK_LEN * MAX_CHUNKS) as u32;
 /// One slot: std's atomic, or loom's in the model.
 pub(crate) type Slot = AtomicU64;
 
-#[repr(align(128))] // keep chunks of different threads off each other's cache lines
-struct Chunk([AtomicU64; CHUNK_LEN]);
-
-impl Chunk {
-    #[cfg(not(all(test, expvar_loom)))]
-    fn new_boxed() -> Box<Chunk> {
-        Box::new(Chunk([const { AtomicU64::new(0) }; CHUNK_LEN]))
-    }
-
-    #[cfg(all(test, expvar_loom))]
-    fn new_boxed() -> Box<Chunk> {
-        Box::new(Chunk(std::array::from_fn(|_| AtomicU64::new(0))))
-    }
-}
-
-/// The chunk pointers of a table, indexed by `id >> CHUNK_BITS`: a boxed slice kept as
-/// its parts so that an empty one can be built in a `const`.
-#[derive(Clone, Copy)]
-struct Directory {
-    start: NonNull<AtomicPtr<Chunk>>,
-    len: usize,
-}
-
-impl Directory {
-    const EMPTY: Directory = Directory {
-        start: NonNull::dangling(),
-        len: 0,
-    };
-
-    fn with_len(len: usize) -> Directory {
-        let chunks: Box<[AtomicPtr<Chunk>]> =
-            (0..len).map(|_| AtomicPtr::new(ptr::null_mut())).collect();
-        let len = chunks.len();
-        let start = NonNull::new(Box::into_raw(chunks).cast::<AtomicPtr<Chunk>>())
-            .expect("a box is never null");
-        Directory { start, len }
-    }
-
-    #[inline]
-    fn as_slice<'a>(self) -> &'a [AtomicPtr<Chunk>] {
-        // SAFETY: `start` and `len` come from a live boxed slice (or are empty); the
-        // caller holds the directory's table alive.
-        unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.len) }
-    }
-
-    /// # Safety
-    /// Nothing may use the directory afterwards.
-    unsafe fn free(self) {
-        if self.len > 0 {
-            let slice = ptr::slice_from_raw_parts_mut(self.start.as_ptr(), self.len);
-            // SAFETY: made by `with_len` and, by the caller, no longer used.
-            drop(unsafe { Box::from_raw(slice) });
-        }
-    }
-}
-
 /// One thread's slots.
 struct Table {
     /// Replaced only by the owning thread holding the write lock (see the module docs).
     directory: UnsafeCell<Directory>,
+    /// Unique to this table among every table the process ever claimed; 0 for the
+    /// static ones. Tells a [`PinnedSlot`] whether it is on its own thread.
+    serial: u64,
+    /// Where the chunks and directories are allocated; used by the owner only.
+    store: Store,
 }
 
 // SAFETY: the directory is only replaced under the write lock by its owner, read by
-// others under the read lock; the chunks are atomics.
+// others under the read lock; the chunks are atomics; the store is used by the owner,
+// and by whoever frees the table once no one else can reach it.
 unsafe impl Sync for Table {}
 // SAFETY: as above.
 unsafe impl Send for Table {}
@@ -157,10 +107,17 @@ static UNCLAIMED: Table = Table::empty();
 static EXITED: Table = Table::empty();
 
 impl Table {
-    /// A table with no chunks yet.
+    /// A static table: no chunks, ever.
     const fn empty() -> Table {
+        Table::new(0)
+    }
+
+    /// A table with no chunks yet.
+    const fn new(serial: u64) -> Table {
         Table {
             directory: UnsafeCell::new(Directory::EMPTY),
+            serial,
+            store: Store::new(),
         }
     }
 
@@ -190,7 +147,7 @@ impl Table {
         }
         let entry = &self.directory().as_slice()[index];
         if entry.load(Acquire).is_null() {
-            entry.store(Box::into_raw(Chunk::new_boxed()), Release);
+            entry.store(self.store.new_chunk(), Release);
         }
         self.slot(id).expect("chunk was just allocated")
     }
@@ -212,15 +169,14 @@ impl Table {
 impl Drop for Table {
     fn drop(&mut self) {
         let directory = self.directory();
-        for chunk in directory.as_slice() {
-            let chunk = chunk.load(Acquire);
-            if !chunk.is_null() {
-                // SAFETY: allocated by `slot_or_alloc`; the table is no longer shared.
-                drop(unsafe { Box::from_raw(chunk) });
-            }
-        }
-        // SAFETY: the table, and so its directory, is no longer shared.
-        unsafe { directory.free() };
+        let chunks = directory
+            .as_slice()
+            .iter()
+            .map(|chunk| chunk.load(Acquire))
+            .filter(|chunk| !chunk.is_null());
+        // SAFETY: allocated by `slot_or_alloc`; the table is no longer shared.
+        unsafe { self.store.free(chunks) };
+        self.store.free_directory(directory);
     }
 }
 
@@ -351,7 +307,9 @@ impl Slots {
 
     /// A new table for the calling thread, visible to readers from now on.
     fn claim(&self) -> TablePtr {
-        let table = TablePtr(NonNull::from(Box::leak(Box::new(Table::empty()))));
+        static SERIALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let serial = SERIALS.fetch_add(1, Relaxed);
+        let table = TablePtr(NonNull::from(Box::leak(Box::new(Table::new(serial)))));
         self.write().live.push(table);
         table
     }
@@ -362,14 +320,16 @@ impl Slots {
     fn grow(&self, table: &Table, len: usize) {
         let _state = self.write();
         let old = table.directory();
-        let new = Directory::with_len(len.next_power_of_two().clamp(MIN_DIRECTORY, MAX_CHUNKS));
+        let new = table
+            .store
+            .new_directory(len.next_power_of_two().clamp(MIN_DIRECTORY, MAX_CHUNKS));
         for (from, to) in old.as_slice().iter().zip(new.as_slice()) {
             to.store(from.load(Acquire), Release);
         }
         // SAFETY: the owner is the only writer, and no reader holds the lock.
         unsafe { *table.directory.get() = new };
-        // SAFETY: replaced above, and no reader can hold it while the write lock is held.
-        unsafe { old.free() };
+        // Replaced above, and no reader can hold it while the write lock is held.
+        table.store.free_directory(old);
     }
 
     /// Adds the counts of `table` to the retired counts and frees it. Called by the
@@ -406,13 +366,13 @@ impl Slots {
         total
     }
 
-    /// Appends [`sum`](Self::sum) of each id (0 for `None`) to `totals`, under one read
-    /// lock.
-    fn sum_each(&self, ids: impl Iterator<Item = Option<u32>>, totals: &mut Vec<u64>) {
+    /// Appends, for each `(id, base)`, `base` plus [`sum`](Self::sum) of the id (nothing
+    /// for `None`) to `totals`, under one read lock.
+    fn sum_each(&self, ids: impl Iterator<Item = (Option<u32>, u64)>, totals: &mut Vec<u64>) {
         let state = self.read();
-        totals.extend(ids.map(|id| {
-            let Some(id) = id else { return 0 };
-            let mut total = state.retired(id);
+        totals.extend(ids.map(|(id, base)| {
+            let Some(id) = id else { return base };
+            let mut total = base.wrapping_add(state.retired(id));
             for table in &state.live {
                 // SAFETY: as in `sum`.
                 if let Some(slot) = unsafe { table.get() }.slot(id) {
@@ -602,6 +562,90 @@ pub(crate) fn is_this_thread(table: ThreadTable) -> bool {
     ptr::eq(TABLE.with(Cell::get), table.table)
 }
 
+/// A slot of the calling thread's table, kept by a value that may move to another
+/// thread before it adds (the guard of an `async` call): [`add_here`](Self::add_here)
+/// adds only on the thread that took it, where the slot is known to be alive.
+#[derive(Clone, Copy)]
+pub(crate) struct PinnedSlot {
+    /// The serial of the table the slot is in: never 0, the static tables' serial.
+    serial: u64,
+    slot: NonNull<AtomicU64>,
+}
+
+// SAFETY: the slot is only written by `add_here`, on the thread whose table holds it.
+unsafe impl Send for PinnedSlot {}
+// SAFETY: as above.
+unsafe impl Sync for PinnedSlot {}
+
+impl PinnedSlot {
+    /// Adds `n` if the calling thread is the one that pinned the slot (and its table has
+    /// not been retired); `false`, adding nothing, on any other thread.
+    #[inline]
+    pub(crate) fn add_here(self, n: u64) -> bool {
+        // A table's serial is unique for the life of the process, so an equal serial
+        // is this very table, alive (it is this thread's), even if another table once
+        // had the same address.
+        if TABLE.with(Cell::get).serial != self.serial {
+            return false;
+        }
+        // SAFETY: the slot is in this thread's live table, whose chunks stay allocated
+        // until it is retired.
+        add_to(unsafe { self.slot.as_ref() }, n);
+        true
+    }
+}
+
+/// Adds `n` to this thread's slot `add`, and pins its slot `pin`, with one read of the
+/// thread's table and one lookup of the chunk when both are in the same chunk (two
+/// counters of one variable, given ids one after the other). `None`, adding nothing,
+/// unless the thread has both chunks already: the caller then takes the long way.
+#[inline]
+pub(crate) fn add_and_pin(add: u32, n: u64, pin: u32) -> Option<PinnedSlot> {
+    let table = TABLE.with(Cell::get);
+    let directory = table.directory().as_slice();
+    let chunk = |id: u32| {
+        let chunk = directory.get((id >> CHUNK_BITS) as usize)?.load(Acquire);
+        // SAFETY: a non-null chunk pointer stays valid until the table is dropped.
+        unsafe { chunk.as_ref() }
+    };
+    let add_chunk = chunk(add)?;
+    let pin_chunk = if add >> CHUNK_BITS == pin >> CHUNK_BITS {
+        add_chunk
+    } else {
+        chunk(pin)?
+    };
+    add_to(&add_chunk.0[add as usize & (CHUNK_LEN - 1)], n);
+    Some(PinnedSlot {
+        serial: table.serial,
+        slot: NonNull::from(&pin_chunk.0[pin as usize & (CHUNK_LEN - 1)]),
+    })
+}
+
+/// This thread's slot `id`, pinned, and the table it is in for more adds on this thread;
+/// claims the table or the chunk first if needed. `None` if the thread cannot have a
+/// table. The slot must belong to a variable that outlives the pin.
+#[inline]
+pub(crate) fn pin(id: u32) -> Option<(ThreadTable, PinnedSlot)> {
+    let mut table = TABLE.with(Cell::get);
+    let slot = match table.slot(id) {
+        Some(slot) => slot,
+        None => {
+            let slot = own_slot_cold(id)?;
+            table = TABLE.with(Cell::get);
+            slot
+        }
+    };
+    let pinned = PinnedSlot {
+        serial: table.serial,
+        slot: NonNull::from(slot),
+    };
+    let table = ThreadTable {
+        table,
+        _not_send: std::marker::PhantomData,
+    };
+    Some((table, pinned))
+}
+
 /// Adds `n` to `slot`, a slot of this thread's table.
 #[inline]
 pub(crate) fn add_to(slot: &AtomicU64, n: u64) {
@@ -636,9 +680,9 @@ pub(crate) fn sum(id: u32) -> u64 {
     SLOTS.sum(id)
 }
 
-/// Appends the total of each slot id in `ids` (0 for `None`) to `totals`, read under
-/// one lock.
-pub(crate) fn sum_each(ids: impl Iterator<Item = Option<u32>>, totals: &mut Vec<u64>) {
+/// Appends, for each `(id, base)` in `ids`, `base` plus the total of the slot id (nothing
+/// for `None`) to `totals`, read under one lock.
+pub(crate) fn sum_each(ids: impl Iterator<Item = (Option<u32>, u64)>, totals: &mut Vec<u64>) {
     SLOTS.sum_each(ids, totals)
 }
 
@@ -772,6 +816,34 @@ mod tests {
         let again = SlotId::new();
         let reused = again.get_or_assign(SlotKind::Count).unwrap();
         assert_eq!(sum(reused), 0, "a reused id starts from zero");
+    }
+
+    #[test]
+    fn a_thread_counting_many_counters_spans_several_blocks_and_frees_them() {
+        // 10,000 slots: 157 chunks, more than one block of the store, and a directory
+        // grown seven times.
+        let ids: Vec<SlotId> = (0..10_000).map(|_| SlotId::new()).collect();
+        let assigned: Vec<u32> = ids
+            .iter()
+            .map(|id| id.get_or_assign(SlotKind::Count).unwrap())
+            .collect();
+        for round in 1..=2 {
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    for (n, &id) in assigned.iter().enumerate() {
+                        assert!(add(id, n as u64));
+                    }
+                    let (_, pinned) = pin(assigned[9_999]).unwrap();
+                    assert!(pinned.add_here(1));
+                    let elsewhere = std::thread::spawn(move || pinned.add_here(1));
+                    assert!(!elsewhere.join().unwrap());
+                });
+            });
+            for (n, &id) in assigned.iter().enumerate() {
+                let pinned = u64::from(n == 9_999);
+                assert_eq!(sum(id), round * (n as u64 + pinned));
+            }
+        }
     }
 
     #[test]

@@ -168,3 +168,33 @@ fn a_reader_never_sees_a_directory_being_grown() {
         assert_eq!((sum(low_id), sum(high_id)), (5, 2));
     });
 }
+
+#[test]
+fn a_pinned_slot_adds_only_on_its_own_thread_while_its_table_lives() {
+    loom::model(|| {
+        let counter = Arc::new(slot_id());
+        let id = counter.get_or_assign(SlotKind::Count).unwrap();
+        // An `async` call's guard: it pins its first thread's slot, and is finished on
+        // that thread or, after that thread exited, on another.
+        let pinned = thread::spawn(move || {
+            let (_, pinned) = pin(id).unwrap();
+            assert!(pinned.add_here(1), "on its own thread");
+            exit_thread();
+            pinned
+        })
+        .join()
+        .unwrap();
+        let other = thread::spawn(move || {
+            assert!(!pinned.add_here(4), "another thread");
+            assert!(add(id, 4));
+            exit_thread();
+        });
+        assert!(!pinned.add_here(2), "a thread with no table yet");
+        assert!(add(id, 2));
+        let seen = sum(id);
+        assert!([3, 7].contains(&seen), "read {seen}");
+        other.join().unwrap();
+        assert_eq!(sum(id), 7);
+        exit_thread();
+    });
+}

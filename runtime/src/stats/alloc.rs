@@ -67,7 +67,7 @@ const fn class_table<const N: usize>(step: usize, base: usize) -> [u8; N] {
 }
 
 #[inline]
-fn bucket(size: usize) -> usize {
+pub(crate) fn bucket(size: usize) -> usize {
     if size <= SMALL_MAX {
         CLASS_BY_8[(size + 7) >> 3] as usize
     } else if size <= LARGEST_CLASS {

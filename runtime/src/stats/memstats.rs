@@ -4,8 +4,9 @@
 //! Every field is present with Go's JSON type. Rust has no garbage collector, so the
 //! GC fields are zero. Heap sizes come from the allocator's own statistics (see
 //! [`heap`](crate::stats::heap)); object and byte totals from
-//! [`CountingAlloc`](crate::CountingAlloc) when it is the global allocator. A field no
-//! source knows is 0, and the figures never contradict each other:
+//! [`CountingAlloc`](crate::CountingAlloc) when it is the global allocator, else from
+//! jemalloc's per-size-class statistics when jemalloc is (the `jemalloc` feature). A
+//! field no source knows is 0, and the figures never contradict each other:
 //! `Sys >= HeapSys >= HeapInuse >= HeapAlloc` and `TotalAlloc` is 0 or `>= HeapAlloc`.
 //! The meaning of each field per source is in the README's `memstats` section.
 
@@ -46,7 +47,28 @@ struct Figures {
     other_sys: u64,
     /// Go's `Sys`: the address space the process mapped, at least `HeapSys`.
     sys: u64,
-    alloc: Option<AllocStats>,
+    counts: Option<Counts>,
+}
+
+/// Go's allocation counts: `Mallocs`, `Frees`, `HeapObjects`, `TotalAlloc`, `BySize`.
+struct Counts {
+    total_bytes: u64,
+    mallocs: u64,
+    frees: u64,
+    live_objects: u64,
+    by_size: [SizeClassStats; SIZE_CLASSES],
+}
+
+impl From<AllocStats> for Counts {
+    fn from(alloc: AllocStats) -> Self {
+        Counts {
+            total_bytes: alloc.total_bytes,
+            mallocs: alloc.mallocs,
+            frees: alloc.frees,
+            live_objects: alloc.live_objects,
+            by_size: alloc.by_size,
+        }
+    }
 }
 
 impl Figures {
@@ -58,6 +80,12 @@ impl Figures {
         let heap_alloc = alloc
             .as_ref()
             .map_or(sizes.allocated, |alloc| alloc.live_bytes);
+        let counts = match alloc {
+            Some(alloc) => Some(Counts::from(alloc)),
+            #[cfg(feature = "jemalloc")]
+            None if sizes.source == heap::SizeSource::Jemalloc => jemalloc_counts(heap_alloc),
+            None => None,
+        };
         // Counts and sizes are read a moment apart: whichever moved meanwhile, the
         // ordering Go promises holds.
         let heap_inuse = sizes.inuse.max(heap_alloc);
@@ -71,13 +99,95 @@ impl Figures {
             heap_sys,
             other_sys: sizes.metadata,
             sys: os.virtual_memory_bytes.max(heap_sys + sizes.metadata),
-            alloc,
+            counts,
         }
     }
 
-    fn counted(&self, read: impl FnOnce(&AllocStats) -> u64) -> u64 {
-        self.alloc.as_ref().map_or(0, read)
+    fn counted(&self, read: impl FnOnce(&Counts) -> u64) -> u64 {
+        self.counts.as_ref().map_or(0, read)
     }
+}
+
+/// What `Frees` (in total and per class) and `TotalAlloc` were last reported as from
+/// jemalloc's figures: they are made to never go back.
+#[cfg(feature = "jemalloc")]
+struct Reported {
+    frees: u64,
+    class_frees: [u64; SIZE_CLASSES],
+    total_bytes: u64,
+}
+
+/// Go's allocation counts from jemalloc's statistics of each size class, which the
+/// allocation path keeps anyway (nothing is added to it).
+///
+/// `Mallocs` are jemalloc's allocation requests, `HeapObjects` the regions out of its
+/// arenas, `Frees` the difference. A region freed into a thread's cache is still out of
+/// the arenas, and requests served from a cache are added when it next fills or flushes
+/// (at the latest at its next garbage collection, every 64 KiB a thread allocates):
+/// `HeapObjects` can be high and `Frees` low by what threads' caches hold, at most
+/// `opt.tcache_nslots_small_max` (200) regions per small class and 20 per cached large
+/// class, per thread. The counts are exact once caches are flushed, which the test
+/// does (`tests/test_memstats_jemalloc.rs`). A cache that fills makes the difference
+/// smaller for a moment: `Frees` and `TotalAlloc` keep their highest value, so they
+/// never go back.
+#[cfg(feature = "jemalloc")]
+fn jemalloc_counts(heap_alloc: u64) -> Option<Counts> {
+    use crate::stats::{alloc::bucket, jemalloc};
+
+    static REPORTED: Mutex<Reported> = Mutex::new(Reported {
+        frees: 0,
+        class_frees: [0; SIZE_CLASSES],
+        total_bytes: 0,
+    });
+    let mut by_size = classes_with_zero_counts();
+    let (mut mallocs, mut total_bytes, mut frees) = (0u64, 0u64, 0i128);
+    let mut class_frees = [0i128; SIZE_CLASSES];
+    jemalloc::for_each_class(|class| {
+        let freed = i128::from(class.requests) - i128::from(class.live);
+        mallocs = mallocs.wrapping_add(class.requests);
+        total_bytes = total_bytes.wrapping_add(class.requests.wrapping_mul(class.size));
+        frees += freed;
+        // Each jemalloc class is counted in the first of Go's classes that holds it.
+        if let Some(entry) = by_size.get_mut(bucket(class.size as usize)) {
+            entry.mallocs += class.requests;
+            class_frees[bucket(class.size as usize)] += freed;
+        }
+    })?;
+    let at_least = |floor: &mut u64, value: i128, most: u64| {
+        *floor = (*floor).max(u64::try_from(value).unwrap_or(0)).min(most);
+        *floor
+    };
+    let mut reported = REPORTED.lock().unwrap_or_else(PoisonError::into_inner);
+    let frees = at_least(&mut reported.frees, frees, mallocs);
+    for (class, entry) in by_size.iter_mut().enumerate() {
+        entry.frees = at_least(
+            &mut reported.class_frees[class],
+            class_frees[class],
+            entry.mallocs,
+        );
+    }
+    // `TotalAlloc` is at least `HeapAlloc`, which counts cached regions too.
+    let total_bytes = at_least(
+        &mut reported.total_bytes,
+        i128::from(total_bytes.max(heap_alloc)),
+        u64::MAX,
+    );
+    Some(Counts {
+        total_bytes,
+        mallocs,
+        frees,
+        live_objects: mallocs - frees,
+        by_size,
+    })
+}
+
+/// Go's class sizes, with no counts yet.
+fn classes_with_zero_counts() -> [SizeClassStats; SIZE_CLASSES] {
+    std::array::from_fn(|class| SizeClassStats {
+        size: CLASS_SIZES[class],
+        mallocs: 0,
+        frees: 0,
+    })
 }
 
 impl Var for MemStats {
@@ -133,13 +243,13 @@ impl Var for MemStats {
             fields.field("EnableGC").json_only().bool(false);
             fields.field("DebugGC").json_only().bool(false);
             let by_size = fields.field("BySize").json_only();
-            match &figures.alloc {
-                Some(alloc) => {
+            match &figures.counts {
+                Some(counts) => {
                     // Updated in place: numbers replace numbers, so no allocation.
                     let mut counted = COUNTED_BY_SIZE
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner);
-                    update_by_size(&mut counted, &alloc.by_size);
+                    update_by_size(&mut counted, &counts.by_size);
                     by_size.json(&counted);
                 }
                 None => by_size.json(&UNCOUNTED_BY_SIZE),
@@ -185,14 +295,8 @@ static ZERO_RING: Lazy<serde_json::Value> =
     Lazy::new(|| serde_json::Value::Array(vec![0.into(); PAUSE_RING_LEN]));
 
 /// `BySize` without `CountingAlloc`: Go's class sizes with zero counts, built once.
-static UNCOUNTED_BY_SIZE: Lazy<serde_json::Value> = Lazy::new(|| {
-    let uncounted: [SizeClassStats; SIZE_CLASSES] = std::array::from_fn(|class| SizeClassStats {
-        size: CLASS_SIZES[class],
-        mallocs: 0,
-        frees: 0,
-    });
-    by_size_json(&uncounted)
-});
+static UNCOUNTED_BY_SIZE: Lazy<serde_json::Value> =
+    Lazy::new(|| by_size_json(&classes_with_zero_counts()));
 
 /// `BySize` with `CountingAlloc`: built once, its counts rewritten on each read.
 static COUNTED_BY_SIZE: Lazy<Mutex<serde_json::Value>> =

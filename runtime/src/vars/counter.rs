@@ -17,8 +17,10 @@ use crate::vars::{Var, Writer};
 /// not contend for one cache line.
 ///
 /// # Cost
-/// 24 bytes inline. Each thread that increments it adds an 8-byte slot (allocated in
-/// chunks of 64 slots per thread); an idle counter costs only its 24 bytes.
+/// 24 bytes inline (a count's slot id and the latest exemplar's). Each thread that
+/// increments it adds an 8-byte slot (allocated in chunks of 64 slots per thread, on Unix
+/// in pages mapped for the thread and unmapped when it exits); an idle counter costs only
+/// its 24 bytes.
 /// `get` takes a read lock and reads the count left by exited threads plus one slot
 /// per live thread that has counted.
 ///
@@ -137,6 +139,23 @@ impl Counter {
         slots::own_slot(self.slot.get_or_assign(SlotKind::Count)?)
     }
 
+    /// The slot id, if the counter has one yet.
+    #[inline]
+    pub(crate) fn slot_id(&self) -> Option<u32> {
+        self.slot.get()
+    }
+
+    /// This thread's slot of the counter, pinned, and this thread's table (see
+    /// `slots::pin`). For a counter that is never dropped (`'static`).
+    #[inline]
+    pub(crate) fn pin(&'static self) -> Option<(slots::ThreadTable, slots::PinnedSlot)> {
+        let id = match self.slot.get() {
+            Some(id) => id,
+            None => self.slot.get_or_assign(SlotKind::Count)?,
+        };
+        slots::pin(id)
+    }
+
     #[cold]
     fn add_slow(&self, n: u64) {
         match self.slot.get_or_assign(SlotKind::Count) {
@@ -189,11 +208,8 @@ impl Var for Counter {
         counters: impl Iterator<Item = &'v Self> + Clone,
         totals: &mut Vec<u64>,
     ) -> bool {
-        let start = totals.len();
-        slots::sum_each(counters.clone().map(|counter| counter.slot.get()), totals);
-        for (total, counter) in totals[start..].iter_mut().zip(counters) {
-            *total = total.wrapping_add(counter.shared.load(Relaxed));
-        }
+        let ids = counters.map(|counter| (counter.slot.get(), counter.shared.load(Relaxed)));
+        slots::sum_each(ids, totals);
         true
     }
 

@@ -1,9 +1,13 @@
 //! [`Map`]: keyed sub-variables (Go's `expvar.Map`).
+//!
+//! A little over 600 lines, about 120 of them tests: the entries, their limit, the
+//! per-thread entry cache's stamp and the key order kept for scrapes change together,
+//! under one lock.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use crate::slots;
@@ -11,6 +15,8 @@ use crate::vars::counter::Counter;
 use crate::vars::entry_cache::{self, Cached, Stamp};
 use crate::vars::float::Float;
 use crate::vars::gauge::Gauge;
+use crate::vars::key_table::KeyTable;
+use crate::vars::map_limits::{default_map_limit, max_map_key_bytes};
 use crate::vars::{Var, Writer};
 
 thread_local! {
@@ -23,34 +29,6 @@ pub const DEFAULT_LABEL: &str = "key";
 
 /// The key under which a [`Map`] counts every key beyond its [limit](Map#key-limit).
 pub const OVERFLOW_KEY: &str = "__overflow__";
-
-/// The key limit of a [`Map`] created without one, unless
-/// [`set_default_map_limit`] changes it: 2,000, OpenTelemetry's default.
-pub const DEFAULT_MAP_LIMIT: usize = 2000;
-
-static DEFAULT_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_MAP_LIMIT);
-
-/// Sets the key limit of every [`Map`] created without one (default
-/// [`DEFAULT_MAP_LIMIT`]).
-///
-/// A map reads it when it first needs its limit (its first new key, or
-/// [`Map::limit`]) and keeps that value, so set it at startup, before maps fill.
-///
-/// ```
-/// expvar::vars::set_default_map_limit(10_000);
-/// assert_eq!(expvar::vars::default_map_limit(), 10_000);
-/// let map: expvar::Map<expvar::Counter> = expvar::Map::new();
-/// assert_eq!(map.limit(), 10_000);
-/// # expvar::vars::set_default_map_limit(expvar::vars::DEFAULT_MAP_LIMIT);
-/// ```
-pub fn set_default_map_limit(limit: usize) {
-    DEFAULT_LIMIT.store(limit, Relaxed);
-}
-
-/// The key limit a [`Map`] created without one takes (see [`set_default_map_limit`]).
-pub fn default_map_limit() -> usize {
-    DEFAULT_LIMIT.load(Relaxed)
-}
 
 /// Variables keyed by string, such as results per API (Go's `expvar.Map`).
 ///
@@ -80,16 +58,27 @@ pub fn default_map_limit() -> usize {
 /// is replaced or the thread exits, so an `add` racing a `remove` counts in the removed
 /// entry, as if it had come first. Other operations take the map's lock.
 ///
+/// A map of counters is written (to `/debug/vars`, `/metrics`, the dashboard) from a
+/// copy of its keys in order, kept until its entries next change: a second copy of the
+/// keys and a pointer per entry, in exchange for a scrape that neither walks the tree
+/// nor looks at each key's bytes again.
+///
 /// # Key limit
 /// A map keyed by outside input (paths, user names, hosts) could otherwise grow without
 /// bound, in memory and in series on `/metrics`. So each map holds at most
-/// [`limit`](Map::limit) keys: [`DEFAULT_MAP_LIMIT`] (2,000), or the process default
-/// set by [`set_default_map_limit`], or its own from [`with_limit`](Map::with_limit) /
+/// [`limit`](Map::limit) keys: [`DEFAULT_MAP_LIMIT`](crate::vars::DEFAULT_MAP_LIMIT) (2,000), or the process default
+/// set by [`set_default_map_limit`](crate::vars::set_default_map_limit), or its own from [`with_limit`](Map::with_limit) /
 /// [`limited`](Map::limited). Past the limit, a new key goes to the one entry
 /// [`OVERFLOW_KEY`] (`"__overflow__"`) instead: adds are counted there, so the values
 /// still sum to everything added, and `get_or_create` and `set` use that entry. The
 /// first overflow of each map is logged (`log::warn!`). Keys already in the map keep
 /// working; [`remove`](Map::remove) and [`clear`](Map::clear) make room again.
+///
+/// Keys are bounded in size too: a new key longer than
+/// [`max_map_key_bytes`](crate::vars::max_map_key_bytes) (256 bytes, or what
+/// [`set_max_map_key_bytes`](crate::vars::set_max_map_key_bytes) set) goes to
+/// [`OVERFLOW_KEY`] as well (logged once per map), so a map holds at most its limit
+/// times that many bytes of keys, and `/metrics` never carries a longer label value.
 ///
 /// ```
 /// use expvar::{Counter, Map};
@@ -101,6 +90,8 @@ pub fn default_map_limit() -> usize {
 /// }
 /// assert_eq!(BY_HOST.keys(), ["__overflow__", "a", "b"]);
 /// assert_eq!(BY_HOST.get(expvar::vars::OVERFLOW_KEY).unwrap().get(), 2);
+/// BY_HOST.inc(&"x".repeat(1000));
+/// assert_eq!(BY_HOST.get(expvar::vars::OVERFLOW_KEY).unwrap().get(), 3);
 /// ```
 pub struct Map<V> {
     label: &'static str,
@@ -111,8 +102,12 @@ pub struct Map<V> {
     limit: Option<usize>,
     default_limit: OnceLock<usize>,
     overflow_logged: AtomicBool,
+    long_key_logged: AtomicBool,
     /// Tells this thread's cached entries of the map from stale ones (`entry_cache`).
     stamp: Stamp,
+    /// The entries in order, for writing a map of counters; dropped whenever the write
+    /// lock is taken, rebuilt by the next write.
+    table: RwLock<Option<Arc<KeyTable<V>>>>,
 }
 
 impl<V> Map<V> {
@@ -130,7 +125,9 @@ impl<V> Map<V> {
             limit: None,
             default_limit: OnceLock::new(),
             overflow_logged: AtomicBool::new(false),
+            long_key_logged: AtomicBool::new(false),
             stamp: Stamp::new(),
+            table: RwLock::new(None),
         }
     }
 
@@ -165,9 +162,25 @@ impl<V> Map<V> {
         keys >= self.limit()
     }
 
-    /// The key a new `key` is stored under: itself, or [`OVERFLOW_KEY`] when full.
+    /// The key a new `key` is stored under: itself, or [`OVERFLOW_KEY`] when full or
+    /// when the key is too long.
     fn key_for_new<'k>(&self, entries: &BTreeMap<String, Arc<V>>, key: &'k str) -> &'k str {
-        if entries.contains_key(key) || !self.is_full(entries) {
+        if entries.contains_key(key) {
+            return key;
+        }
+        if key.len() > max_map_key_bytes() {
+            if !self.long_key_logged.swap(true, Relaxed) {
+                log::warn!(
+                    "expvar: a map labelled {:?} was given a key of {} bytes, over the \
+                     limit of {}; such keys are counted under {OVERFLOW_KEY:?}",
+                    self.label,
+                    key.len(),
+                    max_map_key_bytes()
+                );
+            }
+            return OVERFLOW_KEY;
+        }
+        if !self.is_full(entries) {
             return key;
         }
         if !self.overflow_logged.swap(true, Relaxed) {
@@ -205,7 +218,9 @@ impl<V> Map<V> {
                 limit: None,
                 default_limit: OnceLock::new(),
                 overflow_logged: AtomicBool::new(false),
+                long_key_logged: AtomicBool::new(false),
                 stamp: Stamp::new(),
+                table: RwLock::new(None),
             },
             None => Map::new(),
         }
@@ -322,9 +337,10 @@ impl<V> Map<V> {
                 update(existing, None);
                 return;
             }
-            // Full, with the overflow entry made: count there without the write lock,
-            // so a flood of new keys does not serialize on it.
-            if self.overflow_logged.load(Relaxed) && self.is_full(&entries) {
+            // Full or too long, with the overflow entry made: count there without the
+            // write lock, so a flood of new keys does not serialize on it.
+            let full = self.overflow_logged.load(Relaxed) && self.is_full(&entries);
+            if full || key.len() > max_map_key_bytes() {
                 if let Some(overflow) = entries.get(OVERFLOW_KEY) {
                     update(overflow, None);
                     return;
@@ -339,8 +355,27 @@ impl<V> Map<V> {
         self.entries.read().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The entries, to change: what a scrape kept of them is dropped (under this lock,
+    /// so no scrape can keep a table of the entries from before the change).
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Arc<V>>> {
-        self.entries.write().unwrap_or_else(PoisonError::into_inner)
+        let entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        *self.table.write().unwrap_or_else(PoisonError::into_inner) = None;
+        entries
+    }
+
+    /// The entries in order, from the table kept since they last changed, or a new one.
+    fn key_table(&self) -> Arc<KeyTable<V>> {
+        let kept = self.table.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(table) = &*kept {
+            return Arc::clone(table);
+        }
+        drop(kept);
+        // Built and kept under the read lock of the entries, which a change must take
+        // for writing: a table is never kept from before a change.
+        let entries = self.read();
+        let table = Arc::new(KeyTable::new(&entries));
+        *self.table.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&table));
+        table
     }
 }
 
@@ -419,20 +454,24 @@ impl<V: Var> Map<V> {
     /// Writes the map with keys named `label`, handing `nested` to the values.
     fn write_levels(&self, label: &str, nested: &[&'static str], out: Writer<'_>) {
         if V::__writes_without_locks() {
-            // Counters, gauges and the like cannot re-enter this map: write them under
-            // the read lock, without an `Arc` clone and drop per entry.
-            let map = self.read();
             // A buffer kept per thread, so that a dashboard tick allocates nothing; taken
             // out while in use, so a nested map simply starts its own.
             let mut totals = COUNTER_TOTALS.try_with(Cell::take).unwrap_or_default();
             totals.clear();
-            if V::__read_counters(map.values().map(|value| &**value), &mut totals) {
+            // Counters are read together (a type that is not says so, with no values),
+            // from the entries as the table keeps them.
+            if V::__read_counters(std::iter::empty(), &mut totals) {
+                let table = self.key_table();
+                V::__read_counters(table.values.iter().map(|value| &**value), &mut totals);
                 out.map(label, |entries| {
-                    entries.counters(map.keys().map(String::as_str).zip(totals.iter().copied()));
+                    entries.counters(table.with_totals(&totals))
                 });
                 let _ = COUNTER_TOTALS.try_with(|kept| kept.set(totals));
                 return;
             }
+            // Gauges and the like cannot re-enter this map: write them under the read
+            // lock, without an `Arc` clone and drop per entry.
+            let map = self.read();
             out.map(label, |entries| {
                 for (key, value) in map.iter() {
                     (**value).__write_labelled(nested, entries.entry(key));
@@ -487,6 +526,22 @@ impl<V: Var> Var for Map<V> {
 mod tests {
     use super::*;
     use crate::vars::{Describe, Distribution, Encode, Exemplar, NativeBuckets};
+
+    #[test]
+    fn a_map_of_counters_renders_its_entries_as_they_are_after_each_change() {
+        let map: Map<Counter> = Map::new();
+        map.add("b", 1);
+        assert_eq!(crate::render_json(&map), r#"{"b": 1}"#);
+        map.add("b", 1); // no new key: the kept table serves
+        map.add("a\"q", 5);
+        assert_eq!(crate::render_json(&map), r#"{"a\"q": 5, "b": 2}"#);
+        map.set("b", Counter::new());
+        assert_eq!(crate::render_json(&map), r#"{"a\"q": 5, "b": 0}"#);
+        map.remove("a\"q");
+        assert_eq!(crate::render_json(&map), r#"{"b": 0}"#);
+        map.clear();
+        assert_eq!(crate::render_json(&map), "{}");
+    }
 
     /// Records the labels of the maps written to it.
     #[derive(Default)]

@@ -10,21 +10,28 @@ pub(crate) mod func;
 pub(crate) mod gauge;
 pub(crate) mod histogram;
 pub(crate) mod map;
+mod map_limits;
 pub(crate) mod str;
 
+mod describe;
 mod distribution;
 mod entry_cache;
 pub(crate) mod exemplar;
+mod key_table;
 mod var_ref;
 
+pub use describe::Unit;
+pub(crate) use describe::{Describe, View};
 pub use distribution::{Distribution, NativeBuckets, Statistic};
 pub use exemplar::{refused_exemplars, Exemplar, ExemplarError, MAX_EXEMPLAR_LABEL_CHARS};
 pub use histogram::{
     HistogramSummary, NativeOptions, DEFAULT_BUCKETS, DEFAULT_ZERO_THRESHOLD,
     QUANTILE_RELATIVE_ERROR,
 };
-pub use map::{
-    default_map_limit, set_default_map_limit, DEFAULT_LABEL, DEFAULT_MAP_LIMIT, OVERFLOW_KEY,
+pub use map::{DEFAULT_LABEL, OVERFLOW_KEY};
+pub use map_limits::{
+    default_map_limit, max_map_key_bytes, set_default_map_limit, set_max_map_key_bytes,
+    DEFAULT_MAP_LIMIT, DEFAULT_MAX_MAP_KEY_BYTES,
 };
 pub use var_ref::{IntoVarRef, VarRef};
 
@@ -422,52 +429,72 @@ impl MapWriter<'_> {
     }
 
     /// Entries whose values are counters, as `entry(key).counter(value)` for each.
-    pub(crate) fn counters<'k>(&mut self, entries: impl Iterator<Item = (&'k str, u64)>) {
-        let mut entries = entries;
+    pub(crate) fn counters(&mut self, mut entries: CounterEntries<'_>) {
         self.encoder.counter_entries(&mut entries);
     }
 }
 
-/// The unit of a value; see [`Writer::unit`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Unit {
-    /// Seconds (durations, timestamps).
-    Seconds,
-    /// Bytes (sizes).
-    Bytes,
-    /// A ratio, 1.0 being the whole.
-    Ratio,
+/// The entries of a map of counters, in order (see `Encode::counter_entries`): a
+/// concrete iterator, so an encoder's loop over them is compiled with it.
+#[derive(Debug, Clone)]
+pub(crate) struct CounterEntries<'a> {
+    /// Every key, one after another.
+    keys: &'a str,
+    /// Where each key starts in `keys`, and where the last one ends.
+    starts: &'a [usize],
+    plain: &'a [bool],
+    totals: &'a [u64],
+    next: usize,
 }
 
-impl Unit {
-    /// The unit's name, as metric names end in it: `seconds`, `bytes`, `ratio`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::Seconds => "seconds",
-            Unit::Bytes => "bytes",
-            Unit::Ratio => "ratio",
+impl<'a> CounterEntries<'a> {
+    /// The entries whose keys are `keys` cut at `starts`, with `plain` and `totals`.
+    ///
+    /// # Safety
+    /// `starts` must be increasing offsets of `keys` on character boundaries, the first
+    /// 0 and the last `keys.len()`.
+    pub(crate) unsafe fn new(
+        keys: &'a str,
+        starts: &'a [usize],
+        plain: &'a [bool],
+        totals: &'a [u64],
+    ) -> Self {
+        CounterEntries {
+            keys,
+            starts,
+            plain,
+            totals,
+            next: 0,
         }
     }
 }
 
-/// Which views show a value; see [`Writer::json_only`] and [`Writer::metrics_only`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum View {
-    /// `/debug/vars` and the dashboard, which charts what the JSON holds.
-    Json,
-    /// `/metrics`.
-    Metrics,
+impl<'a> Iterator for CounterEntries<'a> {
+    type Item = CounterEntry<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<CounterEntry<'a>> {
+        let index = self.next;
+        let (&value, &plain) = (self.totals.get(index)?, self.plain.get(index)?);
+        let (&start, &end) = (self.starts.get(index)?, self.starts.get(index + 1)?);
+        self.next += 1;
+        Some(CounterEntry {
+            // SAFETY: `new`'s contract: `start..end` is a key, on character boundaries.
+            key: unsafe { self.keys.get_unchecked(start..end) },
+            plain,
+            value,
+        })
+    }
 }
 
-/// One fact about the value about to be written, handed to [`Encode::describe`].
+/// One entry of a map of counters (see `Encode::counter_entries`).
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Describe<'a> {
-    Help(&'a str),
-    Unit(Unit),
-    MetricName(&'a str),
-    Labels(&'a [(&'a str, &'a str)]),
-    View(View),
+pub(crate) struct CounterEntry<'a> {
+    pub(crate) key: &'a str,
+    /// Whether no byte of `key` is one a format escapes: a control character, `"` or
+    /// `\` (known when the map's keys were last put in order, so not looked at again).
+    pub(crate) plain: bool,
+    pub(crate) value: u64,
 }
 
 impl<V: Var + ?Sized> Var for &V {
@@ -537,10 +564,10 @@ pub(crate) trait Encode {
 
     /// Entries of the current map whose values are counters: `entry(key)` then
     /// `counter(value)` for each, which an encoder may do at once.
-    fn counter_entries(&mut self, entries: &mut dyn Iterator<Item = (&str, u64)>) {
-        for (key, value) in entries {
-            self.entry(key);
-            self.counter(value);
+    fn counter_entries(&mut self, entries: &mut CounterEntries<'_>) {
+        for entry in entries {
+            self.entry(entry.key);
+            self.counter(entry.value);
         }
     }
 }

@@ -64,6 +64,10 @@ pub(super) enum Refusal<'a> {
 }
 
 /// Every family of one document, and every metric name in use.
+///
+/// Kept from one document to the next on the rendering thread (see `Mapping::new`):
+/// [`clear`](Self::clear) keeps the strings and the table's room, so a warm scrape
+/// names its families without allocating.
 #[derive(Default)]
 pub(super) struct Families {
     pub(super) list: Vec<Family>,
@@ -71,15 +75,29 @@ pub(super) struct Families {
     claims: HashMap<String, usize>,
     /// The family written last: map entries hit it without a lookup.
     last: Option<usize>,
+    /// Families and claimed names of earlier documents, to reuse their strings.
+    spare: Vec<Family>,
+    spare_names: Vec<String>,
+    /// Where a sample name is put together to be looked up.
+    probe: String,
 }
 
 impl Families {
-    pub(super) fn with_capacity(families: usize) -> Self {
-        Families {
-            list: Vec::with_capacity(families),
-            claims: HashMap::with_capacity(families * 2),
-            last: None,
-        }
+    /// Forgets every family, keeping their strings for the next document's.
+    pub(super) fn clear(&mut self) {
+        self.spare.append(&mut self.list);
+        self.spare_names
+            .extend(self.claims.drain().map(|(name, _)| name));
+        self.last = None;
+    }
+
+    /// A string holding `parts`, one of the spare ones if there is one.
+    fn name(spare: &mut Vec<String>, parts: [&str; 2]) -> String {
+        let mut name = spare.pop().unwrap_or_default();
+        name.clear();
+        name.push_str(parts[0]);
+        name.push_str(parts[1]);
+        name
     }
 
     /// The family written last, if it is `name` of type `kind` for `owner`: the usual
@@ -116,10 +134,12 @@ impl Families {
             });
         }
         for suffix in kind.suffixes() {
-            let sample = format!("{name}{suffix}");
-            if let Some(&index) = self.claims.get(&sample) {
+            self.probe.clear();
+            self.probe.push_str(name);
+            self.probe.push_str(suffix);
+            if let Some(&index) = self.claims.get(&self.probe) {
                 return Err(Refusal::Taken {
-                    name: sample,
+                    name: self.probe.clone(),
                     owner: &self.list[index].owner,
                 });
             }
@@ -128,24 +148,30 @@ impl Families {
     }
 
     /// Adds a family; its index.
-    pub(super) fn add(&mut self, name: String, kind: FamilyType, owner: &str) -> usize {
+    pub(super) fn add(&mut self, name: &str, kind: FamilyType, owner: &str) -> usize {
         let index = self.list.len();
         for suffix in kind.suffixes() {
-            self.claims.insert(format!("{name}{suffix}"), index);
+            let sample = Families::name(&mut self.spare_names, [name, suffix]);
+            self.claims.insert(sample, index);
         }
-        self.claims.insert(name.clone(), index);
-        self.list.push(Family {
-            name,
+        let claim = Families::name(&mut self.spare_names, [name, ""]);
+        self.claims.insert(claim, index);
+        let mut family = self.spare.pop().unwrap_or(Family {
+            name: String::new(),
             kind,
-            owner: owner.to_owned(),
+            owner: String::new(),
         });
+        name.clone_into(&mut family.name);
+        family.kind = kind;
+        owner.clone_into(&mut family.owner);
+        self.list.push(family);
         self.last = Some(index);
         index
     }
 
     /// Forgets the families created since `families_before`.
     pub(super) fn roll_back(&mut self, families_before: usize) {
-        self.list.truncate(families_before);
+        self.spare.extend(self.list.drain(families_before..));
         self.claims.retain(|_, index| *index < families_before);
         self.last = None;
     }
@@ -154,6 +180,13 @@ impl Families {
 /// An owner as people read it: `dupe.y`, `functions=` for a named family.
 pub(super) fn readable(owner: &str) -> String {
     let mut out = String::with_capacity(owner.len());
+    push_readable(&mut out, owner);
+    out
+}
+
+/// Appends [`readable`]`(owner)` to `out`.
+pub(super) fn push_readable(out: &mut String, owner: &str) {
+    let start = out.len();
     let mut rest = owner;
     while !rest.is_empty() {
         if let Some(after) = rest.strip_prefix('=') {
@@ -166,14 +199,13 @@ pub(super) fn readable(owner: &str) -> String {
             break;
         };
         let len: usize = len.parse().unwrap_or(after.len()).min(after.len());
-        if !out.is_empty() && !out.ends_with('=') {
+        if out.len() > start && !out.ends_with('=') {
             out.push('.');
         }
         // The length counts bytes of a `&str` segment, so it ends on a char boundary.
         out.push_str(after.get(..len).unwrap_or(after));
         rest = after.get(len..).unwrap_or("");
     }
-    out
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::families::Family;
-use crate::vars::{Distribution, Exemplar, NativeBuckets, Unit};
+use crate::vars::{CounterEntries, Distribution, Exemplar, NativeBuckets, Unit};
 
 /// A number as a variable wrote it, kept exact until a format writes it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -228,6 +228,28 @@ pub(crate) trait Format {
         labels: &Labels<'_>,
         value: MetricValue<'_>,
     );
+
+    /// Counters of family `index` whose labels are `labels` and one more, `label`, whose
+    /// value is each entry's key: a map of counters, met once its family is found. The
+    /// same as one [`metric`](Self::metric) per entry, which is what it does unless a
+    /// format writes them faster together.
+    fn counters(
+        &mut self,
+        index: usize,
+        family: &Family,
+        labels: &[u8],
+        label: &str,
+        entries: &mut CounterEntries<'_>,
+    ) {
+        for entry in entries {
+            let labels = Labels {
+                rendered: labels,
+                extra: Some((label, entry.key)),
+            };
+            let value = MetricValue::Counter(Number::U64(entry.value), None);
+            self.metric(index, family, &labels, value);
+        }
+    }
 
     /// The position to roll back to if the variable being written panics.
     fn mark(&self, families: usize) -> Mark;

@@ -7,23 +7,25 @@
 //! entry's key) and those the value describes. Nothing here knows a variable by name,
 //! and no format decides a name or a label: every format carries the same series.
 //!
-//! About 750 lines on purpose: the mapping's state and the `Encode` methods that
+//! About 850 lines on purpose: the mapping's state and the `Encode` methods that
 //! drive it are one state machine, easier to check side by side.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
 
 use once_cell::sync::Lazy;
 
-use super::families::{readable, Families, FamilyType, Refusal};
+use super::families::{push_readable, readable, Families, FamilyType, Refusal};
 use super::format::{FamilyHead, Format, HistogramValue, Labels, MetricValue, Number};
-use super::names::{label_name, push_label, push_name};
+use super::names::{label_name_into, push_label, push_name, NameStack};
 use super::PrometheusOptions;
 use crate::encode::{failures, Document};
 use crate::vars::exemplar;
 use crate::vars::{
-    Describe, Distribution, Encode, Exemplar, NativeBuckets, Unit, Var, View, Writer,
+    CounterEntries, Describe, Distribution, Encode, Exemplar, NativeBuckets, Unit, Var, View,
+    Writer,
 };
 
 /// The label a string value becomes on its `_info` series.
@@ -41,8 +43,8 @@ struct Frame {
     named_from: Option<usize>,
     labels_len: usize,
     label_names_len: usize,
-    /// The label of a map's entries; `None` for an object.
-    label: Option<String>,
+    /// Whether this is a map, whose entries' label is `label_names[label_names_len]`.
+    map: bool,
     /// The family a value written right at this frame's path went to: every entry of
     /// a map of counters has the same one, found once rather than once per entry.
     family: Option<(FamilyType, usize)>,
@@ -70,10 +72,12 @@ pub(crate) struct Mapping<'o, F> {
     /// Labels of the value being written, rendered `a="x",b="y"`.
     labels: Vec<u8>,
     /// Names of the labels in `labels`.
-    label_names: Vec<String>,
+    label_names: NameStack,
+    /// Where a label name is sanitised.
+    label_buf: String,
     const_labels_len: usize,
     /// What the value being written said about itself.
-    help: Option<String>,
+    help: Help,
     /// A new family's description (`help`, or made from its owner).
     family_help: String,
     unit: Option<Unit>,
@@ -82,41 +86,94 @@ pub(crate) struct Mapping<'o, F> {
     skip_depth: Option<usize>,
     /// The top-level variable being written.
     current: String,
+    /// Labels written as `exported_<name>` because a constant label has their name:
+    /// `(variable, label)`, for the check at start (`const_label_conflict`).
+    pub(super) renamed: Vec<(String, String)>,
+}
+
+/// The buffers a mapping works in, kept on the rendering thread from one document to
+/// the next: a warm scrape reuses them (family names and claims included) instead of
+/// allocating them again.
+#[derive(Default)]
+struct Scratch {
+    families: Families,
+    path: String,
+    owner: String,
+    owner_key: String,
+    family_name: String,
+    labels: Vec<u8>,
+    label_names: NameStack,
+    label_buf: String,
+    help: String,
+    family_help: String,
+    frames: Vec<Frame>,
+    current: String,
+}
+
+/// What the value being written said about itself, in a string kept between values.
+struct Help {
+    text: String,
+    given: bool,
+}
+
+impl Help {
+    fn set(&mut self, text: &str) {
+        text.clone_into(&mut self.text);
+        self.given = true;
+    }
+}
+
+thread_local! {
+    static SCRATCH: Cell<Option<Scratch>> = const { Cell::new(None) };
 }
 
 impl<'o, F: Format> Mapping<'o, F> {
     pub(crate) fn new(options: &'o PrometheusOptions, format: F, vars: usize) -> Self {
-        let mut labels = Vec::new();
-        let mut label_names = Vec::new();
+        // A document rendered inside another (a variable that renders one) starts afresh.
+        let mut scratch = SCRATCH
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        scratch.families.clear();
+        scratch.families.list.reserve(vars * 2);
+        scratch.labels.clear();
+        scratch.label_names.truncate(0);
+        scratch.frames.clear();
         for (name, value) in options.valid_const_labels() {
-            push_label(&mut labels, name, value);
-            label_names.push(name.to_owned());
+            push_label(&mut scratch.labels, name, value);
+            scratch.label_names.push(name);
         }
         Mapping {
             options,
             format,
-            families: Families::with_capacity(vars * 2),
-            path: String::new(),
+            families: scratch.families,
+            path: scratch.path,
             path_start: 0,
-            owner: String::new(),
+            owner: scratch.owner,
             named_from: None,
-            owner_key: String::new(),
-            family_name: String::new(),
-            const_labels_len: labels.len(),
-            labels,
-            label_names,
-            help: None,
-            family_help: String::new(),
+            owner_key: scratch.owner_key,
+            family_name: scratch.family_name,
+            const_labels_len: scratch.labels.len(),
+            labels: scratch.labels,
+            label_names: scratch.label_names,
+            label_buf: scratch.label_buf,
+            help: Help {
+                text: scratch.help,
+                given: false,
+            },
+            family_help: scratch.family_help,
             unit: None,
-            frames: Vec::new(),
+            frames: scratch.frames,
             skip_depth: None,
-            current: String::new(),
+            current: scratch.current,
+            renamed: Vec::new(),
         }
     }
 
     /// Writes the top-level variable `name`; if it panics, everything it wrote is
     /// removed and the failure recorded, like a `null` in JSON.
-    fn variable(&mut self, name: &str, var: &dyn Var) {
+    pub(super) fn variable(&mut self, name: &str, var: &dyn Var) {
         let mark = self.format.mark(self.families.list.len());
         name.clone_into(&mut self.current);
         self.reset();
@@ -147,13 +204,30 @@ impl<'o, F: Format> Mapping<'o, F> {
         "build_info".clone_into(&mut self.path);
         // No variable's path can be `=`: the document owns this family.
         "=".clone_into(&mut self.owner);
-        self.help = Some("Build information: always 1, the facts are in the labels.".into());
+        self.help
+            .set("Build information: always 1, the facts are in the labels.");
         self.scalar(FamilyType::Gauge, Number::U64(1));
     }
 
     fn finish(mut self) -> F::Output {
         self.build_info();
-        self.format.finish(&self.families.list)
+        let output = self.format.finish(&self.families.list);
+        let scratch = Scratch {
+            families: self.families,
+            path: self.path,
+            owner: self.owner,
+            owner_key: self.owner_key,
+            family_name: self.family_name,
+            labels: self.labels,
+            label_names: self.label_names,
+            label_buf: self.label_buf,
+            help: self.help.text,
+            family_help: self.family_help,
+            frames: self.frames,
+            current: self.current,
+        };
+        let _ = SCRATCH.try_with(|kept| kept.set(Some(scratch)));
+        output
     }
 
     fn reset(&mut self) {
@@ -163,7 +237,7 @@ impl<'o, F: Format> Mapping<'o, F> {
         self.named_from = None;
         self.labels.truncate(self.const_labels_len);
         self.label_names.truncate(self.options.const_label_count());
-        self.help = None;
+        self.help.given = false;
         self.unit = None;
         self.frames.clear();
         self.skip_depth = None;
@@ -232,15 +306,13 @@ impl<'o, F: Format> Mapping<'o, F> {
         let found = match self.families.find(&self.family_name, kind, owner) {
             Ok(Some(index)) => Some(index),
             Ok(None) => {
-                let (name, owner) = (self.family_name.clone(), owner.clone());
-                let index = self.families.add(name, kind, &owner);
+                let index = self.families.add(&self.family_name, kind, owner);
                 self.family_help.clear();
-                match &self.help {
-                    Some(help) => self.family_help.push_str(help),
-                    None => {
-                        self.family_help.push_str("expvar variable ");
-                        self.family_help.push_str(&readable(&self.owner));
-                    }
+                if self.help.given {
+                    self.family_help.push_str(&self.help.text);
+                } else {
+                    self.family_help.push_str("expvar variable ");
+                    push_readable(&mut self.family_help, &self.owner);
                 }
                 let head = FamilyHead {
                     family: &self.families.list[index],
@@ -277,6 +349,34 @@ impl<'o, F: Format> Mapping<'o, F> {
         if logged.insert(what.clone()) {
             log::warn!("expvar: /metrics leaves out {what}");
         }
+    }
+
+    /// The name a label of the value (a map's, or one it describes) is written under:
+    /// its own, or `exported_<name>` when a constant label has its name, as Prometheus
+    /// renames a target's label that clashes with its own, so the value keeps its
+    /// series instead of being left out. Logged once per variable and label.
+    /// Renames `name` to `exported_<name>` when a constant label has it (Prometheus's
+    /// own convention), logging it once per variable and label.
+    fn own_label(&mut self, name: &mut String) {
+        let constants = self.options.const_label_count();
+        if !(0..constants).any(|at| self.label_names.get(at) == Some(name.as_str())) {
+            return;
+        }
+        static LOGGED: Lazy<Mutex<HashSet<(String, String)>>> = Lazy::new(Mutex::default);
+        let key = (self.current.clone(), name.clone());
+        let mut logged = LOGGED.lock().unwrap_or_else(PoisonError::into_inner);
+        if logged.insert(key.clone()) {
+            log::warn!(
+                "expvar: /metrics writes the label `{}` of {:?} as `exported_{}`: a constant \
+                 label has that name",
+                key.1,
+                key.0,
+                key.1
+            );
+        }
+        drop(logged);
+        name.insert_str(0, "exported_");
+        self.renamed.push(key);
     }
 
     fn skip_value(&mut self, reason: &dyn fmt::Display) {
@@ -336,7 +436,7 @@ impl<'o, F: Format> Mapping<'o, F> {
         if self.skip_depth.is_some() {
             return;
         }
-        if self.label_names.iter().any(|name| name == INFO_LABEL) {
+        if self.label_names.contains(INFO_LABEL) {
             self.skipped(&format_args!(
                 "its label `{INFO_LABEL}` is the label of a string's value"
             ));
@@ -374,7 +474,7 @@ impl<'o, F: Format> Mapping<'o, F> {
                     self.path.truncate(path_len);
                     self.owner.truncate(owner_len);
                     self.push_segment(name);
-                    self.help = None;
+                    self.help.given = false;
                     self.unit = None;
                     self.json_value(value);
                 }
@@ -431,15 +531,15 @@ impl<'o, F: Format> Mapping<'o, F> {
             self.named_from = frame.named_from;
             self.labels.truncate(frame.labels_len);
             // A map's own label name stays for all its entries.
-            let map_label = usize::from(frame.label.is_some());
+            let map_label = usize::from(frame.map);
             self.label_names.truncate(frame.label_names_len + map_label);
         }
-        self.help = None;
+        self.help.given = false;
         self.unit = None;
         true
     }
 
-    fn push_frame(&mut self, label: Option<String>) {
+    fn push_frame(&mut self, map: bool) {
         self.frames.push(Frame {
             path_len: self.path.len(),
             path_start: self.path_start,
@@ -447,7 +547,7 @@ impl<'o, F: Format> Mapping<'o, F> {
             named_from: self.named_from,
             labels_len: self.labels.len(),
             label_names_len: self.label_names.len(),
-            label,
+            map,
             family: None,
         });
     }
@@ -472,28 +572,38 @@ impl<'o, F: Format> Mapping<'o, F> {
     /// Adds the labels a value described, or leaves the value out if one is taken. On
     /// a map's entry, a label named like the map's replaces the entry's key.
     fn add_labels(&mut self, labels: &[(&str, &str)]) {
-        let replaced = self.frames.last().and_then(|frame| {
-            let label = frame.label.as_deref()?;
-            let at_entry = self.label_names.len() == frame.label_names_len + 1;
-            let named = labels.iter().any(|(name, _)| label_name(name) == label);
-            (at_entry && named).then(|| (frame.labels_len, label.to_owned()))
-        });
-        if let Some((labels_len, _)) = &replaced {
-            // The key's label was the only one written since the map's frame began.
-            self.labels.truncate(*labels_len);
+        let mut name = std::mem::take(&mut self.label_buf);
+        // On a map's entry (the key's label the only one since the map began): where the
+        // map's label name is, if a described label takes its place.
+        let replaced = match self.frames.last() {
+            Some(frame) if frame.map && self.label_names.len() == frame.label_names_len + 1 => {
+                let at = frame.label_names_len;
+                let named = labels.iter().any(|(given, _)| {
+                    label_name_into(&mut name, given);
+                    self.label_names.get(at) == Some(name.as_str())
+                });
+                named.then_some((frame.labels_len, at))
+            }
+            _ => None,
+        };
+        if let Some((labels_len, _)) = replaced {
+            self.labels.truncate(labels_len);
         }
-        for &(name, value) in labels {
-            let name = label_name(name);
-            let replaces_key = replaced.as_ref().is_some_and(|(_, label)| *label == name);
+        for &(given, value) in labels {
+            label_name_into(&mut name, given);
+            let replaces_key =
+                replaced.is_some_and(|(_, at)| self.label_names.get(at) == Some(name.as_str()));
             if !replaces_key {
+                self.own_label(&mut name);
                 if self.label_names.contains(&name) || SAMPLE_LABELS.contains(&name.as_str()) {
                     self.skip_value(&format_args!("its label `{name}` is already used"));
-                    return;
+                    break;
                 }
-                self.label_names.push(name.clone());
+                self.label_names.push(&name);
             }
             push_label(&mut self.labels, &name, value);
         }
+        self.label_buf = name;
     }
 
     /// A counter's value, if it can be one: NaN or below zero is left out.
@@ -526,7 +636,7 @@ impl<F: Format> Encode for Mapping<'_, F> {
             return;
         }
         match fact {
-            Describe::Help(text) => self.help = Some(text.to_owned()),
+            Describe::Help(text) => self.help.set(text),
             Describe::Unit(unit) => self.unit = Some(unit),
             Describe::MetricName(name) => {
                 self.path_start = self.path.len();
@@ -578,7 +688,7 @@ impl<F: Format> Encode for Mapping<'_, F> {
         if self.skip_depth.is_some() {
             return;
         }
-        if self.label_names.iter().any(|name| name == "le") {
+        if self.label_names.contains("le") {
             self.skipped(&"its label `le` is the label of histogram buckets");
             return;
         }
@@ -635,7 +745,7 @@ impl<F: Format> Encode for Mapping<'_, F> {
     }
 
     fn begin_object(&mut self) {
-        self.push_frame(None);
+        self.push_frame(false);
     }
 
     fn field(&mut self, name: &str) {
@@ -650,27 +760,30 @@ impl<F: Format> Encode for Mapping<'_, F> {
 
     fn begin_map(&mut self, label: &str) {
         if self.skip_depth.is_some() {
-            self.push_frame(None);
+            self.push_frame(false);
             return;
         }
-        let label = label_name(label);
-        if self.label_names.contains(&label) || SAMPLE_LABELS.contains(&label.as_str()) {
-            self.skip_value(&format_args!("its label `{label}` is already used"));
-            self.push_frame(None);
-            return;
+        let mut name = std::mem::take(&mut self.label_buf);
+        label_name_into(&mut name, label);
+        self.own_label(&mut name);
+        if self.label_names.contains(&name) || SAMPLE_LABELS.contains(&name.as_str()) {
+            self.skip_value(&format_args!("its label `{name}` is already used"));
+            self.push_frame(false);
+        } else {
+            self.push_frame(true);
+            self.label_names.push(&name);
         }
-        self.push_frame(Some(label.clone()));
-        self.label_names.push(label);
+        self.label_buf = name;
     }
 
     fn entry(&mut self, key: &str) {
         if !self.next_member() {
             return;
         }
-        let Some(frame) = self.frames.last() else {
+        let Some(frame) = self.frames.last().filter(|frame| frame.map) else {
             return;
         };
-        if let Some(label) = &frame.label {
+        if let Some(label) = self.label_names.get(frame.label_names_len) {
             push_label(&mut self.labels, label, key);
         }
     }
@@ -682,38 +795,31 @@ impl<F: Format> Encode for Mapping<'_, F> {
     /// As `entry(key)` then `counter(value)` for each, handing each metric straight to
     /// the format once the first entry has found the map's family: the same output,
     /// without the per-entry bookkeeping a value of any shape needs.
-    fn counter_entries(&mut self, entries: &mut dyn Iterator<Item = (&str, u64)>) {
-        let Some((key, value)) = entries.next() else {
+    fn counter_entries(&mut self, entries: &mut CounterEntries<'_>) {
+        let Some(first) = entries.next() else {
             return;
         };
-        self.entry(key);
-        self.counter(value);
+        self.entry(first.key);
+        self.counter(first.value);
         let family = match self.frames.last() {
-            Some(frame) if frame.label.is_some() && self.skip_depth.is_none() => frame.family,
+            Some(frame) if frame.map && self.skip_depth.is_none() => frame.family,
             _ => None,
         };
         let Some((FamilyType::Counter, index)) = family else {
-            for (key, value) in entries {
-                self.entry(key);
-                self.counter(value);
+            for entry in entries {
+                self.entry(entry.key);
+                self.counter(entry.value);
             }
             return;
         };
         // What `entry` leaves before the key's label: the labels the map began with;
         // the key's label goes in as the metric's extra one instead.
         self.next_member();
-        let label = self
-            .frames
-            .last_mut()
-            .and_then(|frame| frame.label.take())
-            .unwrap_or_default();
-        for (key, value) in entries {
-            let value = MetricValue::Counter(Number::U64(value), None);
-            self.metric(index, Some((&label, key)), value);
-        }
-        if let Some(frame) = self.frames.last_mut() {
-            frame.label = Some(label);
-        }
+        let at = self.frames.last().map_or(0, |frame| frame.label_names_len);
+        let label = self.label_names.get(at).unwrap_or_default();
+        let family = &self.families.list[index];
+        self.format
+            .counters(index, family, &self.labels, label, entries);
     }
 }
 

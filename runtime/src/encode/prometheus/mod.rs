@@ -35,10 +35,12 @@ pub(crate) use text::Text;
 /// Label names the document itself writes: a constant label of one of these names
 /// would make a series carry the label twice.
 ///
-/// `le` and `quantile` belong to histogram and summary samples, `function`, `module`
-/// and `result` to instrumented functions, `version` and `expvar_version` to
+/// `key` is the label of every [`Map`](crate::Map) made without one (and of Go's
+/// maps), `le` and `quantile` belong to histogram and summary samples, `function`,
+/// `module` and `result` to instrumented functions, `version` and `expvar_version` to
 /// `build_info`, `value` to string (`_info`) series.
 pub const RESERVED_LABELS: &[&str] = &[
+    "key",
     "le",
     "quantile",
     "function",
@@ -195,6 +197,28 @@ impl PrometheusOptions {
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
     }
+}
+
+/// The first label of `vars` that a constant label of `options` has the name of, as
+/// `(variable, label)`: such a label is written as `exported_<label>`, so a server
+/// refuses the options at start rather than change the series of a variable it serves.
+/// `vars` are written as for `/metrics`, so pass only those that cannot block.
+#[cfg(any(feature = "server", feature = "remote-write", feature = "otlp"))]
+pub(crate) fn const_label_conflict(
+    options: &PrometheusOptions,
+    vars: &[(impl AsRef<str>, crate::vars::VarRef)],
+) -> Option<(String, String)> {
+    if options.const_labels.is_empty() {
+        return None;
+    }
+    let mut mapping = text_document(options, vars.len());
+    for (name, var) in vars {
+        mapping.variable(name.as_ref(), &**var);
+        if let Some(conflict) = mapping.renamed.first() {
+            return Some(conflict.clone());
+        }
+    }
+    None
 }
 
 /// The `/metrics` document in the protobuf exposition, with `options`' namespace and

@@ -23,12 +23,52 @@ pub(crate) fn push_name(out: &mut String, name: &str) {
 /// Prometheus reserves for its own labels.
 pub(crate) fn label_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
-    push_name(&mut out, name);
-    if out.starts_with("__") {
-        let trimmed = out.trim_start_matches('_');
-        out = format!("_{trimmed}");
-    }
+    label_name_into(&mut out, name);
     out
+}
+
+/// [`label_name`] into `out`, which is cleared first.
+pub(crate) fn label_name_into(out: &mut String, name: &str) {
+    out.clear();
+    push_name(out, name);
+    if out.starts_with("__") {
+        let underscores = out.len() - out.trim_start_matches('_').len();
+        out.replace_range(..underscores, "_");
+    }
+}
+
+/// A stack of names that keeps its strings when popped, so pushing them again (the same
+/// label names on every scrape) does not allocate.
+#[derive(Debug, Default)]
+pub(crate) struct NameStack {
+    names: Vec<String>,
+    len: usize,
+}
+
+impl NameStack {
+    pub(crate) fn push(&mut self, name: &str) {
+        match self.names.get_mut(self.len) {
+            Some(kept) => name.clone_into(kept),
+            None => self.names.push(name.to_owned()),
+        }
+        self.len += 1;
+    }
+
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn get(&self, index: usize) -> Option<&str> {
+        self.names[..self.len].get(index).map(String::as_str)
+    }
+
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.names[..self.len].iter().any(|kept| kept == name)
+    }
 }
 
 /// Appends a label value, escaped: `\` as `\\`, `"` as `\"`, newline as `\n`. Any

@@ -278,12 +278,23 @@ fn reserved_constant_labels_are_refused() {
         let text = render(&[("g", shared(crate::Gauge::new()))], &options);
         assert!(!text.contains("=\"x\""), "{label}: {text}");
     }
-    // A map whose label is a constant label's is left out, never served twice.
+    // A map whose label is a constant label's keeps its family, never serving a label
+    // twice: its own is written as `exported_<label>`, as Prometheus renames a clash.
     let map = crate::Map::<crate::Counter>::with_label("service");
     map.inc("a");
     let options = PrometheusOptions::new().const_label("service", "api");
-    let text = render(&[("m", shared(map))], &options);
-    assert!(!text.contains("m_total"), "{text}");
+    let vars = [("m", shared(map))];
+    let text = render(&vars, &options);
+    assert!(
+        text.contains("m_total{service=\"api\",exported_service=\"a\"} 1\n"),
+        "{text}"
+    );
+    assert_eq!(
+        super::const_label_conflict(&options, &vars),
+        Some(("m".to_owned(), "service".to_owned()))
+    );
+    let unrelated = PrometheusOptions::new().const_label("zone", "z");
+    assert_eq!(super::const_label_conflict(&unrelated, &vars), None);
 }
 
 /// Results by outcome, written as one family with a label per field, plus a value

@@ -5,16 +5,23 @@
 //! its lines, and the document is then put together so each family appears once, its
 //! lines together.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::families::{Family, FamilyType};
 use super::format::{FamilyHead, Format, HistogramValue, Labels, Mark, MetricValue, Number, Runs};
 use super::names::{push_f64, push_help, push_label_value};
 use super::PrometheusFormat;
-use crate::vars::Exemplar;
+use crate::encode::{append, push_u64};
+use crate::vars::{CounterEntries, Exemplar};
 
 /// The size of the last document, to allocate the next one at once.
 static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// The runs and head of this thread's last document, kept for its next one.
+    static KEPT: Cell<(Vec<Runs>, Vec<u8>)> = const { Cell::new((Vec::new(), Vec::new())) };
+}
 
 /// A document in text 0.0.4 or OpenMetrics.
 pub(crate) struct Text {
@@ -23,15 +30,21 @@ pub(crate) struct Text {
     out: Vec<u8>,
     /// Per family, where its header and lines are in `out`.
     runs: Vec<Runs>,
+    /// What the lines of a map of counters begin with (see `counters`).
+    head: Vec<u8>,
 }
 
 impl Text {
     pub(crate) fn new(format: PrometheusFormat, families: usize) -> Self {
         let last = LAST_SIZE.load(Relaxed);
+        let (mut runs, head) = KEPT.try_with(Cell::take).unwrap_or_default();
+        runs.clear();
+        runs.reserve(families);
         Text {
             openmetrics: format == PrometheusFormat::OpenMetrics,
             out: Vec::with_capacity(last + last / 8),
-            runs: Vec::with_capacity(families),
+            runs,
+            head,
         }
     }
 
@@ -185,6 +198,45 @@ impl Format for Text {
         }
     }
 
+    /// One line per entry, as `metric` writes them: the part before the key's value is
+    /// the same for every entry, so it is put together once.
+    fn counters(
+        &mut self,
+        index: usize,
+        family: &Family,
+        labels: &[u8],
+        label: &str,
+        entries: &mut CounterEntries<'_>,
+    ) {
+        let head = &mut self.head;
+        head.clear();
+        head.extend_from_slice(family.name.as_bytes());
+        head.extend_from_slice(b"_total{");
+        head.extend_from_slice(labels);
+        if !labels.is_empty() {
+            head.push(b',');
+        }
+        head.extend_from_slice(label.as_bytes());
+        head.extend_from_slice(b"=\"");
+        let out = &mut self.out;
+        let start = out.len();
+        for entry in entries {
+            if entry.plain {
+                append(out, &[head, entry.key.as_bytes(), b"\"} "]);
+            } else {
+                out.extend_from_slice(head);
+                push_label_value(out, entry.key);
+                out.extend_from_slice(b"\"} ");
+            }
+            push_u64(out, entry.value);
+            out.push(b'\n');
+        }
+        let lines = start..out.len();
+        if !lines.is_empty() {
+            self.runs[index].add(lines);
+        }
+    }
+
     fn mark(&self, families: usize) -> Mark {
         Mark {
             families,
@@ -201,17 +253,18 @@ impl Format for Text {
         }
     }
 
-    fn finish(self, _families: &[Family]) -> String {
+    fn finish(mut self, _families: &[Family]) -> String {
         let eof: &[u8] = if self.openmetrics { b"# EOF\n" } else { b"" };
+        let runs = std::mem::take(&mut self.runs);
         // Families come in the order they were met; only one whose lines came in
         // several runs makes the output need putting together.
-        let out = if self.runs.iter().all(Runs::is_whole) {
+        let out = if runs.iter().all(Runs::is_whole) {
             let mut out = self.out;
             out.extend_from_slice(eof);
             out
         } else {
             let mut assembled = Vec::with_capacity(self.out.len() + eof.len());
-            for runs in &self.runs {
+            for runs in &runs {
                 for run in runs.iter() {
                     assembled.extend_from_slice(&self.out[run.clone()]);
                 }
@@ -220,8 +273,11 @@ impl Format for Text {
             assembled
         };
         LAST_SIZE.store(out.len(), Relaxed);
-        // Only `&str` contents and ASCII are ever written.
-        String::from_utf8(out).expect("Prometheus output is UTF-8")
+        let _ = KEPT.try_with(|kept| kept.set((runs, self.head)));
+        debug_assert!(std::str::from_utf8(&out).is_ok());
+        // SAFETY: only whole `&str`s (escaped or not) and ASCII are ever written, and a
+        // roll-back cuts at the end of a line.
+        unsafe { String::from_utf8_unchecked(out) }
     }
 }
 

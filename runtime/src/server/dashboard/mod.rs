@@ -45,6 +45,7 @@ pub(crate) static PAGE: Lazy<Bytes> = Lazy::new(|| {
         .replacen(
             "/*SCRIPT*/",
             concat!(
+                include_str!("../../../assets/objectives.js"),
                 include_str!("../../../assets/dashboard.js"),
                 include_str!("../../../assets/stream.js")
             ),

@@ -118,11 +118,21 @@ pub(crate) fn prepare(query: Option<&str>) -> Result<Job, Refusal> {
     })
 }
 
+/// How often a running profile looks whether its client is still there.
+const ABANDON_CHECK: Duration = Duration::from_millis(100);
+
 impl Job {
     /// Profiles for the requested time, blocking the calling thread, and builds the
     /// response.
     pub(crate) fn run(self) -> Response<Body> {
-        match self.profile() {
+        self.run_while(|| true)
+    }
+
+    /// As [`run`](Self::run), but stops early, freeing the profiling slot, as soon as
+    /// `wanted` says the response is no longer wanted (the client left): a client that
+    /// asks for 300 s and disconnects must not hold the only slot that long.
+    pub(crate) fn run_while(self, wanted: impl Fn() -> bool) -> Response<Body> {
+        match self.profile(&wanted) {
             Ok(None) => {
                 // No sample in the whole profile (an idle process): no flame to draw.
                 let mut response = Response::new(Body::new(Full::new(Bytes::new())));
@@ -158,7 +168,10 @@ impl Job {
     }
 
     /// The profile as `(content type, body)`; `None` for a flame graph of no samples.
-    fn profile(&self) -> Result<Option<(&'static str, Vec<u8>)>, String> {
+    fn profile(
+        &self,
+        wanted: &dyn Fn() -> bool,
+    ) -> Result<Option<(&'static str, Vec<u8>)>, String> {
         let failed = |error: &dyn std::fmt::Display| format!("profiling failed: {error}\n");
         let guard = pprof::ProfilerGuardBuilder::default()
             .frequency(FREQUENCY)
@@ -167,7 +180,13 @@ impl Job {
             .blocklist(&["libc", "libgcc", "pthread", "vdso"])
             .build()
             .map_err(|error| failed(&error))?;
-        std::thread::sleep(Duration::from_secs(self.seconds));
+        let until = std::time::Instant::now() + Duration::from_secs(self.seconds);
+        while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+            if !wanted() {
+                return Err("profile abandoned: the client left\n".into());
+            }
+            std::thread::sleep(left.min(ABANDON_CHECK));
+        }
         let report = guard.report().build().map_err(|error| failed(&error))?;
         drop(guard);
         match self.format {
@@ -197,13 +216,33 @@ mod tests {
         matches!(prepare(Some(query)), Err(Refusal::BadRequest(_)))
     }
 
+    /// The slot is the process's: tests that take it take turns.
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     #[test]
     fn a_refused_request_leaves_the_running_profile_its_slot() {
+        let _serial = serial();
         let running = prepare(Some("seconds=1")).unwrap();
         assert_eq!(prepare(Some("seconds=1")).unwrap_err(), Refusal::Busy);
         // The refusal above must not have freed the slot the running job holds.
         assert_eq!(prepare(Some("seconds=1")).unwrap_err(), Refusal::Busy);
         drop(running);
+        assert!(prepare(Some("seconds=1")).is_ok());
+    }
+
+    #[test]
+    fn an_abandoned_profile_stops_and_frees_its_slot() {
+        let _serial = serial();
+        let job = prepare(Some("seconds=300")).unwrap();
+        let started = std::time::Instant::now();
+        let response = job.run_while(|| false);
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(started.elapsed() < Duration::from_secs(60));
         assert!(prepare(Some("seconds=1")).is_ok());
     }
 

@@ -1,5 +1,6 @@
 //! Readiness checks behind `/status/health`: the endpoint answers `200 OK` until a
-//! registered check fails, then `503` with every failing check's reason.
+//! registered check fails, then `503` with every failing check's reason; and what the
+//! registry's objectives add to the answer (`degraded`, or `503` if asked).
 
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -8,7 +9,13 @@ use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 
+use hyper::header::{HeaderValue, RETRY_AFTER};
+use hyper::{Response, StatusCode};
+
 use crate::capture::pool;
+use crate::objectives::{statuses, Alert};
+use crate::registry::Registry;
+use crate::server::http::{plain, with_type, Body, TEXT};
 
 type Check = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
@@ -100,6 +107,79 @@ pub fn check_readiness() -> Result<(), Vec<(String, String)>> {
     } else {
         Err(failures)
     }
+}
+
+/// What `/status/health` makes of the registry's objectives when one alerts (see
+/// [`ServerBuilder::objective_health`](crate::ServerBuilder::objective_health)).
+///
+/// The verdict is the multi-window, multi-burn-rate alert the
+/// [objectives](crate::objectives) sampler computed last: *page* (burning 14.4x the
+/// budget over 1 h and 5 m) or *ticket* (6x over 6 h and 30 m). Health reads that
+/// verdict; it never reads a count or runs user code itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ObjectiveHealth {
+    /// An alerting objective turns the answer to `degraded`: `200`, with one line per
+    /// alerting objective saying why. Traffic keeps flowing; a person can see the burn.
+    #[default]
+    Degraded,
+    /// A *page* answers `503` with the reasons (a load balancer stops sending traffic);
+    /// a *ticket* is `degraded` as by default.
+    Unavailable,
+    /// Objectives do not change health.
+    Ignore,
+}
+
+/// One line per alerting objective of `registry`, and whether any of them asks for
+/// `503` under `policy`. Reads the sampler's last statuses: never waits for a count.
+pub(crate) fn objective_verdict(
+    registry: &Registry,
+    policy: ObjectiveHealth,
+) -> (Vec<String>, bool) {
+    if policy == ObjectiveHealth::Ignore {
+        return (Vec::new(), false);
+    }
+    let mut unavailable = false;
+    let reasons = statuses(registry)
+        .iter()
+        .filter_map(|status| {
+            unavailable |=
+                policy == ObjectiveHealth::Unavailable && status.alert == Some(Alert::Page);
+            status.alert_reason()
+        })
+        .collect();
+    (reasons, unavailable)
+}
+
+/// `/status/health`'s answer: `503` with the failing checks (and alerting objectives),
+/// else `503` or `200 degraded` for alerting objectives as the policy says, else `OK`.
+pub(crate) fn response(readiness: &Readiness, objectives: (Vec<String>, bool)) -> Response<Body> {
+    let (reasons, unavailable) = objectives;
+    let failures = readiness.as_ref().err();
+    if failures.is_none() && reasons.is_empty() {
+        return plain(StatusCode::OK, "OK");
+    }
+    let (status, mut body) = if failures.is_some() || unavailable {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            String::from("503 service unavailable\n"),
+        )
+    } else {
+        (StatusCode::OK, String::from("degraded\n"))
+    };
+    for (name, reason) in failures.into_iter().flatten() {
+        body.push_str(&format!("{name}: {reason}\n"));
+    }
+    for reason in reasons {
+        body.push_str(&format!("objective {reason}\n"));
+    }
+    let mut response = with_type(status, TEXT, body);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 /// The default of [`ServerBuilder::readiness_deadline`](crate::ServerBuilder::readiness_deadline).
@@ -244,5 +324,73 @@ mod tests {
         assert_eq!(starts.load(std::sync::atomic::Ordering::SeqCst), 1);
         remove_readiness_check("unit_hung");
         release.send(()).unwrap();
+    }
+
+    #[test]
+    fn an_alerting_objective_degrades_health_or_makes_it_unavailable() {
+        use crate::{Counter, Objective};
+
+        static TOTAL: Counter = Counter::new();
+        static FAILED: Counter = Counter::new();
+        let registry = Registry::new();
+        Objective::success_rate("unit_health", 0.99)
+            .counters(&TOTAL, &FAILED)
+            .register(&registry)
+            .unwrap();
+        let verdict = |policy| objective_verdict(&registry, policy);
+        assert_eq!(verdict(ObjectiveHealth::Degraded), (Vec::new(), false));
+
+        // Half the calls failing, 50x the budget over every window: a page.
+        TOTAL.add(100);
+        FAILED.add(50);
+        crate::objectives::sample_now(&registry);
+        let reason = "unit_health: page: success 99% burning 50x over 1h and 50x over 5m";
+        assert_eq!(
+            verdict(ObjectiveHealth::Degraded),
+            (vec![reason.to_owned()], false)
+        );
+        assert_eq!(
+            verdict(ObjectiveHealth::Unavailable),
+            (vec![reason.to_owned()], true)
+        );
+        assert_eq!(verdict(ObjectiveHealth::Ignore), (Vec::new(), false));
+
+        let body = |response: Response<Body>| {
+            use http_body_util::BodyExt as _;
+            let status = response.status().as_u16();
+            let retry = response.headers().get(RETRY_AFTER).is_some();
+            let bytes = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(response.into_body().collect())
+                .unwrap()
+                .to_bytes();
+            (status, retry, String::from_utf8(bytes.to_vec()).unwrap())
+        };
+        assert_eq!(
+            body(response(&Ok(()), verdict(ObjectiveHealth::Degraded))),
+            (200, false, format!("degraded\nobjective {reason}\n"))
+        );
+        assert_eq!(
+            body(response(&Ok(()), verdict(ObjectiveHealth::Unavailable))),
+            (
+                503,
+                true,
+                format!("503 service unavailable\nobjective {reason}\n")
+            )
+        );
+        let failing: Readiness = Err(vec![("db".to_owned(), "down".to_owned())]);
+        assert_eq!(
+            body(response(&failing, verdict(ObjectiveHealth::Degraded))),
+            (
+                503,
+                true,
+                format!("503 service unavailable\ndb: down\nobjective {reason}\n")
+            )
+        );
+        assert_eq!(
+            body(response(&Ok(()), verdict(ObjectiveHealth::Ignore))),
+            (200, false, "OK".to_owned())
+        );
     }
 }

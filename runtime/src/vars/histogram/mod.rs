@@ -538,6 +538,18 @@ impl Histogram {
         }
     }
 
+    /// Values at or below `bound` and all values: the `le` bucket at `bound` and the
+    /// `+Inf` bucket `/metrics` would show, so a latency objective counts what
+    /// Prometheus counts.
+    pub(crate) fn count_at_most(&self, bound: f64) -> (u64, u64) {
+        let reading = self.reading();
+        let at_most = reading
+            .le_buckets(&[bound])
+            .first()
+            .map_or(0, |&(_, count)| count);
+        (at_most, reading.count)
+    }
+
     fn reading(&self) -> Reading {
         Reading::new(
             self.buckets.read(),

@@ -22,6 +22,11 @@ fn le_counts_are_exact_at_bucket_bounds() {
     assert_eq!(histogram.count(), 9);
     // 1.03 is not a bound: rounded down to 1.0.
     assert_eq!(le(&histogram, &[1.03]), [5]);
+    // What a latency objective reads: the same counts.
+    for (bound, expected) in [(0.25, 1), (0.5, 3), (1.0, 5), (1.03, 5), (2.0, 7)] {
+        assert_eq!(histogram.count_at_most(bound), (expected, 9), "{bound}");
+    }
+    assert_eq!(Histogram::new().count_at_most(1.0), (0, 0));
     assert_eq!(Histogram::new().buckets(), DEFAULT_BUCKETS);
     // Every default bound is a bound at every schema.
     for bound in DEFAULT_BUCKETS {
