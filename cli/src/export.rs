@@ -9,12 +9,17 @@
 //! target that does not answer is `expvar_target_up 0`. Scrapes share reads: one round
 //! of reads answers every scrape that arrives while it runs or within `max_age` after,
 //! so fifty concurrent scrapes read each target once.
+//!
+//! The same registry can be pushed, with the library's pushers: to a Prometheus
+//! remote-write store ([`expvar::RemoteWrite`]) and to an OTLP receiver
+//! ([`expvar::Otlp`]), each push a round of reads.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use expvar::{Registry, ServerBuilder};
+use expvar::push::PushHandle;
+use expvar::{Otlp, Registry, RemoteWrite, ServerBuilder};
 
 use crate::bridge::{publish, Source, Sources};
 use crate::fetch::{fetch_all, FetchError};
@@ -28,9 +33,13 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(1);
 /// allows (see [`default_max_connections`]).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
+/// Where `/metrics` is served unless the bridge only pushes.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9500";
+
 /// What `expvar export` was asked to do.
 pub struct Config {
-    pub listen: String,
+    /// `None`: [`DEFAULT_LISTEN`], unless the bridge pushes.
+    pub listen: Option<String>,
     pub targets: Vec<Target>,
     pub targets_file: Option<PathBuf>,
     pub default_auth: Option<Auth>,
@@ -39,6 +48,68 @@ pub struct Config {
     pub max_age: Duration,
     /// `None`: [`default_max_connections`].
     pub max_connections: Option<usize>,
+    pub push: Push,
+}
+
+/// Where and how the bridge pushes.
+#[derive(Debug, Clone)]
+pub struct Push {
+    /// A Prometheus remote-write URL.
+    pub remote_write: Option<String>,
+    /// An OTLP/HTTP metrics URL.
+    pub otlp: Option<String>,
+    pub interval: Duration,
+    /// Labels on every pushed series.
+    pub labels: Vec<(String, String)>,
+    /// More trusted CAs for `https://` push URLs.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Push {
+    /// Starts the pushers asked for, of `registry`; a round of reads takes up to
+    /// `timeout`, which the render deadline allows for.
+    fn start(
+        &self,
+        registry: &Arc<Registry>,
+        timeout: Duration,
+    ) -> Result<Vec<PushHandle>, String> {
+        let deadline = timeout + Duration::from_secs(1);
+        let mut pushers = Vec::new();
+        if let Some(url) = &self.remote_write {
+            let mut pusher = RemoteWrite::new(url)
+                .registry(Arc::clone(registry))
+                .interval(self.interval)
+                .render_deadline(deadline);
+            for (name, value) in &self.labels {
+                pusher = pusher.label(name, value);
+            }
+            if let Some(ca_file) = &self.ca_file {
+                pusher = pusher.ca_file(ca_file);
+            }
+            let pusher = pusher
+                .start()
+                .map_err(|error| format!("--remote-write: {error}"))?;
+            println!("pushing to {url} every {:?}", self.interval);
+            pushers.push(pusher);
+        }
+        if let Some(url) = &self.otlp {
+            let mut pusher = Otlp::new(url)
+                .registry(Arc::clone(registry))
+                .service_name("expvar-export")
+                .interval(self.interval)
+                .render_deadline(deadline);
+            for (name, value) in &self.labels {
+                pusher = pusher.label(name, value);
+            }
+            if let Some(ca_file) = &self.ca_file {
+                pusher = pusher.ca_file(ca_file);
+            }
+            let pusher = pusher.start().map_err(|error| format!("--otlp: {error}"))?;
+            println!("pushing OTLP to {url} every {:?}", self.interval);
+            pushers.push(pusher);
+        }
+        Ok(pushers)
+    }
 }
 
 /// The rounds of reads of the targets, shared by every scrape.
@@ -193,7 +264,7 @@ fn descriptor_limit() -> usize {
     usize::MAX
 }
 
-/// Serves `/metrics` until the process is stopped.
+/// Serves `/metrics`, pushes, or both, until the process is stopped.
 pub fn run(config: Config) -> Result<(), String> {
     let file = config
         .targets_file
@@ -201,20 +272,33 @@ pub fn run(config: Config) -> Result<(), String> {
     let targets = Targets::new(config.targets, file)?;
     let rounds = Rounds::new(targets, config.timeout, config.limits, config.max_age)
         .map_err(|error| format!("cannot start the fetcher: {error}"))?;
-    let registry = Registry::new();
+    let registry = Arc::new(Registry::new());
     publish(&registry, Arc::new(rounds));
-    let max_connections = config
-        .max_connections
-        .unwrap_or_else(default_max_connections);
-    let server = ServerBuilder::new()
-        .addr(&config.listen)
-        .registry(Arc::new(registry))
-        // A round takes up to the timeout: the document waits that long for it.
-        .render_deadline(config.timeout + Duration::from_secs(1))
-        .max_connections(max_connections)
-        .start()
-        .map_err(|error| error.to_string())?;
-    println!("serving http://{}/metrics", server.local_addr());
+    let pushing = config.push.remote_write.is_some() || config.push.otlp.is_some();
+    let listen = match (config.listen, pushing) {
+        (Some(listen), _) => Some(listen),
+        (None, false) => Some(DEFAULT_LISTEN.to_owned()),
+        (None, true) => None,
+    };
+    let _server = match listen {
+        Some(listen) => {
+            let max_connections = config
+                .max_connections
+                .unwrap_or_else(default_max_connections);
+            let server = ServerBuilder::new()
+                .addr(&listen)
+                .registry(Arc::clone(&registry))
+                // A round takes up to the timeout: the document waits that long for it.
+                .render_deadline(config.timeout + Duration::from_secs(1))
+                .max_connections(max_connections)
+                .start()
+                .map_err(|error| error.to_string())?;
+            println!("serving http://{}/metrics", server.local_addr());
+            Some(server)
+        }
+        None => None,
+    };
+    let _pushers = config.push.start(&registry, config.timeout)?;
     loop {
         std::thread::park();
     }

@@ -1,8 +1,13 @@
-//! Reading a target's `/debug/vars`: one HTTP/1.1 GET on a fresh connection, bounded
+//! Reading a target's `/debug/vars`: one HTTP/1.1 GET on a fresh connection (TLS for
+//! `https://`, with the pushers' settings: the system's roots and `--ca-file`), bounded
 //! by a timeout and by [`Limits`], parsed as JSON off the async threads.
 
 use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+use expvar::push::rustls::{self, pki_types::ServerName};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
@@ -12,6 +17,32 @@ use serde_json::Value;
 
 use crate::limits::{within_values, Limits, Over};
 use crate::target::Target;
+
+/// The TLS settings of `https://` targets, set once.
+static TLS: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+
+/// Trusts the CA certificates of the PEM file `ca_file` for `https://` targets, as well
+/// as the system's roots. Call it before the first fetch; an unreadable file is an
+/// error that names it.
+pub fn use_ca_file(ca_file: &Path) -> Result<(), String> {
+    let config = expvar::push::tls_config(Some(ca_file)).map_err(|error| error.to_string())?;
+    TLS.set(config)
+        .map_err(|_| "the TLS settings are already in use".to_owned())
+}
+
+fn tls() -> Result<Arc<rustls::ClientConfig>, FetchError> {
+    if let Some(config) = TLS.get() {
+        return Ok(Arc::clone(config));
+    }
+    let config =
+        expvar::push::tls_config(None).map_err(|error| FetchError::Http(error.to_string()))?;
+    Ok(Arc::clone(TLS.get_or_init(|| config)))
+}
+
+/// Anything a request can go over: TCP, or TLS over TCP.
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
+
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> Stream for S {}
 
 /// Why a target could not be read.
 #[derive(Debug)]
@@ -84,10 +115,24 @@ pub async fn fetch_all(targets: &[Target], timeout: Duration, limits: Limits) ->
 
 async fn fetch_unbounded(target: &Target, limits: Limits) -> Result<Value, FetchError> {
     let http = |error: &dyn fmt::Display| FetchError::Http(error.to_string());
-    let stream = tokio::net::TcpStream::connect(&target.authority)
+    let tcp = tokio::net::TcpStream::connect(&target.authority)
         .await
         .map_err(|error| http(&error))?;
-    let _ = stream.set_nodelay(true);
+    let _ = tcp.set_nodelay(true);
+    let stream: Box<dyn Stream> = if target.https {
+        let host = match target.authority.rsplit_once(':') {
+            Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
+            None => target.authority.as_str(),
+        };
+        let name = ServerName::try_from(host.to_owned()).map_err(|error| http(&error))?;
+        let tls = tokio_rustls::TlsConnector::from(tls()?)
+            .connect(name, tcp)
+            .await
+            .map_err(|error| FetchError::Http(format!("TLS handshake failed: {error}")))?;
+        Box::new(tls)
+    } else {
+        Box::new(tcp)
+    };
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|error| http(&error))?;

@@ -37,11 +37,27 @@ enum Command {
         #[command(flatten)]
         access: Access,
     },
-    /// Serve every target's variables at /metrics, labelled with `target`.
+    /// Serve every target's variables at /metrics, labelled with `target`, or push them
+    /// to a Prometheus remote-write store or an OTLP receiver, or both.
     Export {
-        /// Address to serve /metrics at.
-        #[arg(long, default_value = "127.0.0.1:9500")]
-        listen: String,
+        /// Address to serve /metrics at. Default: 127.0.0.1:9500, unless the bridge
+        /// pushes (--remote-write, --otlp), when it serves only if this is given.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Push every target's variables to this Prometheus remote-write URL
+        /// (`http://prometheus:9090/api/v1/write`; `https://`, `user:password@` work).
+        #[arg(long, value_name = "URL")]
+        remote_write: Option<String>,
+        /// Push every target's variables as OTLP/HTTP metrics to this URL
+        /// (`http://collector:4318/v1/metrics`).
+        #[arg(long, value_name = "URL")]
+        otlp: Option<String>,
+        /// Time between pushes, in seconds.
+        #[arg(long, default_value = "15", value_parser = seconds)]
+        interval: Duration,
+        /// A label on every pushed series (`--label job=fleet`); repeatable.
+        #[arg(long = "label", value_name = "NAME=VALUE", value_parser = label)]
+        labels: Vec<(String, String)>,
         /// Targets, as for `watch`.
         urls: Vec<String>,
         /// More targets, from a Prometheus file_sd JSON file re-read when it changes.
@@ -108,6 +124,10 @@ struct Access {
     /// with more is refused, and the target shown too large.
     #[arg(long, default_value_t = DEFAULT_MAX_VALUES)]
     max_values: usize,
+    /// Trust the CA certificates of this PEM file, besides the system's, for
+    /// `https://` targets (and for the push URLs of `export`).
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<std::path::PathBuf>,
 }
 
 impl Access {
@@ -132,6 +152,16 @@ impl Access {
             .map(|url| Target::parse(url, auth.as_ref()))
             .collect()
     }
+}
+
+fn label(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))?;
+    if name.is_empty() {
+        return Err(format!("{text:?} has no label name"));
+    }
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 fn seconds(text: &str) -> Result<Duration, String> {
@@ -206,6 +236,13 @@ fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> Result<ExitCode, String> {
+    let (Command::Watch { access, .. }
+    | Command::Export { access, .. }
+    | Command::Rules { access, .. }
+    | Command::Get { access, .. }) = &command;
+    if let Some(ca_file) = &access.ca_file {
+        expvar_cli::fetch::use_ca_file(ca_file)?;
+    }
     match command {
         Command::Watch {
             urls,
@@ -229,6 +266,10 @@ fn run(command: Command) -> Result<ExitCode, String> {
         }
         Command::Export {
             listen,
+            remote_write,
+            otlp,
+            interval,
+            labels,
             urls,
             targets_file,
             max_age,
@@ -248,6 +289,13 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 limits: access.limits(),
                 max_age,
                 max_connections,
+                push: expvar_cli::export::Push {
+                    remote_write,
+                    otlp,
+                    interval,
+                    labels,
+                    ca_file: access.ca_file.clone(),
+                },
             };
             expvar_cli::export::run(config)?;
             Ok(ExitCode::SUCCESS)

@@ -40,9 +40,12 @@ impl Auth {
     }
 }
 
-/// One service: `http://host:port/path`, plain HTTP.
+/// One service: `http://host:port/path`, or `https://` (TLS, see
+/// [`fetch::use_ca_file`](crate::fetch::use_ca_file)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    /// Whether it is read over TLS.
+    pub https: bool,
     /// `host:port`: what is connected to, and the `target` label.
     pub authority: String,
     /// The path of the document, `/debug/vars` unless the URL names another.
@@ -53,8 +56,9 @@ pub struct Target {
 }
 
 impl Target {
-    /// Parses `host:port`, `http://host:port` or `http://[user:password@]host:port/path`.
-    /// Credentials in the URL win over `default_auth`.
+    /// Parses `host:port`, `http://host:port` or `http://[user:password@]host:port/path`
+    /// (or `https://`, port 443 unless given). Credentials in the URL win over
+    /// `default_auth`.
     ///
     /// ```
     /// use expvar_cli::target::{Auth, Target};
@@ -64,16 +68,20 @@ impl Target {
     /// assert_eq!(target.path, "/debug/vars");
     /// assert_eq!(target.auth, Some(Auth::basic("ops:secret").unwrap()));
     /// assert_eq!(Target::parse("localhost", None).unwrap().authority, "localhost:80");
+    /// let secure = Target::parse("https://metrics.example", None).unwrap();
+    /// assert_eq!((secure.https, secure.authority.as_str()), (true, "metrics.example:443"));
     /// ```
     pub fn parse(url: &str, default_auth: Option<&Auth>) -> Result<Target, String> {
-        let rest = if let Some(rest) = url.strip_prefix("http://") {
-            rest
-        } else if url.starts_with("https://") {
-            return Err(format!("{url}: https is not supported, only plain http"));
+        let (https, rest) = if let Some(rest) = url.strip_prefix("http://") {
+            (false, rest)
+        } else if let Some(rest) = url.strip_prefix("https://") {
+            (true, rest)
         } else if url.contains("://") {
-            return Err(format!("{url}: only http:// URLs are supported"));
+            return Err(format!(
+                "{url}: only http:// and https:// URLs are supported"
+            ));
         } else {
-            url
+            (false, url)
         };
         let (authority, path) = match rest.find('/') {
             Some(slash) => (&rest[..slash], &rest[slash..]),
@@ -90,10 +98,10 @@ impl Target {
             Some(bracket) => host_port[bracket..].contains(':'),
             None => host_port.contains(':'),
         };
-        let authority = if has_port {
-            host_port.to_owned()
-        } else {
-            format!("{host_port}:80")
+        let authority = match (has_port, https) {
+            (true, _) => host_port.to_owned(),
+            (false, false) => format!("{host_port}:80"),
+            (false, true) => format!("{host_port}:443"),
         };
         let path = if path.is_empty() || path == "/" {
             "/debug/vars".to_owned()
@@ -101,6 +109,7 @@ impl Target {
             path.to_owned()
         };
         Ok(Target {
+            https,
             authority,
             path,
             auth,
@@ -128,7 +137,7 @@ pub fn target_names(targets: &[Target]) -> Result<Vec<String>, String> {
     let mut per_authority: HashMap<&str, usize> = HashMap::new();
     let mut urls = HashSet::new();
     for target in targets {
-        if !urls.insert((&target.authority, &target.path)) {
+        if !urls.insert((target.https, &target.authority, &target.path)) {
             return Err(format!(
                 "{target} is given twice: its series would be duplicates"
             ));
@@ -146,7 +155,8 @@ pub fn target_names(targets: &[Target]) -> Result<Vec<String>, String> {
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}{}", self.authority, self.path)
+        let scheme = if self.https { "https" } else { "http" };
+        write!(f, "{scheme}://{}{}", self.authority, self.path)
     }
 }
 
@@ -168,7 +178,10 @@ mod tests {
             Target::parse("h:1", Some(&bearer)).unwrap().auth,
             Some(bearer)
         );
-        assert!(Target::parse("https://h:1", None).is_err());
+        let secure = Target::parse("https://h:1/v", None).unwrap();
+        assert!(secure.https);
+        assert_eq!(secure.to_string(), "https://h:1/v");
+        assert!(Target::parse("ftp://h:1", None).is_err());
         assert!(Target::parse("http:///x", None).is_err());
     }
 
