@@ -68,6 +68,7 @@
 //! | `server` | the mountable service, its body and errors, health checks, hardware thresholds |
 //! | [`stats`] | the process, memory and allocator statistics as types |
 //! | [`functions`] | the statistics `#[counted]` and `#[timed]` keep per function |
+//! | `push` | (features `remote-write`, `otlp`) the pushers' errors and TLS settings; `RemoteWrite`, `Otlp` and `PushHandle` are at the root |
 //! | [`objectives`] | service level objectives: targets, windows, their burn rates and state, the Prometheus rules |
 //!
 //! # Cargo features
@@ -81,6 +82,8 @@
 //! | `tokio-stats` | `TokioRuntime`, a variable with a tokio runtime's scheduler statistics |
 //! | `pprof` | `/debug/pprof/profile`: CPU profiles for `go tool pprof`, and flame graphs |
 //! | `jemalloc` | the `jemalloc` variable and `JemallocStats`, for programs using `tikv-jemallocator` |
+//! | `remote-write` | `RemoteWrite`: pushes the registry to a Prometheus remote-write receiver from a thread of its own; `push` holds its errors and TLS settings |
+//! | `otlp` | `Otlp`: pushes the registry as OTLP/HTTP metrics |
 //!
 //! The README (on the repository and on crates.io) is the user guide: variables, macros,
 //! serving and mounting, the `/debug/vars` layout, Prometheus, the dashboard, memory and
