@@ -131,7 +131,8 @@ fn a_receiver_not_ours_reads_names_values_temporality_bounds_and_resource() {
     assert_eq!(point["asInt"], "7");
     assert_eq!(attributes(&point["attributes"]), ["job=import"]);
     let start = point["startTimeUnixNano"].as_str().unwrap().to_owned();
-    assert!(start < point["timeUnixNano"].as_str().unwrap().to_owned());
+    let nanos = |text: &str| text.parse::<u64>().unwrap();
+    assert!(nanos(&start) < nanos(point["timeUnixNano"].as_str().unwrap()));
 
     let depth = &metric(&metrics, "depth")["gauge"]["dataPoints"][0];
     assert_eq!(depth["asInt"], "-3");

@@ -45,6 +45,9 @@ struct Connection {
     /// `Host`, `User-Agent`, then the protocol's and the user's headers.
     headers: HeaderMap,
     sender: Option<SendRequest<Full<Bytes>>>,
+    /// The task driving the connection: ended with it, so a connection given up on (a
+    /// receiver that hangs) does not linger.
+    driver: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Client {
@@ -81,6 +84,7 @@ impl Client {
                 tls: tls.map(TlsConnector::from),
                 headers: map,
                 sender: None,
+                driver: None,
             },
         })
     }
@@ -103,13 +107,21 @@ impl Client {
         });
         if result.is_err() {
             // Whatever state the connection is in, the next request starts afresh.
-            self.connection.sender = None;
+            self.connection.close();
         }
         result
     }
 }
 
 impl Connection {
+    /// Drops the connection, if there is one.
+    fn close(&mut self) {
+        self.sender = None;
+        if let Some(driver) = self.driver.take() {
+            driver.abort();
+        }
+    }
+
     async fn post(&mut self, body: Bytes) -> Result<Reply, PushError> {
         // A kept-alive connection the receiver closed meanwhile fails before any
         // reply: that is tried once more on a new connection.
@@ -119,7 +131,7 @@ impl Connection {
             .is_some_and(|sender| !sender.is_closed());
         match self.exchange(body.clone()).await {
             Err(error) if reused && error.kind() == PushErrorKind::Unreachable => {
-                self.sender = None;
+                self.close();
                 self.exchange(body).await
             }
             result => result,
@@ -177,7 +189,7 @@ impl Connection {
                 return Ok(self.sender.as_mut().expect("checked above"));
             }
         }
-        self.sender = None;
+        self.close();
         let address = self.endpoint.address();
         let tcp = TcpStream::connect((self.endpoint.host.as_str(), self.endpoint.port))
             .await
@@ -215,14 +227,18 @@ impl Connection {
                 let (sender, connection) = http1::handshake(TokioIo::new(stream))
                     .await
                     .map_err(handshake)?;
-                tokio::spawn(connection);
+                self.driver = Some(tokio::spawn(async move {
+                    let _ = connection.await;
+                }));
                 sender
             }
             _ => {
                 let (sender, connection) = http1::handshake(TokioIo::new(tcp))
                     .await
                     .map_err(handshake)?;
-                tokio::spawn(connection);
+                self.driver = Some(tokio::spawn(async move {
+                    let _ = connection.await;
+                }));
                 sender
             }
         };

@@ -48,8 +48,11 @@ fn double(value: Value<'_>) -> f64 {
     }
 }
 
-/// The series and metadata `(type, name, help, unit)` of a `WriteRequest`.
-fn decode(request: &[u8]) -> (Vec<Series>, Vec<(u64, String, String, String)>) {
+/// One decoded `MetricMetadata`: type, name, help, unit.
+type Metadata = (u64, String, String, String);
+
+/// The series and metadata of a `WriteRequest`.
+fn decode(request: &[u8]) -> (Vec<Series>, Vec<Metadata>) {
     let mut all = Vec::new();
     let mut metadata = Vec::new();
     for field in Fields::new(request) {
