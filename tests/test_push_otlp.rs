@@ -197,6 +197,20 @@ fn metrics_of(record: &Value) -> Vec<Value> {
     metrics(&record["request"])
 }
 
+/// The data points of a request, all metrics together.
+fn data_points(record: &Value) -> usize {
+    metrics_of(record)
+        .iter()
+        .map(|metric| {
+            let data = ["sum", "gauge", "histogram"]
+                .iter()
+                .find_map(|kind| metric.get(kind))
+                .unwrap();
+            data["dataPoints"].as_array().unwrap().len()
+        })
+        .sum()
+}
+
 #[test]
 fn a_503_is_retried_and_the_200_gets_the_same_batch() {
     let Some(receiver) = OtlpReceiver::start(&["503"]) else {
@@ -244,27 +258,9 @@ fn a_partial_success_is_counted() {
     pusher.flush().unwrap();
     let requests = receiver.requests();
     assert_eq!(requests[0]["reply"], "partial:2:two points refused");
-    let points: usize = metrics_of(&requests[0])
-        .iter()
-        .map(|metric| {
-            let data = ["sum", "gauge", "histogram"]
-                .iter()
-                .find_map(|kind| metric.get(kind))
-                .unwrap();
-            data["dataPoints"].as_array().unwrap().len()
-        })
-        .sum();
+    let points = data_points(&requests[0]);
     assert_eq!(own(&registry, "dropped"), 2.0);
     // Both pushes are delivered; the first loses the two refused points.
-    let second: usize = metrics_of(&requests[1])
-        .iter()
-        .map(|metric| {
-            let data = ["sum", "gauge", "histogram"]
-                .iter()
-                .find_map(|kind| metric.get(kind))
-                .unwrap();
-            data["dataPoints"].as_array().unwrap().len()
-        })
-        .sum();
+    let second = data_points(&requests[1]);
     assert_eq!(own(&registry, "samples"), (points - 2 + second) as f64);
 }

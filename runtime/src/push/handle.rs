@@ -1,11 +1,18 @@
 //! [`PushHandle`]: a running pusher, flushed on demand and when dropped.
 
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::{self, Sender, SyncSender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::error::{PushError, PushErrorKind};
-use super::worker::Command;
+
+/// What the handle asks of the pusher's thread.
+pub(crate) enum Command {
+    /// Push now, send the queue, and answer.
+    Flush(SyncSender<Result<(), PushError>>),
+    /// The same, then end.
+    Stop(SyncSender<Result<(), PushError>>),
+}
 
 /// A running pusher, from `RemoteWrite::start` or `Otlp::start`.
 ///
@@ -53,7 +60,7 @@ impl PushHandle {
     /// Sends `command` and waits for its answer; `None` if there is none in time.
     fn ask(
         &self,
-        command: fn(mpsc::SyncSender<Result<(), PushError>>) -> Command,
+        command: fn(SyncSender<Result<(), PushError>>) -> Command,
     ) -> Option<Result<(), PushError>> {
         let (answer, answered) = mpsc::sync_channel(1);
         let stopped = || {

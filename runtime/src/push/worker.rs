@@ -1,7 +1,7 @@
 //! The pusher's thread: capture, encode and queue every interval; send the queue,
 //! oldest first; retry with backoff; answer flushes.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -11,6 +11,7 @@ use hyper::StatusCode;
 
 use super::client::{Client, Reply};
 use super::error::{PushError, PushErrorKind};
+use super::handle::{Command, PushHandle};
 use super::queue::{Batch, Queue};
 use super::settings::{Checked, Settings};
 use super::stats::{stats_for, ProtocolStats};
@@ -49,25 +50,11 @@ pub(crate) trait Protocol: Send + 'static {
     }
 }
 
-/// What the handle asks of the thread.
-pub(crate) enum Command {
-    /// Push now, send the queue, and answer.
-    Flush(SyncSender<Result<(), PushError>>),
-    /// The same, then end.
-    Stop(SyncSender<Result<(), PushError>>),
-}
-
-/// `settings` checked, and the thread started; its command channel and handle.
+/// `settings` checked, and the pusher's thread started.
 pub(crate) fn start<P: Protocol>(
     settings: &Settings,
     protocol: P,
-) -> Result<
-    (
-        std::sync::mpsc::Sender<Command>,
-        std::thread::JoinHandle<()>,
-    ),
-    PushError,
-> {
+) -> Result<PushHandle, PushError> {
     let checked = settings.validate()?;
     let name = protocol.name();
     let Checked {
@@ -107,7 +94,12 @@ pub(crate) fn start<P: Protocol>(
             PushError::new(PushErrorKind::Thread, "cannot start the pusher's thread")
                 .with_source(error)
         })?;
-    Ok((commands, thread))
+    Ok(PushHandle::new(
+        commands,
+        thread,
+        settings.render_deadline,
+        settings.timeout,
+    ))
 }
 
 /// The body one push would send now, encoded by `protocol` (what `encode()` gives).

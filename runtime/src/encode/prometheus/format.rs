@@ -18,6 +18,18 @@ pub(crate) enum Number {
     F64(f64),
 }
 
+impl Number {
+    /// The number as a double, as the protobuf formats carry most values.
+    #[cfg_attr(not(any(feature = "remote-write", feature = "otlp")), allow(dead_code))]
+    pub(crate) fn as_f64(self) -> f64 {
+        match self {
+            Number::U64(value) => value as f64,
+            Number::I64(value) => value as f64,
+            Number::F64(value) => value,
+        }
+    }
+}
+
 /// A family as it is first met: what its header says.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FamilyHead<'a> {

@@ -179,14 +179,7 @@ impl Otlp {
     /// a label, the CA file, `OTEL_RESOURCE_ATTRIBUTES`); the receiver itself is not
     /// contacted here.
     pub fn start(self) -> Result<PushHandle, PushError> {
-        let protocol = self.protocol()?;
-        let (commands, thread) = worker::start(&self.settings, protocol)?;
-        Ok(PushHandle::new(
-            commands,
-            thread,
-            self.settings.render_deadline,
-            self.settings.timeout,
-        ))
+        worker::start(&self.settings, self.protocol()?)
     }
 
     /// The request body one push would send now, without sending it: the

@@ -208,7 +208,7 @@ impl<'r> OtlpFormat<'r> {
         match value {
             Number::I64(value) => out.fixed64(AS_INT, value as u64),
             Number::U64(value) if value <= i64::MAX as u64 => out.fixed64(AS_INT, value),
-            number => out.double(AS_DOUBLE, as_f64(number)),
+            number => out.double(AS_DOUBLE, number.as_f64()),
         }
         if let Some(exemplar) = exemplar {
             write_exemplar(out, EXEMPLARS, exemplar);
@@ -384,14 +384,6 @@ fn hex<const N: usize>(text: &str) -> Option<[u8; N]> {
         *byte = u8::from_str_radix(text.get(2 * at..2 * at + 2)?, 16).ok()?;
     }
     Some(bytes)
-}
-
-fn as_f64(number: Number) -> f64 {
-    match number {
-        Number::U64(value) => value as f64,
-        Number::I64(value) => value as f64,
-        Number::F64(value) => value,
-    }
 }
 
 /// OTLP's units are UCUM: `s`, `By`, `1`.

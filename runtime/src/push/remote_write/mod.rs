@@ -81,13 +81,7 @@ impl RemoteWrite {
     /// one every interval. An error says what is wrong with the settings (the URL,
     /// a label, the CA file); the receiver itself is not contacted here.
     pub fn start(self) -> Result<PushHandle, PushError> {
-        let (commands, thread) = worker::start(&self.settings, RemoteWriteProtocol::default())?;
-        Ok(PushHandle::new(
-            commands,
-            thread,
-            self.settings.render_deadline,
-            self.settings.timeout,
-        ))
+        worker::start(&self.settings, RemoteWriteProtocol::default())
     }
 
     /// The request body one push would send now, without sending it: the

@@ -16,7 +16,7 @@ use std::cell::Cell;
 use std::ops::Range;
 
 use crate::encode::prometheus::format::{
-    FamilyHead, Format, HistogramValue, Labels, Mark, MetricValue, Number,
+    FamilyHead, Format, HistogramValue, Labels, Mark, MetricValue,
 };
 use crate::encode::prometheus::{push_f64, Family, FamilyType, INFO_LABEL};
 use crate::encode::protobuf::Protobuf;
@@ -217,14 +217,6 @@ fn label(out: &mut Protobuf, field: u32, name: &str, value: &str) {
     out.end(pair);
 }
 
-fn as_f64(number: Number) -> f64 {
-    match number {
-        Number::U64(value) => value as f64,
-        Number::I64(value) => value as f64,
-        Number::F64(value) => value,
-    }
-}
-
 impl Format for RemoteWriteFormat {
     type Output = Encoded;
 
@@ -251,9 +243,9 @@ impl Format for RemoteWriteFormat {
         let name = family.name.as_str();
         match value {
             MetricValue::Counter(number, exemplar) => {
-                self.series(name, "_total", None, as_f64(number), exemplar);
+                self.series(name, "_total", None, number.as_f64(), exemplar);
             }
-            MetricValue::Gauge(number) => self.series(name, "", None, as_f64(number), None),
+            MetricValue::Gauge(number) => self.series(name, "", None, number.as_f64(), None),
             MetricValue::Info(value) => {
                 self.series(name, "_info", Some((INFO_LABEL, value)), 1.0, None);
             }
