@@ -49,7 +49,7 @@ mod model;
 mod store;
 mod stripe;
 
-pub(crate) use stripe::{stripes, this_stripe};
+pub(crate) use stripe::stripes;
 
 use std::cell::{Cell, UnsafeCell};
 use std::ptr::{self, NonNull};
@@ -90,6 +90,9 @@ struct Table {
     serial: u64,
     /// Where the chunks and directories are allocated; used by the owner only.
     store: Store,
+    /// The owner's [stripe](stripe): given round robin at the claim; 0 for the static
+    /// tables.
+    stripe: usize,
 }
 
 // SAFETY: the directory is only replaced under the write lock by its owner, read by
@@ -109,15 +112,16 @@ static EXITED: Table = Table::empty();
 impl Table {
     /// A static table: no chunks, ever.
     const fn empty() -> Table {
-        Table::new(0)
+        Table::new(0, 0)
     }
 
     /// A table with no chunks yet.
-    const fn new(serial: u64) -> Table {
+    const fn new(serial: u64, stripe: usize) -> Table {
         Table {
             directory: UnsafeCell::new(Directory::EMPTY),
             serial,
             store: Store::new(),
+            stripe,
         }
     }
 
@@ -309,7 +313,8 @@ impl Slots {
     fn claim(&self) -> TablePtr {
         static SERIALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let serial = SERIALS.fetch_add(1, Relaxed);
-        let table = TablePtr(NonNull::from(Box::leak(Box::new(Table::new(serial)))));
+        let table = Table::new(serial, stripe::next_stripe());
+        let table = TablePtr(NonNull::from(Box::leak(Box::new(table))));
         self.write().live.push(table);
         table
     }
@@ -500,6 +505,25 @@ pub(crate) fn this_thread() -> ThreadTable {
     }
 }
 
+impl ThreadTable {
+    /// The calling thread's [stripe](stripe), below [`stripes`]: 0 until the thread
+    /// first counts into a slot (a histogram's sum does, on its first record).
+    #[inline]
+    pub(crate) fn stripe(self) -> usize {
+        self.table.stripe
+    }
+
+    /// Adds `value` to the calling thread's slot `id`, which holds the bits of an `f64`,
+    /// as [`add_f64`] does.
+    #[inline]
+    pub(crate) fn add_f64(self, id: u32, value: f64) -> bool {
+        with_slot_in(self.table, id, |slot| {
+            let sum = f64::from_bits(slot.load(Relaxed)) + value;
+            slot.store(sum.to_bits(), Relaxed);
+        })
+    }
+}
+
 /// Applies `update` to slot `id` of `table`, the calling thread's. Returns `false` if the
 /// thread cannot have a table (its thread-locals are being torn down) and the caller
 /// must count elsewhere.
@@ -669,10 +693,7 @@ pub(crate) fn add_on(table: ThreadTable, id: u32, n: u64) -> bool {
 /// Adds `value` to this thread's slot `id`, which holds the bits of an `f64`.
 #[inline]
 pub(crate) fn add_f64(id: u32, value: f64) -> bool {
-    with_slot_in(this_thread().table, id, |slot| {
-        let sum = f64::from_bits(slot.load(Relaxed)) + value;
-        slot.store(sum.to_bits(), Relaxed);
-    })
+    this_thread().add_f64(id, value)
 }
 
 /// The total of slot `id` over retired and live tables.

@@ -2,13 +2,13 @@
 //! group of threads, for variables with too many counters to give every thread a slot
 //! of each (a histogram's buckets).
 //!
-//! Each thread is given a stripe number once, round robin, so threads started one
-//! after the other (a pool's workers) use different stripes. There are as many stripes
-//! as CPUs (rounded up to a power of two, at most [`MAX_STRIPES`]), so threads that
-//! run at the same time rarely share one; a stripe's counters are atomics, so sharing
-//! costs speed, never a count.
+//! Each thread's table is given a stripe number when the thread claims it, round robin,
+//! so threads started one after the other (a pool's workers) use different stripes
+//! (read with [`ThreadTable::stripe`](super::ThreadTable::stripe), beside the slots: one
+//! thread-local read for both). There are as many stripes as CPUs (rounded up to a power
+//! of two, at most [`MAX_STRIPES`]), so threads that run at the same time rarely share
+//! one; a stripe's counters are atomics, so sharing costs speed, never a count.
 
-use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
 
@@ -27,42 +27,44 @@ pub(crate) fn stripes() -> usize {
     })
 }
 
-thread_local! {
-    /// This thread's number, or `usize::MAX` before its first use.
-    static NUMBER: Cell<usize> = const { Cell::new(usize::MAX) };
-}
-
-/// This thread's stripe: a number below [`stripes`] (reduce it with `& (stripes - 1)`;
-/// it is this thread's round-robin number, so any power of two works).
-#[inline]
-pub(crate) fn this_stripe() -> usize {
-    // A thread tearing down its thread-locals keeps a stripe too: 0.
-    let number = NUMBER.try_with(Cell::get).unwrap_or(0);
-    if number != usize::MAX {
-        return number;
-    }
-    assign()
-}
-
-#[cold]
-fn assign() -> usize {
+/// The next stripe in turn: a number below [`stripes`].
+pub(super) fn next_stripe() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let number = NEXT.fetch_add(1, Relaxed) & (usize::MAX >> 1);
-    let _ = NUMBER.try_with(|cell| cell.set(number));
-    number
+    NEXT.fetch_add(1, Relaxed) & (stripes() - 1)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(expvar_loom)))]
 mod tests {
+    use super::super::this_thread;
     use super::*;
 
     #[test]
-    fn threads_get_numbers_in_turn() {
+    fn threads_get_stripes_in_turn() {
         assert!(stripes().is_power_of_two() && stripes() <= MAX_STRIPES);
-        assert_eq!(this_stripe(), this_stripe());
-        let a = std::thread::spawn(this_stripe).join().unwrap();
-        let b = std::thread::spawn(this_stripe).join().unwrap();
-        // Other tests start threads meanwhile, so only the order is certain.
-        assert!(b > a, "{a} then {b}");
+        let taken: Vec<usize> = (0..4 * stripes())
+            .map(|_| {
+                std::thread::spawn(|| {
+                    let before = this_thread().stripe();
+                    // The first slot a thread counts into claims its table.
+                    super::super::add(0, 0);
+                    (before, this_thread().stripe())
+                })
+                .join()
+                .unwrap()
+            })
+            .map(|(before, after)| {
+                assert_eq!(before, 0, "a thread with no table counts in stripe 0");
+                after
+            })
+            .collect();
+        assert!(taken.iter().all(|&stripe| stripe < stripes()), "{taken:?}");
+        // Other tests start threads meanwhile, so only that every stripe is used is
+        // certain, not the order.
+        for stripe in 0..stripes() {
+            assert!(
+                taken.contains(&stripe),
+                "stripe {stripe} unused in {taken:?}"
+            );
+        }
     }
 }

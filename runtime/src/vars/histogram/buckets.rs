@@ -15,7 +15,7 @@
 
 use std::alloc::{self, Layout};
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
 
 use super::schema;
 use crate::slots;
@@ -31,20 +31,26 @@ pub(super) struct Buckets {
     /// from `first_page` up, then the negative ones. Null until the first record.
     table: AtomicPtr<AtomicPtr<AtomicU64>>,
     schema: i8,
-    /// For schemas below 0: powers of two per page, as a shift.
-    group_shift: u8,
     /// Buckets per page: `2^schema`, or 1 below schema 0.
     per_page: u16,
     /// The number of the lowest page (see [`page_number`]).
     first_page: i32,
     /// Pages per sign.
     pages: u32,
+    /// `per_page - 1`: a key's place in its page is its low bits.
+    offset_mask: u16,
+    /// `first_page` plus the exponent bias of an `f64`: the fast path's page index is
+    /// a value's biased exponent (of the float below it) less this.
+    exponent_base: i32,
+    /// Counters in one copy of a page, as a shift: `per_page`, at least [`LINE_WORDS`].
+    stride_shift: u8,
     zero_threshold: f64,
-    /// `stripes - 1`, set with the table (kept here: a static of this crate costs code
-    /// inlined elsewhere one more load).
-    stripe_mask: AtomicUsize,
-    /// The schema's step table (see [`schema::steps`]) above schema 0, else null;
-    /// set with the table.
+    /// The fast path's values, as bits (positive floats order as their bits do): from
+    /// `fast_start` (just above the zero threshold, and normal) to `fast_start +
+    /// fast_span` (exclusive; the largest value in range); empty below schema 0.
+    fast_start: u64,
+    fast_span: u64,
+    /// The schema's step table (see [`schema::steps`]); set with the table.
     steps: AtomicPtr<u64>,
 }
 
@@ -80,15 +86,32 @@ impl Buckets {
         };
         let first_page = page_number(schema::key(lowest, schema), per_page);
         let last_page = page_number(schema::key(max_value, schema), per_page);
+        let threshold = zero_threshold.to_bits();
+        let fast_start = if threshold >= f64::MIN_POSITIVE.to_bits() {
+            threshold + 1
+        } else {
+            f64::MIN_POSITIVE.to_bits()
+        };
         Buckets {
             table: AtomicPtr::new(ptr::null_mut()),
             schema: schema as i8,
-            group_shift: if schema < 0 { -schema as u8 } else { 0 },
             per_page: per_page as u16,
             first_page,
             pages: (last_page - first_page + 1) as u32,
+            exponent_base: first_page + 1023,
+            offset_mask: (per_page - 1) as u16,
+            stride_shift: if per_page > LINE_WORDS as i32 {
+                per_page.trailing_zeros() as u8
+            } else {
+                LINE_WORDS.trailing_zeros() as u8
+            },
             zero_threshold,
-            stripe_mask: AtomicUsize::new(0),
+            fast_start,
+            fast_span: if schema < 0 {
+                0
+            } else {
+                max_value.to_bits() + 1 - fast_start
+            },
             steps: AtomicPtr::new(ptr::null_mut()),
         }
     }
@@ -105,58 +128,100 @@ impl Buckets {
     /// Counters in one copy of a page.
     #[inline]
     fn stride(&self) -> usize {
-        usize::from(self.per_page).max(LINE_WORDS)
+        1 << self.stride_shift
     }
 
     fn entries(&self) -> usize {
         1 + 2 * self.pages as usize
     }
 
-    /// Counts `value`: finite, its magnitude at most the `max_value` given to `new`.
-    #[inline]
+    /// Counts `value` (finite, its magnitude at most the `max_value` given to `new`) in
+    /// the calling thread's stripe.
     pub(super) fn add(&self, value: f64) {
-        let stripe = slots::this_stripe();
-        let mut table = self.table.load(Acquire);
-        if table.is_null() {
-            table = self.make_table();
-        }
-        let magnitude = value.abs();
-        let (entry, offset) = if magnitude <= self.zero_threshold {
-            (0, 0)
+        let stripe = slots::this_thread().stripe();
+        if self.on_fast_path(value.to_bits()) {
+            self.add_fast(value.to_bits(), stripe);
         } else {
-            let bits = magnitude.to_bits();
-            let (page, offset) = if self.group_shift == 0 && bits >> 52 != 0 {
-                // The power of two `(2^e, 2^(e+1)]` holding the value is the exponent of
-                // the float just below it, and the bucket within it comes from the
-                // mantissa: bucket `j` of `1..=per_page`, or 0 for `2^e` itself, which
-                // is the last bucket of the power of two below.
-                let page = ((bits - 1) >> 52) as i32 - 1023;
-                let offset = match self.steps() {
-                    Some(steps) => schema::step(bits & ((1 << 52) - 1), steps) as usize,
-                    None => 0,
-                };
-                (
-                    page,
-                    offset.wrapping_sub(1) & (usize::from(self.per_page) - 1),
-                )
-            } else {
-                self.page_and_offset(magnitude)
-            };
-            // Values come from inside the range the table was made for; the clamp
-            // only keeps an index in bounds.
-            let page = (page - self.first_page).clamp(0, self.pages as i32 - 1) as usize;
-            let sign = if value > 0.0 { 0 } else { self.pages as usize };
-            (1 + sign + page, offset)
-        };
+            self.add_other(value, stripe);
+        }
+    }
+
+    /// Whether the value with these bits is one [`add_fast`](Self::add_fast) counts:
+    /// positive, normal, above the zero threshold, at most `max_value`, at schema 0 or
+    /// above. One comparison: NaN, infinite and negative values are out of range too.
+    #[inline(always)]
+    pub(super) fn on_fast_path(&self, bits: u64) -> bool {
+        bits.wrapping_sub(self.fast_start) < self.fast_span
+    }
+
+    /// Counts the value with these bits, which are [on the fast path](Self::on_fast_path),
+    /// in `stripe` (the calling thread's).
+    #[inline(always)]
+    pub(super) fn add_fast(&self, bits: u64, stripe: usize) {
+        let table = self.table_or_make();
+        let (page, offset) = self.fast_place(bits);
+        self.count(table, 1 + page, offset, stripe);
+    }
+
+    /// The page (counted from the first) and the place in it of the value with these
+    /// bits, [on the fast path](Self::on_fast_path); only once the table is made (which
+    /// sets the steps).
+    #[inline(always)]
+    fn fast_place(&self, bits: u64) -> (usize, usize) {
+        debug_assert!(self.on_fast_path(bits));
+        // Positive, normal, above the zero threshold, at schema 0 or above: the power of
+        // two `(2^e, 2^(e+1)]` holding the value is the exponent of the float just below
+        // it, and the bucket within it comes from the mantissa: bucket `j` of
+        // `1..=per_page`, or 0 for `2^e` itself, which is the last bucket of the power of
+        // two below.
+        let page = ((bits - 1) >> 52) as i32 - self.exponent_base;
+        let step = schema::step(bits & ((1 << 52) - 1), self.steps());
+        let offset = (step as usize).wrapping_sub(1) & usize::from(self.offset_mask);
+        // No bounds check: the fast path's values lie from just above the zero
+        // threshold (on the first page) to `max_value` (on the last), as
+        // `fast_path_places_every_value_as_its_key_does` checks at the edges.
+        debug_assert!((0..self.pages as i32).contains(&page), "page {page}");
+        (page as usize, offset)
+    }
+
+    /// [`add`](Self::add) off the fast path: zero, negative, subnormal, or below schema 0.
+    #[cold]
+    fn add_other(&self, value: f64, stripe: usize) {
+        let table = self.table_or_make();
+        let magnitude = value.abs();
+        if magnitude <= self.zero_threshold {
+            return self.count(table, 0, 0, stripe);
+        }
+        let (page, offset) = self.page_and_offset(magnitude);
+        // Values come from inside the range the table was made for; the clamp only
+        // keeps an index in bounds.
+        let page = (page - self.first_page).clamp(0, self.pages as i32 - 1) as usize;
+        let sign = if value > 0.0 { 0 } else { self.pages as usize };
+        self.count(table, 1 + sign + page, offset, stripe);
+    }
+
+    #[inline]
+    fn table_or_make(&self) -> *mut AtomicPtr<AtomicU64> {
+        let table = self.table.load(Acquire);
+        if table.is_null() {
+            return self.make_table();
+        }
+        table
+    }
+
+    /// Adds one to counter `offset` of the page at `entry` of `table`, in `stripe`'s
+    /// copy.
+    #[inline(always)]
+    fn count(&self, table: *mut AtomicPtr<AtomicU64>, entry: usize, offset: usize, stripe: usize) {
         // SAFETY: the table has `entries()` entries and lives as long as `self`.
         let entry = unsafe { &*table.add(entry) };
         let mut page = entry.load(Acquire);
         if page.is_null() {
             page = self.make_page(entry);
         }
-        let copy = (stripe & self.stripe_mask.load(Relaxed)) * self.stride();
-        // SAFETY: a page has a copy of `stride()` counters per stripe; `offset` is
-        // below `per_page`, which is at most `stride()`.
+        let copy = stripe << self.stride_shift;
+        // SAFETY: a page has a copy of `stride()` counters per stripe (`stripe` is below
+        // `stripes()`); `offset` is below `per_page`, which is at most `stride()`.
         unsafe { &*page.add(copy + offset) }.fetch_add(1, Relaxed);
     }
 
@@ -172,12 +237,15 @@ impl Buckets {
         )
     }
 
-    /// The step table of the schema, for schemas above 0; set with the page table.
+    /// The step table of the schema (of schema 1 at schema 0 and below, where one bucket
+    /// or less spans a power of two and the step is masked away); set with the page
+    /// table, so read only after it.
     #[inline]
-    fn steps(&self) -> Option<&'static [u64; 512]> {
+    fn steps(&self) -> &'static [u64; 512] {
         let steps = self.steps.load(Relaxed);
-        // SAFETY: null or a `&'static` table from `schema::steps`.
-        unsafe { steps.cast::<[u64; 512]>().as_ref() }
+        // SAFETY: a `&'static` table from `schema::steps`, set before the page table was
+        // published (and seen: `Acquire`).
+        unsafe { &*steps.cast::<[u64; 512]>() }
     }
 
     fn table_layout(&self) -> Layout {
@@ -192,13 +260,10 @@ impl Buckets {
     #[cold]
     fn make_table(&self) -> *mut AtomicPtr<AtomicU64> {
         // Published with the table (`Release` below): a thread that sees the table
-        // sees the mask.
-        self.stripe_mask.store(slots::stripes() - 1, Relaxed);
-        if self.schema > 0 {
-            let steps = schema::steps(self.schema());
-            self.steps
-                .store(ptr::from_ref(steps).cast_mut().cast(), Relaxed);
-        }
+        // sees the steps.
+        let steps = schema::steps(self.schema());
+        self.steps
+            .store(ptr::from_ref(steps).cast_mut().cast(), Relaxed);
         // Null pointers are zero bytes.
         let fresh = zeroed(self.table_layout()).cast::<AtomicPtr<AtomicU64>>();
         match self
@@ -360,6 +425,43 @@ mod tests {
             assert_eq!(counts.negative, [(0, 1)]);
             assert_eq!(counts.zero, 2);
         }
+    }
+
+    #[test]
+    fn fast_path_places_every_value_as_its_key_does() {
+        let max = 2f64.powi(64);
+        for schema in 0..=8 {
+            for threshold in [0.0, 2f64.powi(-128), 1e-9, 0.5, 1.0, 3.0] {
+                let buckets = Buckets::new(schema, threshold, max);
+                buckets.add(1.5);
+                let first = f64::from_bits(buckets.fast_start);
+                let mut values = vec![first, f64::MIN_POSITIVE, max, max.next_down()];
+                values.extend((0..2000).map(|i| 1.0137f64.powi(i - 1000) * 1.5));
+                values.extend((-1022..64).map(|e| 2f64.powi(e)));
+                values.extend((-1022..64).map(|e| 2f64.powi(e).next_up()));
+                for value in values {
+                    if !buckets.on_fast_path(value.to_bits()) {
+                        assert!(value <= threshold || value < f64::MIN_POSITIVE);
+                        continue;
+                    }
+                    let (page, offset) = buckets.fast_place(value.to_bits());
+                    let (number, key_offset) = buckets.page_and_offset(value);
+                    assert!(page < buckets.pages as usize, "{value} at {schema}");
+                    assert_eq!(
+                        (page as i32 + buckets.first_page, offset),
+                        (number, key_offset),
+                        "{value} at schema {schema}, threshold {threshold}"
+                    );
+                }
+                assert!(
+                    buckets.on_fast_path(max.to_bits())
+                        && !buckets.on_fast_path(max.next_up().to_bits())
+                );
+                assert!(!buckets.on_fast_path(threshold.to_bits()));
+            }
+        }
+        let coarse = Buckets::new(-1, 0.0, max);
+        assert!(!coarse.on_fast_path(1.5f64.to_bits()));
     }
 
     #[test]

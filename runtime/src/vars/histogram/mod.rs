@@ -374,24 +374,46 @@ impl Histogram {
     pub const MAX_VALUE: f64 = 18_446_744_073_709_551_616.0;
 
     /// Records one value; see [Out-of-range values](Histogram#out-of-range-values).
-    #[inline]
+    #[inline(always)]
     pub fn record(&self, value: f64) {
-        if !accepted(value) {
-            refuse(value);
-            return;
+        let bits = value.to_bits();
+        // One comparison for the common case (a positive value in range).
+        if !self.buckets.on_fast_path(bits) {
+            return self.record_other(value);
         }
+        // One thread-local read for the stripe and the sum's slot.
+        let thread = slots::this_thread();
+        self.buckets.add_fast(bits, thread.stripe());
+        // Positive: the sign bit set is the order.
+        self.count_sum_min_max(thread, value, bits | 1 << 63);
+    }
+
+    /// [`record`](Self::record) of a value off the fast path: zero, negative, tiny,
+    /// refused, or in a histogram below schema 0.
+    #[cold]
+    fn record_other(&self, value: f64) {
+        if !accepted(value) {
+            return refuse(value);
+        }
+        // Classic histograms count negative values as 0, native ones keep them.
         let value = if value < 0.0 && self.native.is_none() {
             0.0
         } else {
             value
         };
         self.buckets.add(value);
+        self.count_sum_min_max(slots::this_thread(), value, ordered(value));
+    }
+
+    /// Adds an accepted value to the sum, the minimum and the maximum (`bits` is
+    /// [`ordered`]`(value)`).
+    #[inline(always)]
+    fn count_sum_min_max(&self, thread: slots::ThreadTable, value: f64, bits: u64) {
         match self.sum_slot.get() {
-            Some(id) if slots::add_f64(id, value) => {}
+            Some(id) if thread.add_f64(id, value) => {}
             _ => self.add_sum_slow(value),
         }
         // The plain load skips the atomic when nothing changes.
-        let bits = ordered(value);
         if bits < self.min.load(Relaxed) {
             self.min.fetch_min(bits, Relaxed);
         }
