@@ -31,17 +31,16 @@ pub(super) struct Buckets {
     /// from `first_page` up, then the negative ones. Null until the first record.
     table: AtomicPtr<AtomicPtr<AtomicU64>>,
     schema: i8,
-    /// Buckets per page: `2^schema`, or 1 below schema 0.
-    per_page: u16,
-    /// The number of the lowest page (see [`page_number`]).
-    first_page: i32,
-    /// Pages per sign.
-    pages: u32,
-    /// `per_page - 1`: a key's place in its page is its low bits.
+    /// Pages per sign: at most 1,140 (one per power of two from the smallest subnormal
+    /// to 2^64; 16-bit fields keep a `Histogram` at 136 bytes).
+    pages: u16,
+    /// Buckets per page less one (`2^schema - 1`, or 0 below schema 0): a key's place
+    /// in its page is its low bits.
     offset_mask: u16,
-    /// `first_page` plus the exponent bias of an `f64`: the fast path's page index is
-    /// a value's biased exponent (of the float below it) less this.
-    exponent_base: i32,
+    /// The number of the lowest page (see [`page_number`]) plus the exponent bias of an
+    /// `f64`: the fast path's page index is a value's biased exponent (of the float
+    /// below it) less this.
+    exponent_base: i16,
     /// Counters in one copy of a page, as a shift: `per_page`, at least [`LINE_WORDS`].
     stride_shift: u8,
     zero_threshold: f64,
@@ -86,6 +85,10 @@ impl Buckets {
         };
         let first_page = page_number(schema::key(lowest, schema), per_page);
         let last_page = page_number(schema::key(max_value, schema), per_page);
+        assert!(
+            last_page - first_page < u16::MAX as i32,
+            "pages fit in 16 bits"
+        );
         let threshold = zero_threshold.to_bits();
         let fast_start = if threshold >= f64::MIN_POSITIVE.to_bits() {
             threshold + 1
@@ -95,10 +98,8 @@ impl Buckets {
         Buckets {
             table: AtomicPtr::new(ptr::null_mut()),
             schema: schema as i8,
-            per_page: per_page as u16,
-            first_page,
-            pages: (last_page - first_page + 1) as u32,
-            exponent_base: first_page + 1023,
+            pages: (last_page - first_page + 1) as u16,
+            exponent_base: (first_page + 1023) as i16,
             offset_mask: (per_page - 1) as u16,
             stride_shift: if per_page > LINE_WORDS as i32 {
                 per_page.trailing_zeros() as u8
@@ -114,6 +115,17 @@ impl Buckets {
             },
             steps: AtomicPtr::new(ptr::null_mut()),
         }
+    }
+
+    /// Buckets per page.
+    #[inline]
+    fn per_page(&self) -> u16 {
+        self.offset_mask + 1
+    }
+
+    /// The number of the lowest page.
+    fn first_page(&self) -> i32 {
+        i32::from(self.exponent_base) - 1023
     }
 
     #[inline]
@@ -174,7 +186,7 @@ impl Buckets {
         // it, and the bucket within it comes from the mantissa: bucket `j` of
         // `1..=per_page`, or 0 for `2^e` itself, which is the last bucket of the power of
         // two below.
-        let page = ((bits - 1) >> 52) as i32 - self.exponent_base;
+        let page = ((bits - 1) >> 52) as i32 - i32::from(self.exponent_base);
         let step = schema::step(bits & ((1 << 52) - 1), self.steps());
         let offset = (step as usize).wrapping_sub(1) & usize::from(self.offset_mask);
         // No bounds check: the fast path's values lie from just above the zero
@@ -195,7 +207,7 @@ impl Buckets {
         let (page, offset) = self.page_and_offset(magnitude);
         // Values come from inside the range the table was made for; the clamp only
         // keeps an index in bounds.
-        let page = (page - self.first_page).clamp(0, self.pages as i32 - 1) as usize;
+        let page = (page - self.first_page()).clamp(0, self.pages as i32 - 1) as usize;
         let sign = if value > 0.0 { 0 } else { self.pages as usize };
         self.count(table, 1 + sign + page, offset, stripe);
     }
@@ -229,7 +241,7 @@ impl Buckets {
     #[cold]
     fn page_and_offset(&self, magnitude: f64) -> (i32, usize) {
         let key = schema::key(magnitude, self.schema());
-        let per_page = i32::from(self.per_page);
+        let per_page = i32::from(self.per_page());
         // `per_page` is a power of two: the remainder is a mask, not a division.
         (
             page_number(key, per_page),
@@ -324,7 +336,7 @@ impl Buckets {
         let Some(table) = self.table() else {
             return counts;
         };
-        let per_page = usize::from(self.per_page);
+        let per_page = usize::from(self.per_page());
         let mut totals = vec![0u64; per_page];
         if self.page_totals(&table[0], &mut totals) {
             counts.zero = totals[0];
@@ -338,7 +350,7 @@ impl Buckets {
                 if !self.page_totals(entry, &mut totals) {
                     continue;
                 }
-                let number = self.first_page + page as i32;
+                let number = self.first_page() + page as i32;
                 for (offset, &count) in totals.iter().enumerate() {
                     if count != 0 {
                         sign.push((number * per_page as i32 + offset as i32 + 1, count));
@@ -448,7 +460,7 @@ mod tests {
                     let (number, key_offset) = buckets.page_and_offset(value);
                     assert!(page < buckets.pages as usize, "{value} at {schema}");
                     assert_eq!(
-                        (page as i32 + buckets.first_page, offset),
+                        (page as i32 + buckets.first_page(), offset),
                         (number, key_offset),
                         "{value} at schema {schema}, threshold {threshold}"
                     );
