@@ -9,57 +9,24 @@
 //! The expvar document also carries the built-in variables (`memstats`, `build_info`).
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use expvar::prometheus::{PrometheusFormat, PrometheusOptions};
-use expvar::{Counter, Map};
-use prometheus::{Encoder as _, IntCounterVec, Opts, TextEncoder};
+use prometheus::{Encoder as _, TextEncoder};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter as ClientCounter;
 use prometheus_client::metrics::family::Family;
 
 #[path = "prometheus/newer_peers.rs"]
 mod newer_peers;
+mod series;
 
-const FAMILIES: usize = 100;
-const SERIES_PER_FAMILY: usize = 100;
-
-fn family_name(family: usize) -> String {
-    format!("bench_family_{family:03}")
-}
-
-fn key(series: usize) -> String {
-    format!("k{series:03}")
-}
-
-fn value(family: usize, series: usize) -> u64 {
-    (family * SERIES_PER_FAMILY + series) as u64
-}
+use series::{family_name, key, prometheus_registry, value, FAMILIES, SERIES_PER_FAMILY};
 
 fn expvar_registry() {
-    for family in 0..FAMILIES {
-        let map = Arc::new(Map::<Counter>::with_label("key"));
-        for series in 0..SERIES_PER_FAMILY {
-            map.add(&key(series), value(family, series));
-        }
-        expvar::publish(family_name(family), map).unwrap();
+    for (name, map) in series::expvar_families() {
+        expvar::publish(name, map).unwrap();
     }
-}
-
-fn prometheus_registry() -> prometheus::Registry {
-    let registry = prometheus::Registry::new();
-    for family in 0..FAMILIES {
-        let name = format!("{}_total", family_name(family));
-        let counters = IntCounterVec::new(Opts::new(name, "A bench family."), &["key"]).unwrap();
-        for series in 0..SERIES_PER_FAMILY {
-            counters
-                .with_label_values(&[key(series).as_str()])
-                .inc_by(value(family, series));
-        }
-        registry.register(Box::new(counters)).unwrap();
-    }
-    registry
 }
 
 fn client_registry() -> prometheus_client::registry::Registry {

@@ -19,7 +19,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use expvar::{Counter, Map, Otlp, Registry, RemoteWrite};
+use expvar::{Otlp, Registry, RemoteWrite};
 use opentelemetry_metrics::metrics::MeterProvider as _;
 use opentelemetry_metrics::KeyValue;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -29,9 +29,12 @@ use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{
     InstrumentKind, ManualReader, Pipeline, SdkMeterProvider, Temporality,
 };
-use prometheus::{IntCounterVec, Opts};
 use prometheus_reqwest_remote_write::WriteRequest;
 use prost::Message as _;
+
+mod series;
+
+use series::{family_name, key, prometheus_registry, value, FAMILIES, SERIES, SERIES_PER_FAMILY};
 
 /// Counts every allocation (and reallocation) of the process.
 struct CountingAllocator;
@@ -57,45 +60,10 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
-const FAMILIES: usize = 100;
-const SERIES_PER_FAMILY: usize = 100;
-const SERIES: usize = FAMILIES * SERIES_PER_FAMILY;
-
-fn family_name(family: usize) -> String {
-    format!("bench_family_{family:03}")
-}
-
-fn key(series: usize) -> String {
-    format!("k{series:03}")
-}
-
-fn value(family: usize, series: usize) -> u64 {
-    (family * SERIES_PER_FAMILY + series) as u64
-}
-
 fn expvar_registry() -> Arc<Registry> {
     let registry = Arc::new(Registry::new());
-    for family in 0..FAMILIES {
-        let map = Arc::new(Map::<Counter>::with_label("key"));
-        for series in 0..SERIES_PER_FAMILY {
-            map.add(&key(series), value(family, series));
-        }
-        registry.publish(family_name(family), map).unwrap();
-    }
-    registry
-}
-
-fn prometheus_registry() -> prometheus::Registry {
-    let registry = prometheus::Registry::new();
-    for family in 0..FAMILIES {
-        let name = format!("{}_total", family_name(family));
-        let counters = IntCounterVec::new(Opts::new(name, "A bench family."), &["key"]).unwrap();
-        for series in 0..SERIES_PER_FAMILY {
-            counters
-                .with_label_values(&[key(series).as_str()])
-                .inc_by(value(family, series));
-        }
-        registry.register(Box::new(counters)).unwrap();
+    for (name, map) in series::expvar_families() {
+        registry.publish(name, map).unwrap();
     }
     registry
 }
@@ -198,7 +166,7 @@ fn push(c: &mut Criterion) {
 
     // Every contender pushes the 10,000 series (expvar adds its `build_info`).
     let body = otlp.encode().unwrap();
-    let last = format!("bench_family_{:03}", FAMILIES - 1);
+    let last = family_name(FAMILIES - 1);
     assert!(body.windows(last.len()).any(|w| w == last.as_bytes()));
     assert!(body.len() > SERIES * 30, "{} bytes", body.len());
     let gathered: usize = prometheus
