@@ -148,9 +148,8 @@ impl Buckets {
     }
 
     /// Counts `value` (finite, its magnitude at most the `max_value` given to `new`) in
-    /// the calling thread's stripe.
-    pub(super) fn add(&self, value: f64) {
-        let stripe = slots::this_thread().stripe();
+    /// `stripe` (the calling thread's).
+    pub(super) fn add(&self, value: f64, stripe: usize) {
         if self.on_fast_path(value.to_bits()) {
             self.add_fast(value.to_bits(), stripe);
         } else {
@@ -405,6 +404,11 @@ impl Drop for Buckets {
 mod tests {
     use super::*;
 
+    /// The calling thread's stripe.
+    fn stripe() -> usize {
+        slots::this_thread().stripe()
+    }
+
     #[test]
     fn counts_land_in_their_bucket_and_pages_are_made_on_use() {
         for schema in [-2, 0, 3, 4, 8] {
@@ -412,10 +416,10 @@ mod tests {
             assert_eq!(buckets.pages_made(), 0);
             let values = [1.0, 1.0, 1.05, 2.0, 3.0, 1e-30, 2f64.powi(64), 0.0];
             for value in values {
-                buckets.add(value);
+                buckets.add(value, stripe());
             }
             std::thread::scope(|scope| {
-                scope.spawn(|| buckets.add(1.0));
+                scope.spawn(|| buckets.add(1.0, stripe()));
             });
             let mut expected: Vec<(i32, u64)> = Vec::new();
             for value in [1.0, 1.0, 1.05, 2.0, 3.0, 1e-30, 2f64.powi(64), 1.0] {
@@ -431,8 +435,8 @@ mod tests {
             assert_eq!(counts.zero, 1);
             assert!(counts.negative.is_empty());
             assert!(buckets.pages_made() <= 6);
-            buckets.add(-1.0);
-            buckets.add(-0.0);
+            buckets.add(-1.0, stripe());
+            buckets.add(-0.0, stripe());
             let counts = buckets.read();
             assert_eq!(counts.negative, [(0, 1)]);
             assert_eq!(counts.zero, 2);
@@ -445,7 +449,7 @@ mod tests {
         for schema in 0..=8 {
             for threshold in [0.0, 2f64.powi(-128), 1e-9, 0.5, 1.0, 3.0] {
                 let buckets = Buckets::new(schema, threshold, max);
-                buckets.add(1.5);
+                buckets.add(1.5, stripe());
                 let first = f64::from_bits(buckets.fast_start);
                 let mut values = vec![first, f64::MIN_POSITIVE, max, max.next_down()];
                 values.extend((0..2000).map(|i| 1.0137f64.powi(i - 1000) * 1.5));
@@ -480,9 +484,9 @@ mod tests {
     fn subnormal_values_with_a_zero_threshold_of_zero() {
         let buckets = Buckets::new(3, 0.0, 2f64.powi(64));
         let tiny = f64::from_bits(1);
-        buckets.add(tiny);
-        buckets.add(f64::MIN_POSITIVE);
-        buckets.add(0.0);
+        buckets.add(tiny, stripe());
+        buckets.add(f64::MIN_POSITIVE, stripe());
+        buckets.add(0.0, stripe());
         let counts = buckets.read();
         let expected = [
             (schema::key(tiny, 3), 1),

@@ -401,8 +401,9 @@ impl Histogram {
         } else {
             value
         };
-        self.buckets.add(value);
-        self.count_sum_min_max(slots::this_thread(), value, ordered(value));
+        let thread = slots::this_thread();
+        self.buckets.add(value, thread.stripe());
+        self.count_sum_min_max(thread, value, ordered(value));
     }
 
     /// Adds an accepted value to the sum, the minimum and the maximum (`bits` is
