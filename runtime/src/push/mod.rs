@@ -36,6 +36,8 @@ mod handle;
 mod queue;
 mod settings;
 mod stats;
+#[cfg(all(test, any(feature = "otlp", feature = "remote-write")))]
+mod test_vars;
 mod tls;
 mod worker;
 

@@ -5,8 +5,8 @@ use super::*;
 use crate::encode::prometheus::{Mapping, PrometheusOptions};
 use crate::encode::protobuf::{Fields, Value};
 use crate::encode::render;
+use crate::push::test_vars::{a_panic_between_two_counters, Heap};
 use crate::registry::Registry;
-use crate::vars::{Var, Writer};
 use crate::{Counter, Gauge, Histogram, Map, Str};
 
 /// A decoded message: each field number to its values, in order.
@@ -267,36 +267,9 @@ fn packed_varints(mut bytes: &[u8]) -> Vec<u64> {
     values
 }
 
-/// A gauge with help and a unit.
-struct Heap;
-
-impl Var for Heap {
-    fn write(&self, out: Writer<'_>) {
-        out.help("Bytes held.")
-            .unit(crate::vars::Unit::Bytes)
-            .gauge(4096);
-    }
-}
-
 #[test]
 fn a_variable_that_panics_leaves_no_data_point() {
-    struct Panics;
-    impl Var for Panics {
-        fn write(&self, out: Writer<'_>) {
-            out.object(|fields| {
-                fields.field("first").counter(1);
-                panic!("midway");
-            });
-        }
-    }
-    let registry = Registry::new();
-    registry
-        .publish("a_before", Arc::new(Counter::new()))
-        .unwrap();
-    registry.publish("b_panics", Arc::new(Panics)).unwrap();
-    registry
-        .publish("c_after", Arc::new(Counter::new()))
-        .unwrap();
+    let registry = a_panic_between_two_counters();
     let encoded = encode(&registry, &[]);
     let metrics = metrics(&encoded.request);
     let names: Vec<&str> = metrics.keys().map(String::as_str).collect();

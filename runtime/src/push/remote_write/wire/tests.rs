@@ -5,8 +5,8 @@ use crate::encode::prometheus::Mapping;
 use crate::encode::prometheus::PrometheusOptions;
 use crate::encode::protobuf::{Fields, Value};
 use crate::encode::render;
+use crate::push::test_vars::{a_panic_between_two_counters, Heap};
 use crate::registry::Registry;
-use crate::vars::{Var, Writer};
 use crate::{Counter, Gauge, Histogram, Map, Str};
 
 /// One decoded `TimeSeries`: its labels in order, its sample, its exemplars' values.
@@ -227,36 +227,9 @@ fn series_are_named_and_labelled_as_the_text_format_writes_them() {
     );
 }
 
-/// A gauge with help and a unit.
-struct Heap;
-
-impl Var for Heap {
-    fn write(&self, out: Writer<'_>) {
-        out.help("Bytes held.")
-            .unit(crate::vars::Unit::Bytes)
-            .gauge(4096);
-    }
-}
-
 #[test]
 fn a_variable_that_panics_leaves_no_sample() {
-    struct Panics;
-    impl Var for Panics {
-        fn write(&self, out: Writer<'_>) {
-            out.object(|fields| {
-                fields.field("first").counter(1);
-                panic!("midway");
-            });
-        }
-    }
-    let registry = Registry::new();
-    registry
-        .publish("a_before", Arc::new(Counter::new()))
-        .unwrap();
-    registry.publish("b_panics", Arc::new(Panics)).unwrap();
-    registry
-        .publish("c_after", Arc::new(Counter::new()))
-        .unwrap();
+    let registry = a_panic_between_two_counters();
     let encoded = encode(&registry, &PrometheusOptions::new());
     let (series, metadata) = decode(&encoded.request);
     let names: Vec<&str> = series
