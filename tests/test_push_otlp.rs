@@ -6,38 +6,24 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use expvar::{Counter, Gauge, Histogram, Map, Otlp, Registry, Str};
+use expvar::{Otlp, Registry, Str};
 use expvar_test_support::otlp::OtlpReceiver;
+use expvar_test_support::push::{known_values, own_figure};
 use expvar_test_support::wait_for;
 use serde_json::Value;
 
+/// The known values, and a string `version` (1.2.3).
 fn registry() -> Arc<Registry> {
-    let registry = Arc::new(Registry::new());
-    let jobs = Arc::new(Counter::new());
-    jobs.add(7);
-    registry.publish("jobs", jobs).unwrap();
-    let depth = Arc::new(Gauge::new());
-    depth.set(-3);
-    registry.publish("depth", depth).unwrap();
-    let results: Arc<Map<Counter>> = Arc::new(Map::with_label("result"));
-    results.add("ok", 5);
-    results.add("failed", 2);
-    registry.publish("results", results).unwrap();
+    let registry = known_values();
     let version = Arc::new(Str::new());
     version.set("1.2.3");
     registry.publish("version", version).unwrap();
-    let latency = Arc::new(Histogram::with_buckets(&[0.1, 1.0]));
-    for value in [0.05, 0.5, 0.7, 3.0] {
-        latency.record(value);
-    }
-    registry.publish("latency_seconds", latency).unwrap();
     registry
 }
 
-/// The pusher's own figure `field` for OTLP, from the registry's JSON.
+/// The pusher's own figure `field` for OTLP.
 fn own(registry: &Registry, field: &str) -> f64 {
-    let json: Value = serde_json::from_str(&registry.to_json()).unwrap();
-    json["expvar_push"]["otlp"][field].as_f64().unwrap()
+    own_figure(registry, "otlp", field)
 }
 
 /// The metrics of a decoded request, by name.

@@ -6,40 +6,18 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use expvar::{Counter, Gauge, Histogram, Map, Registry, RemoteWrite};
+use expvar::{Counter, Registry, RemoteWrite};
 use expvar_test_support as support;
-use serde_json::Value;
 use support::prometheus::Prometheus;
+use support::push::{known_values, own_figure};
 use support::victoria::VictoriaMetrics;
 use support::wait_for;
 
 const RECEIVER: &[&str] = &["--web.enable-remote-write-receiver"];
 
-/// Counters, a gauge, a labelled map and a histogram with known values.
-fn registry() -> Arc<Registry> {
-    let registry = Arc::new(Registry::new());
-    let jobs = Arc::new(Counter::new());
-    jobs.add(7);
-    registry.publish("jobs", jobs).unwrap();
-    let depth = Arc::new(Gauge::new());
-    depth.set(-3);
-    registry.publish("depth", depth).unwrap();
-    let results: Arc<Map<Counter>> = Arc::new(Map::with_label("result"));
-    results.add("ok", 5);
-    results.add("failed", 2);
-    registry.publish("results", results).unwrap();
-    let latency = Arc::new(Histogram::with_buckets(&[0.1, 1.0]));
-    for value in [0.05, 0.5, 0.7, 3.0] {
-        latency.record(value);
-    }
-    registry.publish("latency_seconds", latency).unwrap();
-    registry
-}
-
-/// The pusher's own figure `field` for remote write, from the registry's JSON.
+/// The pusher's own figure `field` for remote write.
 fn own(registry: &Registry, field: &str) -> f64 {
-    let json: Value = serde_json::from_str(&registry.to_json()).unwrap();
-    json["expvar_push"]["remote_write"][field].as_f64().unwrap()
+    own_figure(registry, "remote_write", field)
 }
 
 fn value(query: impl Fn(&str) -> Result<f64, String>, expr: &str, expected: f64) {
@@ -56,7 +34,7 @@ fn prometheus_gets_the_exact_values_and_buckets() {
         return;
     }
     let prometheus = Prometheus::start("", RECEIVER);
-    let registry = registry();
+    let registry = known_values();
     let pusher = RemoteWrite::new(&format!("http://{}/api/v1/write", prometheus.addr))
         .registry(Arc::clone(&registry))
         .label("job", "push_test")
@@ -130,7 +108,7 @@ fn victoria_metrics_gets_the_exact_values() {
     let Some(victoria) = VictoriaMetrics::start() else {
         return;
     };
-    let registry = registry();
+    let registry = known_values();
     let pusher = RemoteWrite::new(&victoria.write_url())
         .registry(Arc::clone(&registry))
         .label("job", "vm_test")

@@ -17,6 +17,7 @@ pub mod logs;
 pub mod otlp;
 pub mod process;
 pub mod prometheus;
+pub mod push;
 pub mod python;
 pub mod scripted;
 pub mod sse;
